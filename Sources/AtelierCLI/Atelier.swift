@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Atelier: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atelier",
+        abstract: "Machine learning at home: run, inspect and manage quantized models on your own CPU or GPU.",
+        discussion: """
+            Models live in $ATELIER_HOME (default ~/.cache/atelier). Built-in names: \
+            smollm2-135m (the default model), gemma3-270m.
+            """,
+        subcommands: [Pull.self, ListModels.self, Remove.self, Inspect.self]
+    )
+}

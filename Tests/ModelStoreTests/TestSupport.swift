@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+@testable import ModelStore
+
+/// A fresh temporary directory, removed at the end of the test.
+func makeTempDirectory(_ test: XCTestCase) throws -> String {
+    var template = Array((NSTemporaryDirectory() + "/atelier-store-test-XXXXXX").utf8CString)
+    let path = try template.withUnsafeMutableBufferPointer { buffer -> String in
+        guard let p = mkdtemp(buffer.baseAddress!) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
+        return String(cString: p)
+    }
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
+
+/// A minimal valid GGUF v3 file: no tensors, metadata general.architecture = "llama" and
+/// general.file_type = 3 (Q4_1), followed by `padding` filler bytes (the tensor-data section).
+func makeGGUFBlob(padding: Int = 200_000) -> [UInt8] {
+    var b: [UInt8] = Array("GGUF".utf8)
+    func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+    func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+    func str(_ s: String) { u64(UInt64(s.utf8.count)); b += Array(s.utf8) }
+    u32(3); u64(0); u64(2)
+    str("general.architecture"); u32(8); str("llama")
+    str("general.file_type"); u32(4); u32(3)
+    var x: UInt32 = 0x1234_5678
+    for _ in 0..<padding { x = x &* 1_664_525 &+ 1_013_904_223; b.append(UInt8(truncatingIfNeeded: x >> 24)) }
+    return b
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+func readFile(_ path: String) -> [UInt8]? {
+    FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+}
+
+func files(in directory: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+}
+
+/// Asserts that `body` throws a StoreError whose message contains every one of `fragments`.
+func assertStoreError(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line,
+                      _ body: () throws -> Void) {
+    do {
+        try body()
+        XCTFail("expected an error containing \(fragments)", file: file, line: line)
+    } catch let error as StoreError {
+        let message = error.description
+        for fragment in fragments {
+            XCTAssertTrue(message.contains(fragment), "\"\(message)\" does not contain \"\(fragment)\"", file: file, line: line)
+        }
+    } catch {
+        XCTFail("expected a StoreError, got \(error)", file: file, line: line)
+    }
+}
+
+/// Records progress calls (for asserting that progress was reported).
+final class RecordingProgress: PullProgress, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _updates: [(Int64, Int64?)] = []
+    private var _messages: [String] = []
+    func update(done: Int64, total: Int64?) { lock.withLock { _updates.append((done, total)) } }
+    func message(_ s: String) { lock.withLock { _messages.append(s) } }
+    var updates: [(Int64, Int64?)] { lock.withLock { _updates } }
+    var messages: [String] { lock.withLock { _messages } }
+}
