@@ -2,6 +2,14 @@
 import PackageDescription
 
 // One module per concern; see docs/ARCHITECTURE.md for the map.
+
+// Hot loops need AVX2/FMA/F16C: without a target CPU, Swift lowers SIMD FMA to per-lane libcalls
+// (35x slower). x86-64-v3 is the portable AVX2 baseline (Haswell, Zen and later).
+#if arch(x86_64)
+let simd: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+#else
+let simd: [SwiftSetting] = []
+#endif
 let package = Package(
     name: "Atelier",
     platforms: [.macOS(.v14)],
@@ -26,18 +34,33 @@ let package = Package(
         // Model store: pull (built-in catalog, PyPI, HTTP(S), local path), list, remove.
         .target(name: "ModelStore", dependencies: ["GGUF", "CZlib", "CHTTP"]),
 
+        // Quantized block formats: dequantize, quantize, activation quantization, dot kernels.
+        .target(name: "Quantization", dependencies: ["GGUF"], swiftSettings: simd),
+        // Tensors, CPU kernels and the backend seam (CPU now, CUDA later), persistent thread pool.
+        .target(name: "Compute", dependencies: ["GGUF", "Quantization"], swiftSettings: simd),
+        // Tokenizers built from GGUF metadata (byte-level BPE; SentencePiece later).
+        .target(name: "Tokenizers", dependencies: ["GGUF"]),
+        // Token sampling: greedy, temperature, top-k/p, min-p, penalties, seeded.
+        .target(name: "Sampling"),
+        // Model architectures, one per file, on top of Compute; generation and perplexity.
+        .target(name: "Models", dependencies: ["GGUF", "Quantization", "Compute", "Tokenizers", "Sampling"], swiftSettings: simd),
+
         // What a GGUF model is: architecture, hyperparameters, tokenizer, parameter and byte counts.
         .target(name: "ModelInspection", dependencies: ["GGUF"]),
 
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection",
+                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "GGUF"]),
         .testTarget(
             name: "ModelInspectionTests",

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Compute
+import Models
+import ModelStore
+
+/// Options every command that runs a model shares.
+struct RuntimeOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: [.short, .customLong("ctx")], help: "Context length in tokens (default: 4096, at most the model's trained length).")
+    var contextLength: Int?
+
+    @Option(name: .customLong("kv-type"), help: "KV cache element type: f16 or f32.")
+    var kvType: String = "f16"
+
+    @Option(name: [.short, .customLong("batch")], help: "Tokens evaluated per forward pass during prompt processing.")
+    var batchSize: Int = 512
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected 1…256") }
+        if let contextLength, contextLength < 1 { throw ValidationError("--ctx \(contextLength): expected ≥ 1") }
+        if KVCacheType(rawValue: kvType) == nil { throw ValidationError("--kv-type \(kvType): expected f16 or f32") }
+        if batchSize < 1 { throw ValidationError("--batch \(batchSize): expected ≥ 1") }
+    }
+
+    func load(_ reference: String) throws -> LoadedModel {
+        let path = try ModelStore().resolve(reference, progress: TerminalProgress())
+        let backend = CPUBackend(threads: threads ?? CPUBackend.defaultThreadCount)
+        return try ModelLoader.load(path: path, backend: backend)
+    }
+
+    func session(for loaded: LoadedModel, defaultContext: Int = 4096, logitRows: Int = 32) throws -> InferenceSession {
+        let trained = loaded.model.configuration.contextLength
+        let context = contextLength ?? min(defaultContext, trained)
+        if context > trained {
+            Terminal.warn("--ctx \(context) is longer than the model's trained context (\(trained)); quality may drop past it")
+        }
+        return try InferenceSession(model: loaded.model, contextLength: context, kvType: KVCacheType(rawValue: kvType)!,
+                                    batchCapacity: batchSize, logitRows: logitRows)
+    }
+}

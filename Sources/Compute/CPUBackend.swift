@@ -1,0 +1,233 @@
+import GGUF
+import Quantization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs every operation on the CPU: weights stay in the memory-mapped file and are multiplied
+/// in their quantized form (activations quantized to 8-bit blocks, integer dot products).
+public final class CPUBackend: ComputeBackend, @unchecked Sendable {
+    // @unchecked: scratch memory is reused between calls; a backend instance serves one
+    // model session at a time (the callers own that discipline, as with any stream).
+    public let pool: ThreadPool
+    public var name: String { "CPU (\(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"))" }
+
+    private var activationScratch = DeviceBuffer.host(byteCount: 0)
+    private var workerScratch: [DeviceBuffer] = []
+    private var workerScratchFloats = 0
+
+    public init(threads: Int) {
+        pool = ThreadPool(threads: threads)
+    }
+
+    /// Threads to use by default: the physical parallelism the OS reports.
+    public static var defaultThreadCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    public func makeWeight(name: String, type: GGMLType, dimensions: [Int64], bytes: UnsafeRawBufferPointer, owner: AnyObject) throws -> Weight {
+        try Quantization.checkSupported(type)
+        let columns = Int(dimensions[0])
+        let rows = dimensions.dropFirst().reduce(1) { $0 * Int($1) }
+        return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: bytes.count / max(rows, 1),
+                      data: bytes.baseAddress!, owner: owner)
+    }
+
+    public func makeMatrix(rows: Int, columns: Int) -> Matrix {
+        Matrix(buffer: .host(byteCount: rows * columns * 4), rows: rows, columns: columns)
+    }
+
+    public func makeKVCache(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int]) -> KVCache {
+        KVCache(type: type, width: width, contextLength: contextLength, capacity: capacity, allocate: { DeviceBuffer.host(byteCount: $0) })
+    }
+
+    public func embed(_ tokens: [Int32], table: Weight, scale: Float, into output: Matrix) {
+        for (i, token) in tokens.enumerated() {
+            let destination = output.row(i)
+            Quantization.dequantize(table.type, from: table.data + Int(token) * table.rowBytes, to: destination, count: table.columns)
+            if scale != 1 { for j in 0..<table.columns { destination[j] *= scale } }
+        }
+    }
+
+    public func rmsNorm(_ x: Matrix, weight: Weight, epsilon: Float, groups: Int, into output: Matrix) {
+        let width = x.columns / groups
+        precondition(weight.type == .f32 && weight.columns == width, "RMSNorm weight \(weight.name) must be F32 × \(width)")
+        let w = weight.data.assumingMemoryBound(to: Float.self)
+        forRows(x.rows * groups, minimumPerThread: 64) { range in
+            for item in range {
+                let (r, g) = item.quotientAndRemainder(dividingBy: groups)
+                CPUKernels.rmsNorm(x.row(r) + g * width, w, output.row(r) + g * width, count: width, epsilon: epsilon)
+            }
+        }
+    }
+
+    public func matmul(_ weight: Weight, _ x: Matrix, into output: Matrix) {
+        precondition(x.columns == weight.columns && output.columns == weight.rows, "matmul shape mismatch for \(weight.name)")
+        let kernel: DotKernel
+        do { kernel = try Quantization.dotKernel(for: weight.type) } catch { fatalError("\(error)") }
+        let activationRowBytes = Quantization.activationRowBytes(for: weight.type, count: weight.columns)
+        let activations = scratch(&activationScratch, bytes: activationRowBytes * x.rows).address
+        forRows(x.rows, minimumPerThread: 8) { range in
+            for b in range {
+                Quantization.quantizeActivations(x.row(b), count: x.columns, for: weight.type, into: activations + b * activationRowBytes)
+            }
+        }
+        let batch = x.rows
+        pool.run { worker, workers in
+            // Chunks of whole 16-row groups keep each thread's rows contiguous and tile-friendly.
+            let groups = (weight.rows + 15) / 16
+            let range = ThreadPool.chunk(groups, worker, workers)
+            let rows = min(range.lowerBound * 16, weight.rows)..<min(range.upperBound * 16, weight.rows)
+            guard !rows.isEmpty else { return }
+            kernel.matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
+                          activations: UnsafeRawPointer(activations), activationRowBytes: activationRowBytes, batch: batch,
+                          output: output.floats, outputStride: output.columns)
+        }
+    }
+
+    public func rope(_ x: Matrix, headDim: Int, firstPosition: Int, parameters: RopeParameters) {
+        let heads = x.columns / headDim
+        forRows(x.rows, minimumPerThread: 4) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: parameters.dimensions) { cosSin in
+                for r in range {
+                    CPUKernels.ropeAngles(position: firstPosition + r, parameters: parameters, into: cosSin.baseAddress!)
+                    for h in 0..<heads {
+                        CPUKernels.rope(x.row(r) + h * headDim, position: firstPosition + r, parameters: parameters, cosSin: cosSin.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    public func storeKV(keys: Matrix, values: Matrix, cache: KVCache, layer: Int, firstPosition: Int) {
+        precondition(keys.columns == cache.width && values.columns == cache.width, "KV width mismatch")
+        let width = cache.width
+        for r in 0..<keys.rows {
+            let cell = cache.cell(layer: layer, position: firstPosition + r)
+            for (source, buffer) in [(keys, cache.keys[layer]), (values, cache.values[layer])] {
+                switch cache.type {
+                case .f16:
+                    HalfPrecision.store(source.row(r), buffer.address.assumingMemoryBound(to: UInt16.self) + cell * width, count: width)
+                case .f32:
+                    (buffer.address.assumingMemoryBound(to: Float.self) + cell * width).update(from: source.row(r), count: width)
+                }
+            }
+        }
+    }
+
+    public func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix) {
+        let headDim = shape.headDim
+        let groupSize = shape.heads / shape.kvHeads
+        let capacity = cache.capacity[layer]
+        let width = cache.width
+        let keys = cache.keys[layer].address, values = cache.values[layer].address
+        let isHalf = cache.type == .f16
+        let scratchFloats = 3 * headDim
+        ensureWorkerScratch(floats: scratchFloats)
+        let tasks = queries.rows * shape.heads
+
+        pool.run { worker, workers in
+            let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
+            let query = scratch, accumulator = scratch + headDim
+            let halfAccumulator = UnsafeMutableRawPointer(scratch + 2 * headDim).assumingMemoryBound(to: UInt16.self)
+            for task in ThreadPool.chunk(tasks, worker, workers) {
+                let (row, head) = task.quotientAndRemainder(dividingBy: shape.heads)
+                let position = firstPosition + row
+                let kvOffset = (head / groupSize) * headDim
+                var first = max(0, position - capacity + 1)
+                if let window = shape.window { first = max(first, position - window + 1) }
+                query.update(from: queries.row(row) + head * headDim, count: headDim)
+
+                // One pass with an online softmax (Rabe & Staats 2021), as llama.cpp's CPU flash
+                // attention does. With an f16 cache it also rounds the query to f16 and keeps the
+                // value accumulator in f16; SmolLM2's logits move by ~0.1 nats between f16 and f32
+                // accumulation, so matching llama.cpp means matching its arithmetic.
+                var maxScore = -Float.infinity, sum: Float = 0
+                if isHalf {
+                    HalfPrecision.roundTrip(query, count: headDim)
+                    halfAccumulator.initialize(repeating: 0, count: headDim)
+                    let k16 = keys.assumingMemoryBound(to: UInt16.self), v16 = values.assumingMemoryBound(to: UInt16.self)
+                    for p in first...position {
+                        let cell = (p % capacity) * width + kvOffset
+                        let score = VectorMath.dot(query, f16: k16 + cell, headDim) * shape.scale
+                        var valueWeight: Float = 1
+                        if score > maxScore {
+                            let rescale = expf(maxScore - score)
+                            maxScore = score
+                            HalfPrecision.scale(halfAccumulator, by: rescale, count: headDim)
+                            sum *= rescale
+                        } else {
+                            valueWeight = expf(score - maxScore)
+                        }
+                        HalfPrecision.multiplyAdd(halfAccumulator, v16 + cell, valueWeight, count: headDim)
+                        sum += valueWeight
+                    }
+                    HalfPrecision.load(halfAccumulator, accumulator, count: headDim)
+                } else {
+                    accumulator.initialize(repeating: 0, count: headDim)
+                    let k32 = keys.assumingMemoryBound(to: Float.self), v32 = values.assumingMemoryBound(to: Float.self)
+                    for p in first...position {
+                        let cell = (p % capacity) * width + kvOffset
+                        let score = VectorMath.dot(query, k32 + cell, headDim) * shape.scale
+                        var valueWeight: Float = 1
+                        if score > maxScore {
+                            let rescale = expf(maxScore - score)
+                            maxScore = score
+                            for i in 0..<headDim { accumulator[i] *= rescale }
+                            sum *= rescale
+                        } else {
+                            valueWeight = expf(score - maxScore)
+                        }
+                        VectorMath.axpy(valueWeight, v32 + cell, accumulator, headDim)
+                        sum += valueWeight
+                    }
+                }
+                let out = output.row(row) + head * headDim
+                let inverse = sum == 0 ? 0 : 1 / sum
+                for i in 0..<headDim { out[i] = accumulator[i] * inverse }
+            }
+        }
+    }
+
+    public func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix) {
+        let count = gate.rows * gate.columns
+        let g = gate.floats, u = up.floats, o = output.floats
+        forRows(count, minimumPerThread: 4096) { range in
+            switch activation {
+            case .silu: for i in range { o[i] = CPUKernels.silu(g[i]) * u[i] }
+            case .geluTanh: for i in range { o[i] = CPUKernels.geluTanh(g[i]) * u[i] }
+            }
+        }
+    }
+
+    public func add(_ x: Matrix, into accumulator: Matrix) {
+        let count = x.rows * x.columns
+        let a = accumulator.floats, b = x.floats
+        for i in 0..<count { a[i] += b[i] }
+    }
+
+    public func read(_ x: Matrix, rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        destination.update(from: x.row(rows.lowerBound), count: rows.count * x.columns)
+    }
+
+    // MARK: helpers
+
+    /// Runs `body` over `0..<count`, on several threads only when each gets enough work to
+    /// outweigh the hand-off.
+    private func forRows(_ count: Int, minimumPerThread: Int, _ body: (Range<Int>) -> Void) {
+        if count < 2 * minimumPerThread || pool.threadCount == 1 {
+            body(0..<count)
+        } else {
+            pool.parallelFor(count, body)
+        }
+    }
+
+    private func scratch(_ buffer: inout DeviceBuffer, bytes: Int) -> DeviceBuffer {
+        if buffer.byteCount < bytes { buffer = .host(byteCount: bytes) }
+        return buffer
+    }
+
+    private func ensureWorkerScratch(floats: Int) {
+        guard floats > workerScratchFloats || workerScratch.count != pool.threadCount else { return }
+        workerScratch = (0..<pool.threadCount).map { _ in .host(byteCount: floats * 4) }
+        workerScratchFloats = floats
+    }
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Row kernels shared by the CPU backend. Each works on one row so the backend can spread rows
+/// over threads.
+enum CPUKernels {
+    /// ggml's RMSNorm: the sum of squares in double, `scale = 1/sqrtf(mean + ε)`, then
+    /// `(x·scale)·w` — the same operations in the same order, for comparable results.
+    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float) {
+        var sum: Double = 0
+        for i in 0..<count { sum += Double(x[i] * x[i]) }
+        let mean = Float(sum / Double(count))
+        let scale = 1 / sqrtf(mean + epsilon)
+        for i in 0..<count { out[i] = (x[i] * scale) * weight[i] }
+    }
+
+    /// Rotates one head in place. Angles follow ggml's rope cache: θ starts at the position
+    /// and is multiplied by base^(−2/n) per pair, in f32.
+    static func rope(_ head: UnsafeMutablePointer<Float>, position: Int, parameters p: RopeParameters, cosSin: UnsafeMutablePointer<Float>) {
+        let pairs = p.dimensions / 2
+        let half = pairs
+        for i in 0..<pairs {
+            let c = cosSin[2 * i], s = cosSin[2 * i + 1]
+            let (a, b) = p.style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
+            let x0 = head[a], x1 = head[b]
+            head[a] = x0 * c - x1 * s
+            head[b] = x0 * s + x1 * c
+        }
+    }
+
+    /// cos/sin pairs for one position (computed once per row, shared by its heads).
+    static func ropeAngles(position: Int, parameters p: RopeParameters, into cosSin: UnsafeMutablePointer<Float>) {
+        let thetaScale = powf(p.base, -2 / Float(p.dimensions))
+        var thetaBase = Float(position)
+        for i in 0..<p.dimensions / 2 {
+            let factor = p.frequencyFactors?[i] ?? 1
+            let theta = p.frequencyScale * (thetaBase / factor)
+            cosSin[2 * i] = cosf(theta)
+            cosSin[2 * i + 1] = sinf(theta)
+            thetaBase *= thetaScale
+        }
+    }
+
+    @inline(__always)
+    static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+
+    @inline(__always)
+    static func geluTanh(_ x: Float) -> Float {
+        let sqrt2OverPi: Float = 0.797_884_560_802_865_4
+        return 0.5 * x * (1 + tanhf(sqrt2OverPi * x * (1 + 0.044715 * x * x)))
+    }
+}

@@ -1,0 +1,50 @@
+import GGUF
+
+/// The seam between model code and hardware. Models express their forward pass only in these
+/// operations on `Matrix` activations (rows = tokens) and `Weight`s; the CPU backend runs
+/// them here, and a GPU backend implements the same list on device memory.
+public protocol ComputeBackend: AnyObject, Sendable {
+    var name: String { get }
+
+    /// Makes a GGUF tensor usable (CPU: a view of the mapped file; GPU: an upload).
+    /// Throws for a tensor type the backend cannot multiply, naming it.
+    func makeWeight(name: String, type: GGMLType, dimensions: [Int64], bytes: UnsafeRawBufferPointer, owner: AnyObject) throws -> Weight
+    func makeMatrix(rows: Int, columns: Int) -> Matrix
+    func makeKVCache(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int]) -> KVCache
+
+    /// `output[i] = scale × table[tokens[i]]`.
+    func embed(_ tokens: [Int32], table: Weight, scale: Float, into output: Matrix)
+    /// Per row: `x / sqrt(mean(x²) + ε) ⊙ weight`, where the row is split into `groups` equal
+    /// parts normalised separately (groups = heads gives per-head QK-norm).
+    func rmsNorm(_ x: Matrix, weight: Weight, epsilon: Float, groups: Int, into output: Matrix)
+    /// `output = x · Wᵀ`: output[b][r] = dot(W row r, x row b).
+    func matmul(_ weight: Weight, _ x: Matrix, into output: Matrix)
+    /// Rotates each head of each row; row i is at position `firstPosition + i`.
+    func rope(_ x: Matrix, headDim: Int, firstPosition: Int, parameters: RopeParameters)
+    /// Writes rows of keys and values for positions `firstPosition…` of `layer`.
+    func storeKV(keys: Matrix, values: Matrix, cache: KVCache, layer: Int, firstPosition: Int)
+    /// Causal (optionally windowed) attention of query rows at positions `firstPosition…`
+    /// over the cached keys and values of `layer`.
+    func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix)
+    /// `output = activation(gate) ⊙ up`.
+    func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix)
+    /// `accumulator += x`.
+    func add(_ x: Matrix, into accumulator: Matrix)
+    /// Copies rows to host memory.
+    func read(_ x: Matrix, rows: Range<Int>, into destination: UnsafeMutablePointer<Float>)
+}
+
+public enum GatedActivation: Sendable {
+    /// SiLU(x) = x·σ(x): SwiGLU (Llama).
+    case silu
+    /// GELU with the tanh approximation: GeGLU (Gemma).
+    case geluTanh
+}
+
+extension ComputeBackend {
+    /// Copies `rows` of `x` into the first rows of `output` (same backend).
+    public func copyRows(_ x: Matrix, rows: Range<Int>, into output: Matrix) {
+        precondition(x.columns == output.columns && rows.count <= output.rows, "copyRows shape mismatch")
+        (output.buffer.address).copyMemory(from: x.buffer.address + rows.lowerBound * x.columns * 4, byteCount: rows.count * x.columns * 4)
+    }
+}

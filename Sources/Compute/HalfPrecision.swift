@@ -1,0 +1,159 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// f16 ↔ f32 for the KV cache, 8 lanes at a time with F16C where available.
+enum HalfPrecision {
+    /// Round to nearest even, as ggml's `GGML_CPU_FP32_TO_FP16`.
+    static func store(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
+        // Scalar: with F16C each conversion is one vcvtps2ph, and only new cache rows are stored.
+        for i in 0..<count { destination[i] = Float16(source[i]).bitPattern }
+    }
+
+    static func load(_ source: UnsafeMutablePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+        load(UnsafePointer(source), destination, count: count)
+    }
+
+    static func load(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        #if arch(x86_64)
+        while i + 8 <= count {
+            let h = _mm_loadu_si128(UnsafeRawPointer(source + i).assumingMemoryBound(to: __m128i.self))
+            _mm256_storeu_ps(destination + i, _mm256_cvtph_ps(h))
+            i += 8
+        }
+        #endif
+        while i < count {
+            destination[i] = Float(Float16(bitPattern: source[i]))
+            i += 1
+        }
+    }
+
+    /// `y = f16(y × s)`, element by element (ggml's `ggml_vec_scale_f16`).
+    static func scale(_ y: UnsafeMutablePointer<UInt16>, by s: Float, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let v = SIMD8<Float>(load8(y + i)) * s
+            store8(SIMD8<Float16>(v), y + i)
+            i += 8
+        }
+        while i < count {
+            y[i] = Float16(Float(Float16(bitPattern: y[i])) * s).bitPattern
+            i += 1
+        }
+    }
+
+    /// `y = f16(y + x × w)` with f16 `x` and `y` (ggml's `ggml_vec_mad_f16`).
+    static func multiplyAdd(_ y: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<UInt16>, _ w: Float, count: Int) {
+        var i = 0
+        let wv = SIMD8<Float>(repeating: w)
+        while i + 8 <= count {
+            var acc = SIMD8<Float>(load8(y + i))
+            acc.addProduct(SIMD8<Float>(load8(x + i)), wv)
+            store8(SIMD8<Float16>(acc), y + i)
+            i += 8
+        }
+        while i < count {
+            let sum = Float(Float16(bitPattern: y[i])) + Float(Float16(bitPattern: x[i])) * w
+            y[i] = Float16(sum).bitPattern
+            i += 1
+        }
+    }
+
+    @inline(__always)
+    private static func load8(_ p: UnsafePointer<UInt16>) -> SIMD8<Float16> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self)
+    }
+
+    @inline(__always)
+    private static func store8(_ v: SIMD8<Float16>, _ p: UnsafeMutablePointer<UInt16>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float16>.self)
+    }
+
+    /// `f32` rounded through f16 and back: ggml converts attention queries to f16 before
+    /// multiplying them with an f16 key cache, and matching it keeps our logits comparable.
+    static func roundTrip(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { values[i] = Float(Float16(values[i])) }
+    }
+}
+
+/// Dot products and scaled accumulation over f32 or f16 rows (the KV cache's two layouts).
+enum VectorMath {
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            acc0.addProduct(SIMD8(UnsafeBufferPointer(start: a + i, count: 8)), SIMD8(UnsafeBufferPointer(start: b + i, count: 8)))
+            acc1.addProduct(SIMD8(UnsafeBufferPointer(start: a + i + 8, count: 8)), SIMD8(UnsafeBufferPointer(start: b + i + 8, count: 8)))
+            i += 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < n {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, f16 b: UnsafePointer<UInt16>, _ n: Int) -> Float {
+        var i = 0
+        var sum: Float = 0
+        #if arch(x86_64)
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        while i + 16 <= n {
+            let k0 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b + i).assumingMemoryBound(to: __m128i.self)))
+            let k1 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b + i + 8).assumingMemoryBound(to: __m128i.self)))
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), k0, acc0)
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), k1, acc1)
+            i += 16
+        }
+        sum = horizontalSum(_mm256_add_ps(acc0, acc1))
+        #endif
+        while i < n {
+            sum += a[i] * Float(Float16(bitPattern: b[i]))
+            i += 1
+        }
+        return sum
+    }
+
+    /// `y += w × x`.
+    @inline(__always)
+    static func axpy(_ w: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let wv = SIMD8<Float>(repeating: w)
+        var i = 0
+        while i + 8 <= n {
+            var acc = SIMD8<Float>(UnsafeBufferPointer(start: y + i, count: 8))
+            acc.addProduct(wv, SIMD8(UnsafeBufferPointer(start: x + i, count: 8)))
+            UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            y[i] += w * x[i]
+            i += 1
+        }
+    }
+
+    @inline(__always)
+    static func axpy(_ w: Float, f16 x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        #if arch(x86_64)
+        let wv = _mm256_set1_ps(w)
+        while i + 8 <= n {
+            let v = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(x + i).assumingMemoryBound(to: __m128i.self)))
+            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(wv, v, _mm256_loadu_ps(y + i)))
+            i += 8
+        }
+        #endif
+        while i < n {
+            y[i] += w * Float(Float16(bitPattern: x[i]))
+            i += 1
+        }
+    }
+
+    #if arch(x86_64)
+    @inline(__always)
+    static func horizontalSum(_ v: __m256) -> Float { unsafeBitCast(v, to: SIMD8<Float>.self).sum() }
+    #endif
+}

@@ -1,0 +1,148 @@
+import GGUF
+
+/// Memory owned by a backend. For the CPU backend `address` is host memory; a GPU backend's
+/// buffers hold device addresses that only its own kernels dereference.
+public final class DeviceBuffer: @unchecked Sendable {
+    // @unchecked: a buffer is only written by kernels that the owning backend runs; the
+    // backend serialises its work.
+    public let address: UnsafeMutableRawPointer
+    public let byteCount: Int
+    private let release: @Sendable (UnsafeMutableRawPointer) -> Void
+
+    public init(address: UnsafeMutableRawPointer, byteCount: Int, release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
+        self.address = address
+        self.byteCount = byteCount
+        self.release = release
+    }
+
+    /// Zeroed host memory, 64-byte aligned for SIMD loads.
+    public static func host(byteCount: Int) -> DeviceBuffer {
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 64))
+        return DeviceBuffer(address: pointer, byteCount: byteCount, release: { $0.deallocate() })
+    }
+
+    deinit { release(address) }
+}
+
+/// A row-major f32 matrix (`rows` × `columns`) in a backend's memory: activations, one row
+/// per token.
+public struct Matrix: @unchecked Sendable {
+    public let buffer: DeviceBuffer
+    public let rows: Int
+    public let columns: Int
+
+    public init(buffer: DeviceBuffer, rows: Int, columns: Int) {
+        precondition(rows * columns * 4 <= buffer.byteCount, "matrix larger than its buffer")
+        self.buffer = buffer
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// The first `rows` rows, sharing storage (a batch shorter than the buffer's capacity).
+    public func prefix(rows: Int) -> Matrix { Matrix(buffer: buffer, rows: rows, columns: columns) }
+
+    /// Host pointer to the first element (CPU backend only).
+    public var floats: UnsafeMutablePointer<Float> { buffer.address.assumingMemoryBound(to: Float.self) }
+    public func row(_ r: Int) -> UnsafeMutablePointer<Float> { floats + r * columns }
+}
+
+/// A weight tensor as a backend holds it: `rows` rows of `columns` elements of `type`.
+/// A 1-D tensor (a norm weight) is one row.
+public struct Weight: @unchecked Sendable {
+    public let name: String
+    public let type: GGMLType
+    public let rows: Int
+    public let columns: Int
+    public let rowBytes: Int
+    /// Host pointer into the memory-mapped file (CPU) or a device address (GPU).
+    public let data: UnsafeRawPointer
+    /// Keeps the mapping or the device allocation alive.
+    public let owner: AnyObject
+
+    public init(name: String, type: GGMLType, rows: Int, columns: Int, rowBytes: Int, data: UnsafeRawPointer, owner: AnyObject) {
+        self.name = name
+        self.type = type
+        self.rows = rows
+        self.columns = columns
+        self.rowBytes = rowBytes
+        self.data = data
+        self.owner = owner
+    }
+
+    public var byteCount: Int { rows * rowBytes }
+}
+
+public enum KVCacheType: String, Sendable, CaseIterable {
+    case f16, f32
+    public var bytesPerElement: Int { self == .f16 ? 2 : 4 }
+}
+
+/// Keys and values of every layer. Layer `l` keeps `capacity[l]` positions of `width`
+/// elements each; a layer whose capacity is smaller than the context (sliding-window
+/// attention) uses its cells as a ring: position `p` lives in cell `p % capacity`.
+public final class KVCache: @unchecked Sendable {
+    public let type: KVCacheType
+    public let width: Int
+    public let contextLength: Int
+    public let capacity: [Int]
+    public let keys: [DeviceBuffer]
+    public let values: [DeviceBuffer]
+
+    public init(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int], allocate: (Int) -> DeviceBuffer) {
+        self.type = type
+        self.width = width
+        self.contextLength = contextLength
+        self.capacity = capacity
+        keys = capacity.map { allocate($0 * width * type.bytesPerElement) }
+        values = capacity.map { allocate($0 * width * type.bytesPerElement) }
+    }
+
+    public var layerCount: Int { capacity.count }
+    public var byteCount: Int { (keys + values).reduce(0) { $0 + $1.byteCount } }
+    public func cell(layer: Int, position: Int) -> Int { position % capacity[layer] }
+}
+
+public enum RopeStyle: Sendable {
+    /// Adjacent pairs (x[2i], x[2i+1]): GGUF llama and mistral.
+    case interleaved
+    /// Halves (x[i], x[i + n/2]): NeoX, Qwen2, Gemma, HF-layout Llama.
+    case neox
+}
+
+public struct RopeParameters: Sendable {
+    public var style: RopeStyle
+    /// Rotated dimensions per head (the rest pass through).
+    public var dimensions: Int
+    public var base: Float
+    /// Linear scaling: positions are multiplied by this (1 / rope.scaling.factor).
+    public var frequencyScale: Float = 1
+    /// Per-pair divisors (Llama 3.1 `rope_freqs.weight`), host memory, `dimensions / 2` values.
+    public var frequencyFactors: [Float]?
+
+    public init(style: RopeStyle, dimensions: Int, base: Float, frequencyScale: Float = 1, frequencyFactors: [Float]? = nil) {
+        self.style = style
+        self.dimensions = dimensions
+        self.base = base
+        self.frequencyScale = frequencyScale
+        self.frequencyFactors = frequencyFactors
+    }
+}
+
+/// Shape of one attention call.
+public struct AttentionShape: Sendable {
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var scale: Float
+    /// Sliding window: a key at position k is visible from query position q iff q − k < window.
+    public var window: Int?
+
+    public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float, window: Int? = nil) {
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.scale = scale
+        self.window = window
+    }
+}

@@ -1,0 +1,116 @@
+import Compute
+import GGUF
+
+/// The Llama architecture (Touvron et al. 2023): pre-norm decoder blocks of grouped-query
+/// attention with rotary position embeddings and a SwiGLU feed-forward network.
+///
+///     x = embed(tokens)
+///     for each block:
+///         x = x + Wo · attention(RoPE(Wq · norm(x)), RoPE(Wk · norm(x)), Wv · norm(x))
+///         x = x + Wdown · (SiLU(Wgate · norm(x)) ⊙ Wup · norm(x))
+///     logits = Wout · norm(x)          (Wout = the embedding table when the file ties them)
+///
+/// GGUF stores Llama's Q and K rows permuted so that RoPE rotates adjacent pairs.
+public final class Llama: LanguageModel, @unchecked Sendable {
+    // @unchecked: immutable after init; weights point into the memory-mapped file it retains.
+    public let configuration: ModelConfiguration
+    public let backend: any ComputeBackend
+    let file: GGUFFile
+    let tokenEmbedding: Weight
+    let outputNorm: Weight
+    let output: Weight
+    let blocks: [Block]
+    let rope: RopeParameters
+
+    struct Block {
+        let attentionNorm, query, key, value, attentionOutput: Weight
+        let feedForwardNorm, gate, up, down: Weight
+    }
+
+    /// Architectures that share Llama's block and GGUF layout.
+    public static let architectures: Set<String> = ["llama", "mistral"]
+
+    public init(file: GGUFFile, configuration c: ModelConfiguration, backend: any ComputeBackend) throws {
+        self.file = file
+        self.configuration = c
+        self.backend = backend
+        let weights = WeightLoader(file: file, backend: backend)
+        let d = c.embeddingLength
+        if let bias = file.tensors.first(where: { $0.name.hasSuffix(".bias") }) {
+            throw ModelError("\(file.source): tensor \(bias.name): biases are not supported for the \(c.architecture) architecture")
+        }
+        tokenEmbedding = try weights.load("token_embd.weight", shape: [d, c.vocabularySize])
+        outputNorm = try weights.load("output_norm.weight", shape: [d])
+        output = try weights.loadIfPresent("output.weight", shape: [d, c.vocabularySize]) ?? tokenEmbedding
+        blocks = try (0..<c.blockCount).map { i in
+            func load(_ name: String, _ shape: [Int]) throws -> Weight { try weights.load("blk.\(i).\(name).weight", shape: shape) }
+            return Block(
+                attentionNorm: try load("attn_norm", [d]),
+                query: try load("attn_q", [d, c.queryWidth]),
+                key: try load("attn_k", [d, c.kvWidth]),
+                value: try load("attn_v", [d, c.kvWidth]),
+                attentionOutput: try load("attn_output", [c.queryWidth, d]),
+                feedForwardNorm: try load("ffn_norm", [d]),
+                gate: try load("ffn_gate", [d, c.feedForwardLength]),
+                up: try load("ffn_up", [d, c.feedForwardLength]),
+                down: try load("ffn_down", [c.feedForwardLength, d]))
+        }
+        rope = RopeParameters(style: .interleaved, dimensions: c.ropeDimensions, base: c.ropeBase,
+                              frequencyScale: c.ropeFrequencyScale,
+                              frequencyFactors: try weights.floats("rope_freqs.weight", count: c.ropeDimensions / 2))
+    }
+
+    public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {
+        let c = configuration
+        let shapes: [String: Int] = [
+            "x": c.embeddingLength, "normed": c.embeddingLength, "hidden": c.embeddingLength, "projected": c.embeddingLength,
+            "q": c.queryWidth, "k": c.kvWidth, "v": c.kvWidth, "attention": c.queryWidth,
+            "gate": c.feedForwardLength, "up": c.feedForwardLength,
+        ]
+        var buffers = shapes.mapValues { backend.makeMatrix(rows: n, columns: $0) }
+        buffers["selected"] = backend.makeMatrix(rows: logitRows, columns: c.embeddingLength)
+        buffers["logits"] = backend.makeMatrix(rows: logitRows, columns: c.vocabularySize)
+        return Workspace(batchCapacity: n, logitRows: logitRows, buffers: buffers)
+    }
+
+    public func kvCapacity(contextLength: Int, batchCapacity: Int) -> [Int] {
+        Array(repeating: contextLength, count: configuration.blockCount)
+    }
+
+    public func forward(_ tokens: [Int32], firstPosition: Int, cache: KVCache, workspace ws: Workspace) {
+        let n = tokens.count, c = configuration, b = backend
+        let x = ws("x", rows: n), normed = ws("normed", rows: n), projected = ws("projected", rows: n)
+        let q = ws("q", rows: n), k = ws("k", rows: n), v = ws("v", rows: n), attention = ws("attention", rows: n)
+        let gate = ws("gate", rows: n), up = ws("up", rows: n)
+        let shape = AttentionShape(heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
+                                   scale: 1 / Float(c.headDim).squareRoot())
+
+        b.embed(tokens, table: tokenEmbedding, scale: 1, into: x)
+        for (layer, block) in blocks.enumerated() {
+            b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
+            b.matmul(block.query, normed, into: q)
+            b.matmul(block.key, normed, into: k)
+            b.matmul(block.value, normed, into: v)
+            b.rope(q, headDim: c.headDim, firstPosition: firstPosition, parameters: rope)
+            b.rope(k, headDim: c.headDim, firstPosition: firstPosition, parameters: rope)
+            b.storeKV(keys: k, values: v, cache: cache, layer: layer, firstPosition: firstPosition)
+            b.attention(queries: q, cache: cache, layer: layer, firstPosition: firstPosition, shape: shape, into: attention)
+            b.matmul(block.attentionOutput, attention, into: projected)
+            b.add(projected, into: x)
+
+            b.rmsNorm(x, weight: block.feedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
+            b.matmul(block.gate, normed, into: gate)
+            b.matmul(block.up, normed, into: up)
+            b.gatedActivation(.silu, gate: gate, up: up, into: gate)
+            b.matmul(block.down, gate, into: projected)
+            b.add(projected, into: x)
+        }
+        b.rmsNorm(x, weight: outputNorm, epsilon: c.rmsEpsilon, groups: 1, into: ws("hidden", rows: n))
+    }
+
+    public func logits(rows: Range<Int>, workspace ws: Workspace) {
+        let selected = ws("selected", rows: rows.count)
+        backend.copyRows(ws("hidden", rows: ws.batchCapacity), rows: rows, into: selected)
+        backend.matmul(output, selected, into: ws("logits", rows: rows.count))
+    }
+}

@@ -1,0 +1,29 @@
+import Compute
+import GGUF
+import Tokenizers
+
+/// A model file opened for inference: the architecture chosen by `general.architecture`,
+/// its tokenizer, and the backend it runs on.
+public struct LoadedModel: Sendable {
+    public let file: GGUFFile
+    public let model: any LanguageModel
+    public let tokenizer: any Tokenizer
+}
+
+public enum ModelLoader {
+    public static let supportedArchitectures = Llama.architectures.sorted()
+
+    public static func load(path: String, backend: any ComputeBackend) throws -> LoadedModel {
+        let file = try GGUFFile(path: path)
+        guard let architecture = file.metadata.architecture else {
+            throw ModelError("\(path): general.architecture is missing; cannot tell which model this is")
+        }
+        guard Llama.architectures.contains(architecture) else {
+            throw ModelError("\(path): architecture \"\(architecture)\" is not supported (supported: \(supportedArchitectures.joined(separator: ", ")))")
+        }
+        let tokenizer = try TokenizerLoader.load(from: file.metadata)
+        let configuration = try ModelConfiguration(metadata: file.metadata, source: path, vocabularySize: tokenizer.vocabularySize)
+        let model = try Llama(file: file, configuration: configuration, backend: backend)
+        return LoadedModel(file: file, model: model, tokenizer: tokenizer)
+    }
+}

@@ -1,0 +1,95 @@
+import GGUF
+
+/// Quantized block formats: dequantization, reference quantization, activation quantization and
+/// the dot-product kernels the model code multiplies with.
+public enum Quantization {
+    /// Weight types we can dequantize and multiply.
+    public static let supportedWeightTypes: [GGMLType] = [
+        .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+    ]
+
+    /// Types `quantize` and `dequantize` accept: the weight types plus the activation formats.
+    static let codecTypes: Set<UInt32> = Set((supportedWeightTypes + [.q8_1, .q8_K]).map(\.rawValue))
+
+    public static func checkSupported(_ type: GGMLType) throws {
+        guard supportedWeightTypes.contains(where: { $0.rawValue == type.rawValue }) else {
+            throw QuantizationError.unsupportedType(type)
+        }
+    }
+
+    /// `count` is a multiple of `type.blockSize`. Bit-identical to ggml/gguf-py dequantization.
+    /// Also accepts Q8_1 and Q8_K. Traps on any other type (callers check with `checkSupported`).
+    public static func dequantize(_ type: GGMLType, from source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(codecTypes.contains(type.rawValue), "dequantize: unsupported type \(type.name)")
+        precondition(count % type.blockSize == 0, "dequantize: \(count) is not a multiple of \(type.name)'s block size")
+        let blocks = count / type.blockSize
+        switch type.rawValue {
+        case 0:
+            for i in 0..<count { destination[i] = loadFloat(source, 4 * i) }
+        case 1:
+            for i in 0..<count { destination[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case 30:
+            for i in 0..<count { destination[i] = bf16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case 2, 3, 6, 7, 8, 9:
+            Legacy32.dequantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        default:
+            KQuant.dequantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        }
+    }
+
+    /// Reference quantizer f32 -> `type`. Q4_0...Q8_1 follow ggml's quantize_row_*_ref exactly (and so
+    /// match gguf-py); K-quants use a simple max-abs / min-max quantizer (see KQuantizers.swift);
+    /// Q8_K is ggml's reference. F16 rounds to nearest even, BF16 as ggml.
+    public static func quantize(_ type: GGMLType, from source: UnsafePointer<Float>, to destination: UnsafeMutableRawPointer, count: Int) {
+        precondition(codecTypes.contains(type.rawValue), "quantize: unsupported type \(type.name)")
+        precondition(count % type.blockSize == 0, "quantize: \(count) is not a multiple of \(type.name)'s block size")
+        let blocks = count / type.blockSize
+        switch type.rawValue {
+        case 0:
+            destination.copyMemory(from: source, byteCount: 4 * count)
+        case 1:
+            for i in 0..<count { destination.storeBytes(of: floatToHalf(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        case 30:
+            for i in 0..<count { destination.storeBytes(of: floatToBF16(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        case 2, 3, 6, 7, 8, 9:
+            Legacy32.quantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        default:
+            KQuant.quantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        }
+    }
+
+    /// Which activation format a weight type's dot product pairs with (ggml's vec_dot_type), except that
+    /// float weights keep float activations.
+    public static func activationType(for weight: GGMLType) -> GGMLType {
+        switch weight.rawValue {
+        case 2, 6, 8: return .q8_0
+        case 3, 7: return .q8_1
+        case 10, 11, 12, 13, 14: return .q8_K
+        default: return .f32
+        }
+    }
+
+    /// Bytes of one activation row of `count` elements in `activationType(for:)`.
+    public static func activationRowBytes(for weight: GGMLType, count: Int) -> Int {
+        let a = activationType(for: weight)
+        return count / a.blockSize * a.typeSize
+    }
+
+    /// Quantizes one f32 activation row into `activationType(for: weight)` (F32: a plain copy).
+    /// Uses the reference rounding (Q8_0/Q8_1 half away from zero, Q8_K half to even); codes stay in
+    /// -127...127, which the AVX2 sign trick needs.
+    public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into destination: UnsafeMutableRawPointer) {
+        quantize(activationType(for: weight), from: x, to: destination, count: count)
+    }
+
+    /// The matmul kernel for `weight`. `portable: true` forces the scalar kernels (used on non-x86
+    /// hosts, and by tests to check them on x86).
+    public static func dotKernel(for weight: GGMLType, portable: Bool = false) throws -> DotKernel {
+        try checkSupported(weight)
+        #if arch(x86_64)
+        return DotKernel(weightType: weight, activationType: activationType(for: weight), portable: portable)
+        #else
+        return DotKernel(weightType: weight, activationType: activationType(for: weight), portable: true)
+        #endif
+    }
+}

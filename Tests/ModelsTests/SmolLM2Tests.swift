@@ -1,0 +1,113 @@
+import Compute
+import Foundation
+import Models
+import ModelStore
+import Sampling
+import Testing
+import Tokenizers
+
+/// SmolLM2-135M-Instruct Q4_1 against llama.cpp 0c1e57098 on the same file.
+@Suite(.serialized) struct SmolLM2Tests {
+    static let loaded: LoadedModel = {
+        let path = try! ModelStore().resolve("smollm2-135m")
+        return try! ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
+    }()
+
+    @Test func greedyIdsAndTopLogprobsMatchLlamaCpp() throws {
+        let reference = try LlamaCppReference.load()
+        let tokenizer = Self.loaded.tokenizer
+        for case_ in reference.greedy {
+            #expect(tokenizer.encode(case_.prompt, addBOS: tokenizer.addsBOS, parseSpecialTokens: true) == case_.prompt_ids)
+            let session = try InferenceSession(model: Self.loaded.model, contextLength: 256)
+            let steps = case_.first_fragile_step ?? case_.generated_ids.count
+            var logits = try session.evaluate(case_.prompt_ids)
+            var worst = 0.0
+            for step in 0..<steps {
+                let token = Sampler.argmax(UnsafeBufferPointer(logits))
+                #expect(token == case_.generated_ids[step], "\(case_.prompt) step \(step)")
+                for pair in case_.top5_per_step[step] {
+                    let ours = InferenceSession.logSoftmax(UnsafeBufferPointer(logits), at: Int(pair[0]))
+                    worst = max(worst, abs(ours - pair[1]))
+                    #expect(abs(ours - pair[1]) <= 0.05, "\(case_.prompt) step \(step) token \(Int(pair[0])): \(ours) vs \(pair[1])")
+                }
+                guard token == case_.generated_ids[step] else { break }
+                logits = try session.evaluate([token])
+            }
+            print("greedy \"\(case_.prompt)\": \(steps) steps, worst top-5 logprob difference \(worst) nats")
+        }
+    }
+
+    @Test(arguments: [(128, 24.28), (512, 18.3459)])
+    func perplexityOnGPL3WithinHalfAPercentOfLlamaCpp(context: Int, expected: Double) throws {
+        let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
+        let session = try InferenceSession(model: Self.loaded.model, contextLength: context)
+        let result = try session.perplexity(text: text, tokenizer: Self.loaded.tokenizer)
+        print("PPL n_ctx \(context): \(result.perplexity) (llama.cpp \(expected)), \(result.chunks) chunks, \(result.seconds) s")
+        #expect(abs(result.perplexity - expected) / expected <= 0.005)
+        if context == 128 { #expect(result.chunks == 59) }
+    }
+
+    @Test func batchedPrefillEqualsTokenByTokenDecode() throws {
+        let prompt: [Int32] = [504, 3575, 282, 4649, 314, 7042, 30, 198, 198, 504, 1797]
+        let batched = try InferenceSession(model: Self.loaded.model, contextLength: 64)
+        let all = Array(try batched.evaluate(prompt))
+        let stepwise = try InferenceSession(model: Self.loaded.model, contextLength: 64, batchCapacity: 1)
+        var last: [Float] = []
+        for token in prompt { last = Array(try stepwise.evaluate([token])) }
+        let maxDifference = zip(all, last).map { abs($0 - $1) }.max()!
+        // Same math, different grouping of work: only float rounding may differ.
+        #expect(maxDifference < 2e-3, "max logit difference \(maxDifference)")
+    }
+
+    @Test func f32CacheGivesNearlyTheSameLogits() throws {
+        let prompt: [Int32] = [504, 3575, 282, 4649, 314]
+        let half = Array(try InferenceSession(model: Self.loaded.model, contextLength: 32, kvType: .f16).evaluate(prompt))
+        let full = Array(try InferenceSession(model: Self.loaded.model, contextLength: 32, kvType: .f32).evaluate(prompt))
+        let maxDifference = zip(half, full).map { abs($0 - $1) }.max()!
+        #expect(maxDifference < 0.05)
+        #expect(maxDifference > 0, "f16 and f32 caches should not be bit-identical")
+    }
+
+    @Test func contextLimitIsEnforcedWithAClearMessage() throws {
+        let session = try InferenceSession(model: Self.loaded.model, contextLength: 8)
+        var sampler = Sampler(.greedy)
+        let long = [Int32](repeating: 504, count: 9)
+        #expect(throws: ModelError.self) { try session.evaluate(long) }
+        do {
+            _ = try session.generate(prompt: long, maxTokens: 4, sampler: &sampler, tokenizer: Self.loaded.tokenizer) { _ in true }
+            Issue.record("a prompt longer than the context was accepted")
+        } catch {
+            #expect("\(error)".contains("context"))
+        }
+        #expect(throws: ModelError.self) {
+            _ = try session.generate(prompt: [], maxTokens: 4, sampler: &sampler, tokenizer: Self.loaded.tokenizer) { _ in true }
+        }
+        // Generation stops when the context is full instead of failing.
+        let stats = try session.generate(prompt: [504, 3575, 282], maxTokens: 100, sampler: &sampler, tokenizer: Self.loaded.tokenizer) { _ in true }
+        #expect(stats.generatedTokens <= 6)
+        #expect(session.position <= 8)
+    }
+
+    @Test func outOfVocabularyTokenIsRejected() throws {
+        let session = try InferenceSession(model: Self.loaded.model, contextLength: 8)
+        #expect(throws: ModelError.self) { try session.evaluate([49152]) }
+        #expect(throws: ModelError.self) { try session.evaluate([-1]) }
+    }
+
+    @Test func seededSamplingIsReproducible() throws {
+        func run(_ seed: UInt64) throws -> [Int32] {
+            var p = SamplingParameters()
+            p.seed = seed
+            var sampler = Sampler(p)
+            let session = try InferenceSession(model: Self.loaded.model, contextLength: 64)
+            var out: [Int32] = []
+            _ = try session.generate(prompt: [504, 3575, 282, 4649, 314], maxTokens: 16, sampler: &sampler, tokenizer: Self.loaded.tokenizer) {
+                out.append($0)
+                return true
+            }
+            return out
+        }
+        #expect(try run(42) == run(42))
+        #expect(try run(42) != run(43))
+    }
+}
