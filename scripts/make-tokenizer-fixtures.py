@@ -64,7 +64,7 @@ CASES = [
 
 def tokenize(bin_dir, model, text, parse_special, path=None):
     cmd = [os.path.join(bin_dir, "llama-tokenize"), "-m", model, "--ids", "--log-disable",
-           "--no-bos", "--no-escape", "--parse-special" if parse_special else "--no-parse-special"]
+           "--no-bos", "--no-escape"] + ([] if parse_special else ["--no-parse-special"])
     if path:
         cmd += ["-f", path]
         inp = None

@@ -77,6 +77,9 @@ struct Run: ParsableCommand {
         let parameters = sampling
         var sampler = Sampler(parameters)
         var decoder = IncrementalDecoder(tokenizer: tokenizer)
+        guard ids.count < session.contextLength else {
+            throw ValidationError("the prompt has \(ids.count) tokens but the context holds \(session.contextLength); use a larger --ctx or a shorter prompt")
+        }
         Terminal.write(prompt)
         let stats = try session.generate(prompt: ids, maxTokens: maxTokens, sampler: &sampler, tokenizer: tokenizer) { token in
             Terminal.write(decoder.push(token))

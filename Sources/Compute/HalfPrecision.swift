@@ -10,10 +10,6 @@ enum HalfPrecision {
         for i in 0..<count { destination[i] = Float16(source[i]).bitPattern }
     }
 
-    static func load(_ source: UnsafeMutablePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
-        load(UnsafePointer(source), destination, count: count)
-    }
-
     static func load(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         #if arch(x86_64)
@@ -27,47 +23,6 @@ enum HalfPrecision {
             destination[i] = Float(Float16(bitPattern: source[i]))
             i += 1
         }
-    }
-
-    /// `y = f16(y × s)`, element by element (ggml's `ggml_vec_scale_f16`).
-    static func scale(_ y: UnsafeMutablePointer<UInt16>, by s: Float, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = SIMD8<Float>(load8(y + i)) * s
-            store8(SIMD8<Float16>(v), y + i)
-            i += 8
-        }
-        while i < count {
-            y[i] = Float16(Float(Float16(bitPattern: y[i])) * s).bitPattern
-            i += 1
-        }
-    }
-
-    /// `y = f16(y + x × w)` with f16 `x` and `y` (ggml's `ggml_vec_mad_f16`).
-    static func multiplyAdd(_ y: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<UInt16>, _ w: Float, count: Int) {
-        var i = 0
-        let wv = SIMD8<Float>(repeating: w)
-        while i + 8 <= count {
-            var acc = SIMD8<Float>(load8(y + i))
-            acc.addProduct(SIMD8<Float>(load8(x + i)), wv)
-            store8(SIMD8<Float16>(acc), y + i)
-            i += 8
-        }
-        while i < count {
-            let sum = Float(Float16(bitPattern: y[i])) + Float(Float16(bitPattern: x[i])) * w
-            y[i] = Float16(sum).bitPattern
-            i += 1
-        }
-    }
-
-    @inline(__always)
-    private static func load8(_ p: UnsafePointer<UInt16>) -> SIMD8<Float16> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self)
-    }
-
-    @inline(__always)
-    private static func store8(_ v: SIMD8<Float16>, _ p: UnsafeMutablePointer<UInt16>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float16>.self)
     }
 
     /// `f32` rounded through f16 and back: ggml converts attention queries to f16 before

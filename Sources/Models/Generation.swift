@@ -26,7 +26,8 @@ extension InferenceSession {
         let clock = ContinuousClock()
         for id in prompt { sampler.accept(id) }
         var start = clock.now
-        var logits = try evaluate(prompt)
+        try evaluate(prompt) { _, _ in }
+        var logits = lastLogits
         stats.promptTokens = prompt.count
         stats.promptSeconds = (clock.now - start).seconds
 
@@ -41,7 +42,8 @@ extension InferenceSession {
             }
             stats.generatedTokens += 1
             guard onToken(token), step + 1 < budget else { break }
-            logits = try evaluate([token])
+            try evaluate([token]) { _, _ in }
+            logits = lastLogits
         }
         stats.generationSeconds = (clock.now - start).seconds
         return stats

@@ -32,11 +32,11 @@ public final class InferenceSession: @unchecked Sendable {
     /// Forgets everything evaluated (the cache is overwritten from position 0).
     public func reset() { position = 0 }
 
-    /// Evaluates `tokens` and returns the logits after the last one (valid until the next call).
+    /// Evaluates `tokens` and returns a copy of the logits after the last one.
     @discardableResult
-    public func evaluate(_ tokens: [Int32]) throws -> UnsafeMutableBufferPointer<Float> {
+    public func evaluate(_ tokens: [Int32]) throws -> [Float] {
         try evaluate(tokens) { _, _ in }
-        return lastLogits
+        return Array(lastLogits)
     }
 
     /// Evaluates `tokens`; for every token index in `scoredIndices`, passes its logits to `body`.
@@ -81,6 +81,7 @@ public final class InferenceSession: @unchecked Sendable {
         }
     }
 
-    /// The logits after the most recently evaluated token.
+    /// The logits after the most recently evaluated token, without a copy: valid while this
+    /// session is alive and until the next evaluation.
     public var lastLogits: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: hostLogits[0..<vocabularySize]) }
 }

@@ -51,6 +51,10 @@ extension InferenceSession {
                                 seconds: (clock.now - start).seconds)
     }
 
+    public static func logSoftmax(_ logits: [Float], at target: Int) -> Double {
+        logits.withUnsafeBufferPointer { logSoftmax($0, at: target) }
+    }
+
     /// log p(target) under softmax(logits), accumulated in double.
     public static func logSoftmax(_ logits: UnsafeBufferPointer<Float>, at target: Int) -> Double {
         var maxLogit = -Float.infinity

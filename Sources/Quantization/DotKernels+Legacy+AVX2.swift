@@ -64,7 +64,23 @@ enum LegacyAVX2 {
     @inline(__always) static func matmul<F: Legacy32AVX2Format>(_ format: F.Type, _ job: MatmulJob) {
         let blocks = job.columns / 32
         let stride = job.activationRowBytes
-        for r in job.rows {
+        var first = job.rows.lowerBound
+        if job.batch < 4 {
+            // Decode: four weight rows against one activation row keep four independent memory
+            // streams in flight (the loop is bound by load latency, not arithmetic) and load each
+            // activation block once for all four.
+            while first + 4 <= job.rows.upperBound {
+                for b in 0..<job.batch {
+                    let s = rows4(format, job.weightRow(first), job.weightRowBytes, job.activationRow(b), blocks)
+                    job.store(s.0, row: first, batch: b)
+                    job.store(s.1, row: first + 1, batch: b)
+                    job.store(s.2, row: first + 2, batch: b)
+                    job.store(s.3, row: first + 3, batch: b)
+                }
+                first += 4
+            }
+        }
+        for r in first..<job.rows.upperBound {
             let w = job.weightRow(r)
             var b = 0
             while b + 4 <= job.batch {
@@ -118,6 +134,40 @@ enum LegacyAVX2 {
         }
         if i < blocks { step(format, w + i * F.blockBytes, a + i * aBytes, &acc0, &m0) }
         return (acc0 + acc1).sum() + (m0 + m1)
+    }
+
+    /// One activation row against four consecutive weight rows.
+    @inline(__always) private static func rows4<F: Legacy32AVX2Format>(_ format: F.Type, _ w: UnsafeRawPointer, _ rowBytes: Int,
+                                                     _ a: UnsafeRawPointer, _ blocks: Int) -> (Float, Float, Float, Float) {
+        let aBytes = F.hasMin ? 36 : 34
+        var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
+        for i in 0..<blocks {
+            let ab = a + i * aBytes
+            let y = loadu256(ab + (F.hasMin ? 4 : 2))
+            let dy = loadHalf(ab, 0), sy: Float = F.hasMin ? loadHalf(ab, 2) : 0
+            let wb = w + i * F.blockBytes
+            blockProduct(format, wb, y, dy, sy, &acc0, &m0)
+            blockProduct(format, wb + rowBytes, y, dy, sy, &acc1, &m1)
+            blockProduct(format, wb + 2 * rowBytes, y, dy, sy, &acc2, &m2)
+            blockProduct(format, wb + 3 * rowBytes, y, dy, sy, &acc3, &m3)
+        }
+        return (acc0.sum() + m0, acc1.sum() + m1, acc2.sum() + m2, acc3.sum() + m3)
+    }
+
+    /// A weight block against an already loaded activation block (codes `y`, scale `dy`, sum `sy`).
+    @inline(__always)
+    private static func blockProduct<F: Legacy32AVX2Format>(_: F.Type, _ wb: UnsafeRawPointer, _ y: __m256i, _ dy: Float, _ sy: Float,
+                                                            _ acc: inout __m256, _ mins: inout Float) {
+        let c = F.codes(wb)
+        let sums: __m256i
+        if F.hasMin {
+            sums = _mm256_madd_epi16(_mm256_maddubs_epi16(c, y), _mm256_set1_epi16(1))
+        } else {
+            sums = signedProduct(absCodes: _mm256_sign_epi8(c, c), codes: c, y)
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(loadHalf(wb, 0) * dy), _mm256_cvtepi32_ps(sums), acc)
+        if F.hasMin { mins += loadHalf(wb, 2) * sy }
     }
 
     /// Four activation rows share each decoded weight block.

@@ -43,6 +43,8 @@ public struct Sampler: Sendable {
 
     static func argmax(_ logits: UnsafeMutableBufferPointer<Float>) -> Int32 { argmax(UnsafeBufferPointer(logits)) }
 
+    public static func argmax(_ logits: [Float]) -> Int32 { logits.withUnsafeBufferPointer { argmax($0) } }
+
     private func applyPenalties(_ logits: UnsafeMutableBufferPointer<Float>) {
         let p = parameters
         guard !recent.isEmpty, p.repetitionPenalty != 1 || p.frequencyPenalty != 0 || p.presencePenalty != 0 else { return }

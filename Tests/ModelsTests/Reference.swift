@@ -8,6 +8,8 @@ struct LlamaCppReference: Decodable {
         let bos_added: Bool
         let generated_ids: [Int32]
         let first_fragile_step: Int?
+        /// llama.cpp's logit gap between its first and second choice at each step.
+        let margin_per_step: [Double]
         /// Per step: five [id, logprob] pairs.
         let top5_per_step: [[[Double]]]
     }

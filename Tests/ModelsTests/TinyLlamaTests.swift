@@ -163,7 +163,7 @@ import Testing
         for batch in [1, 3, 7] {
             for kv in KVCacheType.allCases {
                 let session = try InferenceSession(model: loaded.model, contextLength: 16, kvType: kv, batchCapacity: batch)
-                let ours = Array(try session.evaluate(tokens.map(Int32.init)))
+                let ours = try session.evaluate(tokens.map(Int32.init))
                 let worst = zip(ours, expected).map { abs(Double($0) - $1) }.max()!
                 // F32 weights and activations: only float32 rounding separates the two; an f16
                 // cache adds a relative 2^-11 to keys, values and queries.
