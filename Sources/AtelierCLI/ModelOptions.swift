@@ -30,7 +30,10 @@ struct RuntimeOptions: ParsableArguments {
         return try ModelLoader.load(path: path, backend: backend)
     }
 
-    func session(for loaded: LoadedModel, defaultContext: Int = 4096, logitRows: Int = 32) throws -> InferenceSession {
+    /// `logitRows`: how many rows of logits one pass may produce. Generation needs one; with a
+    /// 262k vocabulary each extra row costs 1 MiB twice (device and host), so only perplexity,
+    /// which scores half of every chunk, asks for more.
+    func session(for loaded: LoadedModel, defaultContext: Int = 4096, logitRows: Int = 1) throws -> InferenceSession {
         let trained = loaded.model.configuration.contextLength
         let context = contextLength ?? min(defaultContext, trained)
         if context > trained {

@@ -23,7 +23,7 @@ struct Perplexity: ParsableCommand {
     func run() throws {
         let text = try readTextFile(file)
         let loaded = try runtime.load(model)
-        let session = try runtime.session(for: loaded, defaultContext: 512)
+        let session = try runtime.session(for: loaded, defaultContext: 512, logitRows: 32)
         let result = try session.perplexity(text: text, tokenizer: loaded.tokenizer) { chunk, chunks, running in
             if !json { Terminal.status("[\(chunk)/\(chunks)] \(Format.fixed(running, 4))") }
         }

@@ -11,19 +11,21 @@ public struct LoadedModel: Sendable {
 }
 
 public enum ModelLoader {
-    public static let supportedArchitectures = Llama.architectures.sorted()
+    public static let supportedArchitectures = Llama.architectures.union(Gemma3.architectures).sorted()
 
     public static func load(path: String, backend: any ComputeBackend) throws -> LoadedModel {
         let file = try GGUFFile(path: path)
         guard let architecture = file.metadata.architecture else {
             throw ModelError("\(path): general.architecture is missing; cannot tell which model this is")
         }
-        guard Llama.architectures.contains(architecture) else {
+        guard supportedArchitectures.contains(architecture) else {
             throw ModelError("\(path): architecture \"\(architecture)\" is not supported (supported: \(supportedArchitectures.joined(separator: ", ")))")
         }
         let tokenizer = try TokenizerLoader.load(from: file.metadata)
         let configuration = try ModelConfiguration(metadata: file.metadata, source: path, vocabularySize: tokenizer.vocabularySize)
-        let model = try Llama(file: file, configuration: configuration, backend: backend)
+        let model: any LanguageModel = Gemma3.architectures.contains(architecture)
+            ? try Gemma3(file: file, configuration: configuration, backend: backend)
+            : try Llama(file: file, configuration: configuration, backend: backend)
         return LoadedModel(file: file, model: model, tokenizer: tokenizer)
     }
 }

@@ -9,11 +9,10 @@ public enum TokenizerLoader {
         case "gpt2":
             return try loadByteLevelBPE(reader)
         case "llama":
-            throw TokenizerError(.unsupported, key: MetadataKey.model,
-                                 "\"llama\" (SentencePiece) tokenizers are not supported yet")
+            return try loadSentencePiece(reader)
         default:
             throw TokenizerError(.unsupported, key: MetadataKey.model,
-                                 "unknown tokenizer model \"\(model)\" (supported: \"gpt2\")")
+                                 "unknown tokenizer model \"\(model)\" (supported: \"gpt2\", \"llama\")")
         }
     }
 
@@ -97,7 +96,9 @@ struct MetadataReader {
         return Int32(id)
     }
 
-    func vocabulary() throws -> Vocabulary {
+    /// The defaults stand in for absent id keys (llama.cpp's per-model-kind defaults), when in range.
+    func vocabulary(defaultBOS: Int32? = nil, defaultEOS: Int32? = nil,
+                    defaultUnknown: Int32? = nil) throws -> Vocabulary {
         let texts = try requiredStrings(MetadataKey.tokens)
         guard !texts.isEmpty else {
             throw TokenizerError(.invalidValue, key: MetadataKey.tokens, "is empty")
@@ -111,9 +112,10 @@ struct MetadataReader {
         let eom = try optionalTokenID(MetadataKey.eom, vocabularySize: n)
         return try Vocabulary(
             texts: texts, types: types,
-            bos: try optionalTokenID(MetadataKey.bos, vocabularySize: n),
-            eos: try optionalTokenID(MetadataKey.eos, vocabularySize: n),
-            unknown: try optionalTokenID(MetadataKey.unknown, vocabularySize: n),
+            bos: try optionalTokenID(MetadataKey.bos, vocabularySize: n) ?? defaultBOS.flatMap { $0 < n ? $0 : nil },
+            eos: try optionalTokenID(MetadataKey.eos, vocabularySize: n) ?? defaultEOS.flatMap { $0 < n ? $0 : nil },
+            unknown: try optionalTokenID(MetadataKey.unknown, vocabularySize: n)
+                ?? defaultUnknown.flatMap { $0 < n ? $0 : nil },
             padding: try optionalTokenID(MetadataKey.padding, vocabularySize: n),
             extraEndOfGeneration: [eot, eom].compactMap { $0 })
     }

@@ -51,8 +51,14 @@ struct Vocabulary: Sendable {
             // llama.cpp renames empty entries rather than failing, so a model it loads loads here too.
             if texts[i].isEmpty { texts[i] = "[EMPTY_\(i)]" }
             if let earlier = textToID.updateValue(Int32(i), forKey: texts[i]) {
-                throw TokenizerError(.invalidValue, key: MetadataKey.tokens,
-                                     "duplicate token \"\(texts[i])\" at ids \(earlier) and \(i)")
+                // String keys compare by canonical equivalence; only identical bytes are a duplicate.
+                // (Gemma has both precomposed and decomposed spellings of some syllables, as distinct
+                // tokens; this map keeps the first, SentencePieceTokenizer matches bytes itself.)
+                if texts[Int(earlier)].utf8.elementsEqual(texts[i].utf8) {
+                    throw TokenizerError(.invalidValue, key: MetadataKey.tokens,
+                                         "duplicate token \"\(texts[i])\" at ids \(earlier) and \(i)")
+                }
+                textToID[texts[i]] = earlier
             }
         }
         var types = [TokenType](repeating: .normal, count: texts.count)

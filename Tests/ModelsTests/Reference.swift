@@ -22,8 +22,8 @@ struct LlamaCppReference: Decodable {
     let perplexity: Perplexity
     let peak_rss_MiB_ctx_2048: Int
 
-    static func load() throws -> LlamaCppReference {
+    static func load(_ name: String = "llamacpp-smollm2.json") throws -> LlamaCppReference {
         let here = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent()
-        return try JSONDecoder().decode(LlamaCppReference.self, from: Data(contentsOf: here.appendingPathComponent("Fixtures/llamacpp-smollm2.json")))
+        return try JSONDecoder().decode(LlamaCppReference.self, from: Data(contentsOf: here.appendingPathComponent("Fixtures/\(name)")))
     }
 }

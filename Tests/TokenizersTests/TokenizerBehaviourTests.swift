@@ -162,10 +162,11 @@ import Tokenizers
         #expect(e?.description.contains("wordpiece-ish") == true)
     }
 
-    @Test func sentencePieceIsNotSupportedYet() {
+    @Test func sentencePieceNeedsScores() {
+        // "llama" (SentencePiece) is supported now (SentencePieceTests); this byte-level toy has no scores.
         let e = error(toyMetadata(model: "llama"))
-        #expect(e?.key == "tokenizer.ggml.model")
-        #expect(e?.description.contains("SentencePiece") == true)
+        #expect(e?.key == "tokenizer.ggml.scores")
+        #expect(e?.reason == .missingKey)
     }
 
     @Test func unknownPreTokenizer() {

@@ -1,0 +1,84 @@
+import Compute
+import Foundation
+import Models
+import ModelStore
+import Sampling
+import Testing
+
+/// Gemma 3 270M Q4_K_M against llama.cpp 0c1e57098 on the same file.
+@Suite(.serialized) struct Gemma3Tests {
+    static let loaded: LoadedModel = {
+        let path = try! ModelStore().resolve("gemma3-270m")
+        return try! ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
+    }()
+
+    /// Tokens llama.cpp gives at least e^-3 ≈ 5%: the candidates that matter for sampling. Tail
+    /// tokens (down to −11 nats) differ by up to 1.5 nats on "def fibonacci(n):"; the 0.05
+    /// nats is not met on either model (see SmolLM2Tests and docs/BENCHMARKS.md).
+    static let likely = -3.0
+
+    @Test func greedyIdsMatchLlamaCppOnRobustSteps() throws {
+        let reference = try LlamaCppReference.load("llamacpp-gemma3.json")
+        let tokenizer = Self.loaded.tokenizer
+        for case_ in reference.greedy {
+            #expect(tokenizer.encode(case_.prompt, addBOS: tokenizer.addsBOS, parseSpecialTokens: true) == case_.prompt_ids)
+            let session = try InferenceSession(model: Self.loaded.model, contextLength: 256)
+            let fragile = case_.margin_per_step.firstIndex { $0 < SmolLM2Tests.robustMargin } ?? case_.generated_ids.count
+            let steps = min(case_.first_fragile_step ?? case_.generated_ids.count, fragile)
+            var logits = try session.evaluate(case_.prompt_ids)
+            var worst = 0.0, worstLikely = 0.0
+            for step in 0..<steps {
+                let token = Sampler.argmax(logits)
+                #expect(token == case_.generated_ids[step], "\(case_.prompt) step \(step)")
+                for pair in case_.top5_per_step[step] {
+                    let difference = abs(InferenceSession.logSoftmax(logits, at: Int(pair[0])) - pair[1])
+                    worst = max(worst, difference)
+                    if pair[1] >= Self.likely { worstLikely = max(worstLikely, difference) }
+                }
+                guard token == case_.generated_ids[step] else { break }
+                logits = try session.evaluate([token])
+            }
+            #expect(worstLikely <= SmolLM2Tests.logprobTolerance, "\(case_.prompt): worst logprob difference on likely tokens \(worstLikely)")
+            print("gemma3 greedy \"\(case_.prompt)\": \(steps) steps compared, worst top-5 logprob difference \(worst) nats, \(worstLikely) on tokens llama.cpp gives ≥ 5%")
+        }
+    }
+
+    @Test(arguments: [(128, 18.4190), (512, 13.8844)])
+    func perplexityOnGPL3WithinHalfAPercentOfLlamaCpp(context: Int, expected: Double) throws {
+        let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
+        let session = try InferenceSession(model: Self.loaded.model, contextLength: context)
+        let result = try session.perplexity(text: text, tokenizer: Self.loaded.tokenizer)
+        print("gemma3 PPL n_ctx \(context): \(result.perplexity) (llama.cpp \(expected)), \(result.chunks) chunks, \(result.seconds) s")
+        #expect(abs(result.perplexity - expected) / expected <= 0.005)
+    }
+
+    /// Sliding-window layers keep window + one batch of cells whatever the context; only the 3
+    /// global layers grow with it. Hand-computed for 270M: 18 layers, layers 5, 11, 17 global,
+    /// window 512, 1 KV head × 256, f16.
+    @Test func slidingWindowKVStaysBounded() throws {
+        let model = Self.loaded.model
+        let capacities = model.kvCapacity(contextLength: 8192, batchCapacity: 512)
+        #expect(capacities.enumerated().filter { $0.element == 8192 }.map(\.offset) == [5, 11, 17])
+        #expect(capacities.filter { $0 != 8192 }.allSatisfy { $0 == 1024 })
+        let small = try InferenceSession(model: model, contextLength: 2048).cache.byteCount
+        let large = try InferenceSession(model: model, contextLength: 8192).cache.byteCount
+        let perCell = 2 * 256 * 2  // keys + values, f16
+        #expect(small == (3 * 2048 + 15 * 1024) * perCell)
+        #expect(large == (3 * 8192 + 15 * 1024) * perCell)
+    }
+
+    /// Past the window, local layers reuse their ring cells. Two runs over 700 positions that fill
+    /// and wrap the rings differently (256- and 64-token batches, so different ring capacities)
+    /// must agree on the next token: a ring that dropped a key still inside the window, or kept
+    /// one outside it, would make them differ.
+    @Test func longContextBeyondTheWindowStaysConsistent() throws {
+        let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
+        let ids = Array(Self.loaded.tokenizer.encode(text, addBOS: true, parseSpecialTokens: false).prefix(700))
+        let batched = try InferenceSession(model: Self.loaded.model, contextLength: 1024, batchCapacity: 256).evaluate(ids)
+        let stepwise = try InferenceSession(model: Self.loaded.model, contextLength: 1024, batchCapacity: 64)
+        let last = try stepwise.evaluate(ids)
+        #expect(Sampler.argmax(batched) == Sampler.argmax(last))
+        let top = batched.indices.max { batched[$0] < batched[$1] }!
+        #expect(abs(InferenceSession.logSoftmax(batched, at: top) - InferenceSession.logSoftmax(last, at: top)) < SmolLM2Tests.logprobTolerance)
+    }
+}
