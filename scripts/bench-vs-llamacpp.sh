@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs llama-bench and `atelier bench` back to back on the same GGUF files and prints the ratios.
+# Usage: LLAMACPP_BIN=/path/to/llama.cpp/build/bin scripts/bench-vs-llamacpp.sh [MODEL…]
+#   MODEL: a store name (default: smollm2-135m gemma3-270m). THREADS (default 2), P (512), N (128), R (3).
+# ../shared/tools/llamacpp-baseline.sh builds the baseline and prints its bin directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${LLAMACPP_BIN:?set LLAMACPP_BIN to the llama.cpp build/bin directory}"
+threads="${THREADS:-2}"; p="${P:-512}"; n="${N:-128}"; r="${R:-3}"
+store="${ATELIER_HOME:-$HOME/.cache/atelier}/models"
+swift build -c release >/dev/null
+models=("$@"); [ ${#models[@]} -gt 0 ] || models=(smollm2-135m gemma3-270m)
+printf '%-14s %-6s %12s %12s %7s\n' model test llama.cpp atelier ratio
+for m in "${models[@]}"; do
+  .build/release/atelier pull "$m" >/dev/null 2>&1 || true
+  file="$store/$m.gguf"
+  tmp=$(mktemp -d)
+  "$LLAMACPP_BIN/llama-bench" -m "$file" -t "$threads" -p "$p" -n "$n" -r "$r" -o json 2>/dev/null > "$tmp/llama.json"
+  .build/release/atelier bench "$m" -t "$threads" -p "$p" -n "$n" -r "$r" --json > "$tmp/atelier.json"
+  python3 - "$m" "$tmp/llama.json" "$tmp/atelier.json" <<'PY'
+import json, sys
+model, llama_path, ours_path = sys.argv[1:4]
+llama = json.load(open(llama_path))
+ours = {x["test"]: x["mean"] for x in json.load(open(ours_path))}
+for row in llama:
+    test = f"pp{row['n_prompt']}" if row["n_gen"] == 0 else f"tg{row['n_gen']}"
+    if test in ours:
+        print(f"{model:<14} {test:<6} {row['avg_ts']:12.2f} {ours[test]:12.2f} {ours[test] / row['avg_ts']:6.2f}x")
+PY
+  rm -rf "$tmp"
+done
