@@ -41,10 +41,9 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     static let localRopeBase: Float = 10_000
 
     public init(file: GGUFFile, configuration c: ModelConfiguration, backend: any ComputeBackend) throws {
-        guard let window = c.slidingWindow else {
+        guard c.slidingWindow != nil else {
             throw ModelError("\(file.source): gemma3.attention.sliding_window is missing")
         }
-        _ = window
         self.file = file
         self.configuration = c
         self.backend = backend
@@ -79,16 +78,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     func isGlobal(_ layer: Int) -> Bool { layer % slidingWindowPattern == slidingWindowPattern - 1 }
 
     public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {
-        let c = configuration
-        let shapes: [String: Int] = [
-            "x": c.embeddingLength, "normed": c.embeddingLength, "hidden": c.embeddingLength, "projected": c.embeddingLength,
-            "q": c.queryWidth, "k": c.kvWidth, "v": c.kvWidth, "attention": c.queryWidth,
-            "gate": c.feedForwardLength, "up": c.feedForwardLength,
-        ]
-        var buffers = shapes.mapValues { backend.makeMatrix(rows: n, columns: $0) }
-        buffers["selected"] = backend.makeMatrix(rows: logitRows, columns: c.embeddingLength)
-        buffers["logits"] = backend.makeMatrix(rows: logitRows, columns: c.vocabularySize)
-        return Workspace(batchCapacity: n, logitRows: logitRows, buffers: buffers)
+        .decoder(configuration, backend: backend, batchCapacity: n, logitRows: logitRows)
     }
 
     /// Local layers keep only the window plus one batch of cells (a ring): their KV memory is
@@ -138,8 +128,6 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     }
 
     public func logits(rows: Range<Int>, workspace ws: Workspace) {
-        let selected = ws("selected", rows: rows.count)
-        backend.copyRows(ws("hidden", rows: ws.batchCapacity), rows: rows, into: selected)
-        backend.matmul(tokenEmbedding, selected, into: ws("logits", rows: rows.count))
+        ws.projectLogits(rows: rows, through: tokenEmbedding, on: backend)
     }
 }

@@ -61,16 +61,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
     }
 
     public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {
-        let c = configuration
-        let shapes: [String: Int] = [
-            "x": c.embeddingLength, "normed": c.embeddingLength, "hidden": c.embeddingLength, "projected": c.embeddingLength,
-            "q": c.queryWidth, "k": c.kvWidth, "v": c.kvWidth, "attention": c.queryWidth,
-            "gate": c.feedForwardLength, "up": c.feedForwardLength,
-        ]
-        var buffers = shapes.mapValues { backend.makeMatrix(rows: n, columns: $0) }
-        buffers["selected"] = backend.makeMatrix(rows: logitRows, columns: c.embeddingLength)
-        buffers["logits"] = backend.makeMatrix(rows: logitRows, columns: c.vocabularySize)
-        return Workspace(batchCapacity: n, logitRows: logitRows, buffers: buffers)
+        .decoder(configuration, backend: backend, batchCapacity: n, logitRows: logitRows)
     }
 
     public func kvCapacity(contextLength: Int, batchCapacity: Int) -> [Int] {
@@ -109,8 +100,6 @@ public final class Llama: LanguageModel, @unchecked Sendable {
     }
 
     public func logits(rows: Range<Int>, workspace ws: Workspace) {
-        let selected = ws("selected", rows: rows.count)
-        backend.copyRows(ws("hidden", rows: ws.batchCapacity), rows: rows, into: selected)
-        backend.matmul(output, selected, into: ws("logits", rows: rows.count))
+        ws.projectLogits(rows: rows, through: output, on: backend)
     }
 }
