@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "Compute", dependencies: ["GGUF", "Quantization"], swiftSettings: simd),
         // Tokenizers built from GGUF metadata (byte-level BPE; SentencePiece later).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
+        // Chat templates: a Jinja interpreter for the templates GGUF files carry.
+        .target(name: "ChatTemplates"),
         // Token sampling: greedy, temperature, top-k/p, min-p, penalties, seeded.
         .target(name: "Sampling"),
         // Model architectures, one per file, on top of Compute; generation and perplexity.
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "GGUF"]),
         .testTarget(
