@@ -179,7 +179,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
 
 /// Merges one word's symbols; keeps its buffers between words to avoid reallocating.
 struct WordMerger {
-    private struct Candidate {
+    private struct Candidate: MergeCandidate {
         let rank: Int32
         let left: Int32
         let right: Int32
@@ -196,21 +196,21 @@ struct WordMerger {
     private var ids: [Int32] = []
     private var prev: [Int32] = []
     private var next: [Int32] = []
-    private var heap: [Candidate] = []
+    private var heap = MergeQueue<Candidate>()
 
     mutating func merge(_ initial: [Int32], merges: [UInt64: ByteLevelBPETokenizer.Merge]) -> [Int32] {
         let n = initial.count
         ids = initial
         prev.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        heap.removeAll()
         for i in 0..<n {
             prev.append(Int32(i - 1))
             next.append(i + 1 < n ? Int32(i + 1) : -1)
         }
         for i in 0..<(n - 1) { consider(Int32(i), Int32(i + 1), merges) }
         while !heap.isEmpty {
-            let top = pop()
+            let top = heap.pop()
             let l = Int(top.left), r = Int(top.right)
             // Stale: one side was merged away or grew since this pair was queued.
             guard ids[l] == top.leftID, ids[r] == top.rightID, next[l] == top.right else { continue }
@@ -233,36 +233,6 @@ struct WordMerger {
     private mutating func consider(_ left: Int32, _ right: Int32, _ merges: [UInt64: ByteLevelBPETokenizer.Merge]) {
         let a = ids[Int(left)], b = ids[Int(right)]
         guard a >= 0, b >= 0, let m = merges[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))] else { return }
-        push(Candidate(rank: m.rank, left: left, right: right, result: m.result, leftID: a, rightID: b))
-    }
-
-    private mutating func push(_ c: Candidate) {
-        heap.append(c)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard heap[i].before(heap[parent]) else { break }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    private mutating func pop() -> Candidate {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < heap.count && heap[l].before(heap[best]) { best = l }
-                if r < heap.count && heap[r].before(heap[best]) { best = r }
-                if best == i { break }
-                heap.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
+        heap.push(Candidate(rank: m.rank, left: left, right: right, result: m.result, leftID: a, rightID: b))
     }
 }

@@ -188,7 +188,7 @@ struct SentencePieceSession {
         var next: Int32
     }
 
-    private struct Bigram {
+    private struct Bigram: MergeCandidate {
         let score: Float
         let left: Int32
         let right: Int32
@@ -201,12 +201,12 @@ struct SentencePieceSession {
     }
 
     private var symbols: [Symbol] = []
-    private var heap: [Bigram] = []
+    private var heap = MergeQueue<Bigram>()
 
     mutating func tokenize(_ text: [UInt8], tokenizer: SentencePieceTokenizer, into output: inout [Int32]) {
         guard !text.isEmpty else { return }
         symbols.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        heap.removeAll()
         let n = text.count
         var offset = 0
         while offset < n {
@@ -223,7 +223,7 @@ struct SentencePieceSession {
         text.withUnsafeBufferPointer { buffer in
             for i in 1..<symbols.count { addBigram(Int32(i - 1), Int32(i), buffer, table, scores) }
             while !heap.isEmpty {
-                let bigram = pop()
+                let bigram = heap.pop()
                 let l = Int(bigram.left), r = Int(bigram.right)
                 // Stale: one side already merged away or grew.
                 if symbols[l].length == 0 || symbols[r].length == 0
@@ -264,37 +264,7 @@ struct SentencePieceSession {
         let size = l.length + r.length
         let id = table.lookup(buffer, Int(l.start), Int(size))
         guard id >= 0 else { return }
-        push(Bigram(score: scores[Int(id)], left: left, right: right, size: size))
-    }
-
-    private mutating func push(_ b: Bigram) {
-        heap.append(b)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard heap[i].before(heap[parent]) else { break }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    private mutating func pop() -> Bigram {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < heap.count && heap[l].before(heap[best]) { best = l }
-                if r < heap.count && heap[r].before(heap[best]) { best = r }
-                if best == i { break }
-                heap.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
+        heap.push(Bigram(score: scores[Int(id)], left: left, right: right, size: size))
     }
 }
 
