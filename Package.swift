@@ -12,7 +12,7 @@ let simd: [SwiftSetting] = []
 #endif
 let package = Package(
     name: "Atelier",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "atelier", targets: ["AtelierCLI"]),
         .library(name: "GGUF", targets: ["GGUF"]),
@@ -47,13 +47,17 @@ let package = Package(
         // Model architectures, one per file, on top of Compute; generation and perplexity.
         .target(name: "Models", dependencies: ["GGUF", "Quantization", "Compute", "Tokenizers", "Sampling"], swiftSettings: simd),
 
+        // Conversations: the model's chat template (or its architecture's format) and multi-turn
+        // chat that reuses the KV cache of earlier turns.
+        .target(name: "Chat", dependencies: ["GGUF", "ChatTemplates", "Models", "Tokenizers", "Sampling"]),
+
         // What a GGUF model is: architecture, hyperparameters, tokenizer, parameter and byte counts.
         .target(name: "ModelInspection", dependencies: ["GGUF"]),
 
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling",
+                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +68,7 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
+        .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatTemplates", "Models", "Compute", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "GGUF"]),
         .testTarget(
             name: "ModelInspectionTests",

@@ -11,6 +11,9 @@ public final class InferenceSession: @unchecked Sendable {
     public let workspace: Workspace
     /// Tokens evaluated so far; the next token goes at `position`.
     public private(set) var position = 0
+    /// One past the highest position whose keys and values were ever written since `reset()`:
+    /// ring (sliding-window) layers may have overwritten cells below it, which bounds `rewind`.
+    private var writtenEnd = 0
     private let hostLogits: UnsafeMutableBufferPointer<Float>
 
     public init(model: any LanguageModel, contextLength: Int, kvType: KVCacheType = .f16, batchCapacity: Int = 512, logitRows: Int = 32) throws {
@@ -30,7 +33,24 @@ public final class InferenceSession: @unchecked Sendable {
     public var remainingContext: Int { contextLength - position }
 
     /// Forgets everything evaluated (the cache is overwritten from position 0).
-    public func reset() { position = 0 }
+    public func reset() {
+        position = 0
+        writtenEnd = 0
+    }
+
+    /// Moves back to `newPosition`, forgetting the tokens after it, so a conversation can
+    /// re-evaluate only from where its tokens first differ. False when that is impossible:
+    /// a sliding-window layer keeps a ring of `window + slack` cells, and rewinding further
+    /// back than the slack would need cells that newer positions have since overwritten.
+    @discardableResult
+    public func rewind(to newPosition: Int) -> Bool {
+        guard (0...position).contains(newPosition) else { return false }
+        for capacity in cache.capacity where capacity < contextLength {
+            guard let window = model.configuration.slidingWindow, writtenEnd - newPosition <= capacity - window else { return false }
+        }
+        position = newPosition
+        return true
+    }
 
     /// Evaluates `tokens` and returns a copy of the logits after the last one.
     @discardableResult
@@ -56,6 +76,7 @@ public final class InferenceSession: @unchecked Sendable {
             let batch = Array(tokens[start..<min(start + batchCapacity, tokens.count)])
             model.forward(batch, firstPosition: position, cache: cache, workspace: workspace)
             position += batch.count
+            writtenEnd = max(writtenEnd, position)
             let batchRange = start..<(start + batch.count)
             var wanted = scoredIndices.clamped(to: batchRange)
             let isLastBatch = batchRange.upperBound == tokens.count

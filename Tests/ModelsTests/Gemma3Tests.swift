@@ -81,4 +81,25 @@ import Testing
         let top = batched.indices.max { batched[$0] < batched[$1] }!
         #expect(abs(InferenceSession.logSoftmax(batched, at: top) - InferenceSession.logSoftmax(last, at: top)) < SmolLM2Tests.logprobTolerance)
     }
+
+    /// A chat turn rewinds the session to where the new rendering first differs. On a ring layer
+    /// (window 512 + one 64-token batch here) that works only while the cells the window needs are
+    /// not yet overwritten: up to 64 positions back from the highest position written.
+    @Test func rewindWithinTheRingSlackReproducesTheLogits() throws {
+        let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
+        let ids = Array(Self.loaded.tokenizer.encode(text, addBOS: true, parseSpecialTokens: false).prefix(700))
+        let session = try InferenceSession(model: Self.loaded.model, contextLength: 1024, batchCapacity: 64)
+        let original = try session.evaluate(ids)
+        #expect(!session.rewind(to: 700 - 65))
+        #expect(session.position == 700)
+        #expect(session.rewind(to: 700 - 40))
+        let again = try session.evaluate(Array(ids[660...]))
+        let worst = zip(original, again).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-3, "largest logit difference \(worst)")
+        // Rewound too far, the cells are gone: the session refuses rather than attend to the wrong keys.
+        #expect(session.rewind(to: 700 - 64))
+        #expect(!session.rewind(to: 0))
+        session.reset()
+        #expect(session.rewind(to: 0))
+    }
 }
