@@ -1,4 +1,6 @@
 import ArgumentParser
+import Compute
+import GGUF
 import ModelInspection
 import ModelStore
 import Models
@@ -24,18 +26,31 @@ struct Bench: ParsableCommand {
     struct Result: Encodable {
         let test: String
         let tokensPerSecond: [Double]
+        /// Decode only: bytes one token reads (weights + average KV), the read bandwidth measured in
+        /// this process, and the share of that roofline the mean speed reaches.
+        var bytesPerToken: Double?
+        var bandwidthBytesPerSecond: Double?
+        var rooflineFraction: Double? {
+            guard let bytesPerToken, let bandwidthBytesPerSecond else { return nil }
+            return mean * bytesPerToken / bandwidthBytesPerSecond
+        }
         var mean: Double { tokensPerSecond.reduce(0, +) / Double(tokensPerSecond.count) }
         var standardDeviation: Double {
             let m = mean
             return (tokensPerSecond.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(1, tokensPerSecond.count - 1))).squareRoot()
         }
-        enum CodingKeys: String, CodingKey { case test, tokensPerSecond, mean, standardDeviation }
+        enum CodingKeys: String, CodingKey {
+            case test, tokensPerSecond, mean, standardDeviation, bytesPerToken, bandwidthBytesPerSecond, rooflineFraction
+        }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(test, forKey: .test)
             try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
             try c.encode(mean, forKey: .mean)
             try c.encode(standardDeviation, forKey: .standardDeviation)
+            try c.encodeIfPresent(bytesPerToken, forKey: .bytesPerToken)
+            try c.encodeIfPresent(bandwidthBytesPerSecond, forKey: .bandwidthBytesPerSecond)
+            try c.encodeIfPresent(rooflineFraction, forKey: .rooflineFraction)
         }
     }
 
@@ -79,7 +94,14 @@ struct Bench: ParsableCommand {
                 for _ in 0..<generatedTokens { _ = try session.evaluate([token()]) }
                 speeds.append(Double(generatedTokens) / seconds(clock.now - start))
             }
-            results.append(Result(test: "tg\(generatedTokens)", tokensPerSecond: speeds))
+            var result = Result(test: "tg\(generatedTokens)", tokensPerSecond: speeds)
+            if let cpu = loaded.model.backend as? CPUBackend {
+                let c = loaded.model.configuration
+                let averageKV = Double(c.blockCount * 2 * c.kvWidth * session.cache.type.bytesPerElement) * Double(generatedTokens) / 2
+                result.bytesPerToken = Double(Self.weightBytesReadPerToken(loaded.file)) + averageKV
+                result.bandwidthBytesPerSecond = MemoryBandwidth.measureRead(pool: cpu.pool)
+            }
+            results.append(result)
         }
         if json {
             print(try JSONText.encode(results))
@@ -87,6 +109,20 @@ struct Bench: ParsableCommand {
             print(Format.table(["model", "backend", "test", "t/s"], results.map {
                 [model, loaded.model.backend.name, $0.test, "\(Format.fixed($0.mean, 2)) ± \(Format.fixed($0.standardDeviation, 2))"]
             }, rightAligned: [3]))
+            if let tg = results.last, let bytes = tg.bytesPerToken, let bandwidth = tg.bandwidthBytesPerSecond, let share = tg.rooflineFraction {
+                print("decode reads \(Format.bytes(Int64(bytes))) per token; read bandwidth measured now: "
+                    + "\(Format.fixed(bandwidth / 1e9, 1)) GB/s → roofline \(Format.fixed(bandwidth / bytes, 1)) t/s; "
+                    + "\(tg.test) reaches \(Format.fixed(share * 100, 1))% of it")
+            }
+        }
+    }
+
+    /// Every tensor is read once per decoded token except the embedding table, of which one row
+    /// is read, unless the model ties it to the output projection (no `output.weight`).
+    static func weightBytesReadPerToken(_ file: GGUFFile) -> Int {
+        let tied = !file.tensors.contains { $0.name == "output.weight" }
+        return file.tensors.reduce(0) { total, tensor in
+            total + (tensor.name == "token_embd.weight" && !tied ? 0 : Int(tensor.byteCount))
         }
     }
 

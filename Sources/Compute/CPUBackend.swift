@@ -16,8 +16,13 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     private var workerScratch: [DeviceBuffer] = []
     private var workerScratchFloats = 0
 
-    public init(threads: Int) {
+    /// Whether `makeWeight` repacks Q4_0/Q4_1/Q5_0 and Q8_0 matrices into interleaved layouts
+    /// (the fast path on x86-64); false keeps every weight in the mapped file, row-major.
+    public let repacksWeights: Bool
+
+    public init(threads: Int, repacksWeights: Bool = true) {
         pool = ThreadPool(threads: threads)
+        self.repacksWeights = repacksWeights
     }
 
     /// Threads to use by default: the physical parallelism the OS reports.
@@ -27,8 +32,42 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         try Quantization.checkSupported(type)
         let columns = Int(dimensions[0])
         let rows = dimensions.dropFirst().reduce(1) { $0 * Int($1) }
-        return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: bytes.count / max(rows, 1),
+        let rowBytes = bytes.count / max(rows, 1)
+        let layout = WeightLayout.preferred(for: type)
+        if repacksWeights, layout != .rowMajor, rows % layout.rowsPerGroup == 0, rows > 0 {
+            let buffer = Self.repack(type, bytes, into: layout, rows: rows, rowBytes: rowBytes)
+            return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
+                          data: UnsafeRawPointer(buffer.address), owner: buffer, layout: layout)
+        }
+        return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
                       data: bytes.baseAddress!, owner: owner)
+    }
+
+    /// Copies a row-major matrix into the interleaved layout, a few MiB at a time, telling the
+    /// kernel after each piece that the file pages read are no longer needed: the mapped pages
+    /// leave the resident set, so peak memory stays one piece above the weights' own size.
+    static func repack(_ type: GGMLType, _ bytes: UnsafeRawBufferPointer, into layout: WeightLayout, rows: Int, rowBytes: Int) -> DeviceBuffer {
+        let byteCount = rows * rowBytes
+        let address = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        let buffer = DeviceBuffer(address: address, byteCount: byteCount, release: { $0.deallocate() })
+        let groups = rows / layout.rowsPerGroup
+        let groupBytes = rowBytes * layout.rowsPerGroup
+        let piece = max(1, (4 << 20) / groupBytes)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let source = bytes.baseAddress!
+        var released = (Int(bitPattern: source) + page - 1) / page * page
+        var group = 0
+        while group < groups {
+            let end = min(groups, group + piece)
+            layout.repack(type, source: source, rowBytes: rowBytes, groups: group..<end, into: address)
+            let consumed = (Int(bitPattern: source) + end * groupBytes) / page * page
+            if consumed > released {
+                madvise(UnsafeMutableRawPointer(bitPattern: released), consumed - released, Int32(MADV_DONTNEED))
+                released = consumed
+            }
+            group = end
+        }
+        return buffer
     }
 
     public func makeMatrix(rows: Int, columns: Int) -> Matrix {
@@ -42,7 +81,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func embed(_ tokens: [Int32], table: Weight, scale: Float, into output: Matrix) {
         for (i, token) in tokens.enumerated() {
             let destination = output.row(i)
-            Quantization.dequantize(table.type, from: table.data + Int(token) * table.rowBytes, to: destination, count: table.columns)
+            table.layout.dequantizeRow(table.type, data: table.data, rowBytes: table.rowBytes, columns: table.columns, row: Int(token), into: destination)
             if scale != 1 { for j in 0..<table.columns { destination[j] *= scale } }
         }
     }
@@ -62,12 +101,14 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func matmul(_ weight: Weight, _ x: Matrix, into output: Matrix) {
         precondition(x.columns == weight.columns && output.columns == weight.rows, "matmul shape mismatch for \(weight.name)")
         let kernel: DotKernel
-        do { kernel = try Quantization.dotKernel(for: weight.type) } catch { fatalError("\(error)") }
-        let activationRowBytes = Quantization.activationRowBytes(for: weight.type, count: weight.columns)
+        do {
+            kernel = try Quantization.dotKernel(for: weight.type, layout: weight.layout)
+        } catch { fatalError("\(error)") }
+        let activationRowBytes = kernel.activationRowBytes(count: weight.columns)
         let activations = scratch(&activationScratch, bytes: activationRowBytes * x.rows).address
         forRows(x.rows, minimumPerThread: 8) { range in
             for b in range {
-                Quantization.quantizeActivations(x.row(b), count: x.columns, for: weight.type, into: activations + b * activationRowBytes)
+                kernel.quantizeActivations(x.row(b), count: x.columns, into: activations + b * activationRowBytes)
             }
         }
         let batch = x.rows

@@ -1,4 +1,5 @@
 import GGUF
+import Quantization
 
 /// Memory owned by a backend. For the CPU backend `address` is host memory; a GPU backend's
 /// buffers hold device addresses that only its own kernels dereference.
@@ -59,8 +60,11 @@ public struct Weight: @unchecked Sendable {
     public let data: UnsafeRawPointer
     /// Keeps the mapping or the device allocation alive.
     public let owner: AnyObject
+    /// How the backend arranged the rows (`rowBytes` is always the size of one original row).
+    public let layout: WeightLayout
 
-    public init(name: String, type: GGMLType, rows: Int, columns: Int, rowBytes: Int, data: UnsafeRawPointer, owner: AnyObject) {
+    public init(name: String, type: GGMLType, rows: Int, columns: Int, rowBytes: Int, data: UnsafeRawPointer, owner: AnyObject,
+                layout: WeightLayout = .rowMajor) {
         self.name = name
         self.type = type
         self.rows = rows
@@ -68,6 +72,7 @@ public struct Weight: @unchecked Sendable {
         self.rowBytes = rowBytes
         self.data = data
         self.owner = owner
+        self.layout = layout
     }
 
     public var byteCount: Int { rows * rowBytes }

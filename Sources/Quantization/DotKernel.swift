@@ -1,16 +1,79 @@
 import GGUF
 
+/// How a backend arranged a weight matrix's rows in memory.
+public enum WeightLayout: Sendable, Equatable {
+    /// As in the GGUF file: row after row of quantized blocks.
+    case rowMajor
+    /// Eight rows interleaved block by block (`Interleaved8`: Q4_0, Q4_1, Q5_0).
+    case interleaved8
+    /// Four rows per group block with their scales together (`Interleaved4`: Q8_0).
+    case interleaved4
+
+    /// The layout the CPU backend repacks `type` into (x86-64 AVX2), or `rowMajor`.
+    public static func preferred(for type: GGMLType) -> WeightLayout {
+        if Interleaved8.supports(type) { return .interleaved8 }
+        if Interleaved4.supports(type) { return .interleaved4 }
+        return .rowMajor
+    }
+
+    /// Rows per group: a matrix can take this layout only if its row count is a multiple.
+    public var rowsPerGroup: Int {
+        switch self {
+        case .rowMajor: return 1
+        case .interleaved8: return Interleaved8.rowsPerGroup
+        case .interleaved4: return Interleaved4.rowsPerGroup
+        }
+    }
+
+    /// Repacks row groups `groups` of a row-major matrix into this layout.
+    public func repack(_ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, groups: Range<Int>, into destination: UnsafeMutableRawPointer) {
+        switch self {
+        case .rowMajor: (destination + groups.lowerBound * rowBytes).copyMemory(from: source + groups.lowerBound * rowBytes, byteCount: groups.count * rowBytes)
+        case .interleaved8: Interleaved8.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
+        case .interleaved4: Interleaved4.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
+        }
+    }
+
+    /// Dequantizes row `row` of a matrix in this layout.
+    public func dequantizeRow(_ type: GGMLType, data: UnsafeRawPointer, rowBytes: Int, columns: Int, row: Int, into out: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .rowMajor: Quantization.dequantize(type, from: data + row * rowBytes, to: out, count: columns)
+        case .interleaved8: Interleaved8.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
+        case .interleaved4: Interleaved4.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
+        }
+    }
+}
+
 /// Matrix product of quantized weight rows with pre-quantized activation rows.
 public struct DotKernel: Sendable {
     public let weightType: GGMLType
     public let activationType: GGMLType
     /// Scalar kernels instead of AVX2 (always true off x86-64).
     public let isPortable: Bool
+    /// The weight layout this kernel reads.
+    public let layout: WeightLayout
+    /// Weights in the eight-row interleaved layout (`Interleaved8`), activations in Q8S blocks.
+    public var isInterleaved: Bool { layout == .interleaved8 }
 
-    init(weightType: GGMLType, activationType: GGMLType, portable: Bool) {
+    init(weightType: GGMLType, activationType: GGMLType, portable: Bool, layout: WeightLayout = .rowMajor) {
         self.weightType = weightType
         self.activationType = activationType
         self.isPortable = portable
+        self.layout = layout
+    }
+
+    /// Bytes of one quantized activation row of `count` elements.
+    public func activationRowBytes(count: Int) -> Int {
+        isInterleaved ? Interleaved8.activationRowBytes(count: count) : Quantization.activationRowBytes(for: weightType, count: count)
+    }
+
+    /// Quantizes one f32 activation row into the format this kernel multiplies with.
+    public func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, into destination: UnsafeMutableRawPointer) {
+        if isInterleaved {
+            Interleaved8.quantizeActivations(x, count: count, for: weightType, into: destination)
+        } else {
+            Quantization.quantizeActivations(x, count: count, for: weightType, into: destination)
+        }
     }
 
     /// For every weight row r in `rows` and activation row b in 0..<batch:
@@ -28,6 +91,15 @@ public struct DotKernel: Sendable {
                             output: output, outputStride: outputStride)
         if rows.isEmpty || batch <= 0 { return }
         #if arch(x86_64)
+        switch layout {
+        case .interleaved8:
+            Interleaved8AVX2.matmul(weightType.rawValue, job)
+            return
+        case .interleaved4:
+            Interleaved4AVX2.matmul(job)
+            return
+        case .rowMajor: break
+        }
         if !isPortable {
             AVX2Kernels.matmul(weightType.rawValue, job)
             return

@@ -92,4 +92,20 @@ public enum Quantization {
         return DotKernel(weightType: weight, activationType: activationType(for: weight), portable: true)
         #endif
     }
+
+    /// The kernel for weights repacked into `layout` (`WeightLayout.preferred(for:)`).
+    public static func dotKernel(for weight: GGMLType, layout: WeightLayout) throws -> DotKernel {
+        switch layout {
+        case .rowMajor: return try dotKernel(for: weight)
+        case .interleaved8:
+            guard Interleaved8.supports(weight) else { throw QuantizationError.unsupportedType(weight) }
+            return DotKernel(weightType: weight, activationType: .q8_1, portable: false, layout: .interleaved8)
+        case .interleaved4:
+            guard Interleaved4.supports(weight) else { throw QuantizationError.unsupportedType(weight) }
+            return DotKernel(weightType: weight, activationType: .q8_0, portable: false, layout: .interleaved4)
+        }
+    }
+
+    /// The eight-row interleaved kernel (`Interleaved8`).
+    public static func interleavedKernel(for weight: GGMLType) throws -> DotKernel { try dotKernel(for: weight, layout: .interleaved8) }
 }

@@ -22,11 +22,18 @@ import Testing
         return out
     }
 
-    static func measure(_ type: GGMLType, rows: Int, columns: Int, batch: Int) throws -> (seconds: Double, bytes: Int) {
-        let kernel = try Quantization.dotKernel(for: type)
-        let w = matrix(type, rows: rows, columns: columns)
+    static func measure(_ type: GGMLType, rows: Int, columns: Int, batch: Int, interleaved: Bool = false) throws -> (seconds: Double, bytes: Int) {
+        let layout = interleaved ? WeightLayout.preferred(for: type) : .rowMajor
+        let kernel = try Quantization.dotKernel(for: type, layout: layout)
+        var w = matrix(type, rows: rows, columns: columns)
         let rowBytes = w.count / rows
-        let aRowBytes = Quantization.activationRowBytes(for: type, count: columns)
+        if interleaved {
+            let source = w
+            source.withUnsafeBytes { s in
+                w.withUnsafeMutableBytes { layout.repack(type, source: s.baseAddress!, rowBytes: rowBytes, groups: 0..<(rows / layout.rowsPerGroup), into: $0.baseAddress!) }
+            }
+        }
+        let aRowBytes = kernel.activationRowBytes(count: columns)
         var x = randomFloats(columns * batch, seed: 9)
         var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
         var out = [Float](repeating: 0, count: rows * batch)
@@ -35,7 +42,7 @@ import Testing
             x[0] = Float(trial)
             x.withUnsafeBufferPointer { xp in
                 acts.withUnsafeMutableBytes { ap in
-                    for b in 0..<batch { Quantization.quantizeActivations(xp.baseAddress! + b * columns, count: columns, for: type, into: ap.baseAddress! + b * aRowBytes) }
+                    for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
                 }
             }
             let start = ContinuousClock.now
@@ -73,6 +80,13 @@ import Testing
             lines.append(String(format: "%-5@ %6d x %-5d  %6.1f MB  batch1 %8.3f ms %6.2f GB/s | batch8 %7.2f GFLOP/s",
                                 type.name, rows, columns, Double(one.bytes) / 1e6, one.seconds * 1e3,
                                 Double(one.bytes) / one.seconds / 1e9, gflop))
+            if WeightLayout.preferred(for: type) != .rowMajor {
+                let one = try Self.measure(type, rows: rows, columns: columns, batch: 1, interleaved: true)
+                let eight = try Self.measure(type, rows: min(rows, 16384), columns: columns, batch: 8, interleaved: true)
+                let gflop = 2.0 * Double(min(rows, 16384)) * Double(columns) * 8 / eight.seconds / 1e9
+                lines.append(String(format: "%-5@ %6d x %-5d  interleaved   batch1 %8.3f ms %6.2f GB/s | batch8 %7.2f GFLOP/s",
+                                    type.name, rows, columns, one.seconds * 1e3, Double(one.bytes) / one.seconds / 1e9, gflop))
+            }
         }
         print(lines.joined(separator: "\n"))
     }

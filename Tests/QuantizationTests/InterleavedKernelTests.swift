@@ -1,0 +1,106 @@
+import GGUF
+import Quantization
+import Testing
+
+/// The interleaved layouts: repacking loses nothing, and their kernels compute the same products
+/// as a float64 reference on the original rows.
+@Suite struct InterleavedKernelTests {
+    static let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0]
+    static let rows = 24, columns = 7 * 32
+
+    static func repacked(_ type: GGMLType, _ weights: [UInt8]) -> [UInt8] {
+        let layout = WeightLayout.preferred(for: type)
+        var out = [UInt8](repeating: 0xAA, count: weights.count)
+        weights.withUnsafeBytes { w in
+            out.withUnsafeMutableBytes { o in
+                layout.repack(type, source: w.baseAddress!, rowBytes: weights.count / rows, groups: 0..<(rows / layout.rowsPerGroup), into: o.baseAddress!)
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: types)
+    func repackedRowsDequantizeToTheOriginal(_ type: GGMLType) {
+        let layout = WeightLayout.preferred(for: type)
+        #expect(layout == (type == .q8_0 ? .interleaved4 : .interleaved8))
+        // Hostile-looking codes too: every byte pattern is a valid block of these types.
+        var rng = SplitMix64(seed: 77 &+ UInt64(type.rawValue))
+        let weights = (0..<(Self.rows * Self.columns / 32 * type.typeSize)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let packed = Self.repacked(type, weights)
+        let rowBytes = weights.count / Self.rows
+        for r in 0..<Self.rows {
+            let original = dequantized(type, Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)]), count: Self.columns)
+            var got = [Float](repeating: 0, count: Self.columns)
+            packed.withUnsafeBytes { p in
+                got.withUnsafeMutableBufferPointer { layout.dequantizeRow(type, data: p.baseAddress!, rowBytes: rowBytes, columns: Self.columns, row: r, into: $0.baseAddress!) }
+            }
+            #expect(got.elementsEqual(original) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(type) row \(r)")
+        }
+    }
+
+    @Test(arguments: types, [1, 2, 4, 5, 9])
+    func matmulMatchesFloat64Reference(_ type: GGMLType, batch: Int) throws {
+        let layout = WeightLayout.preferred(for: type)
+        let kernel = try Quantization.dotKernel(for: type, layout: layout)
+        #expect(kernel.layout == layout && layout != .rowMajor)
+        let weights = quantized(type, randomFloats(Self.rows * Self.columns, seed: 500 &+ UInt64(type.rawValue)))
+        let rowBytes = weights.count / Self.rows
+        let packed = Self.repacked(type, weights)
+        let x = randomFloats(Self.columns * batch, seed: 900 &+ UInt64(batch))
+        let aRowBytes = kernel.activationRowBytes(count: Self.columns)
+        var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
+        x.withUnsafeBufferPointer { xp in
+            acts.withUnsafeMutableBytes { ap in
+                for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * Self.columns, count: Self.columns, into: ap.baseAddress! + b * aRowBytes) }
+            }
+        }
+        let stride = Self.rows + 3
+        var out = [Float](repeating: .nan, count: stride * batch)
+        packed.withUnsafeBytes { w in
+            acts.withUnsafeBytes { a in
+                out.withUnsafeMutableBufferPointer { o in
+                    kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 8..<24, columns: Self.columns,
+                                  activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!, outputStride: stride)
+                }
+            }
+        }
+        for b in 0..<batch {
+            // The activation codes and scale are Q8_1's (the sum field aside), also for Q8_0.
+            var q81 = [UInt8](repeating: 0, count: Self.columns / 32 * 36)
+            x.withUnsafeBufferPointer { xp in
+                q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress! + b * Self.columns, to: $0.baseAddress!, count: Self.columns) }
+            }
+            let xa = dequantized(.q8_1, q81, count: Self.columns)
+            for r in 0..<stride {
+                let got = out[b * stride + r]
+                guard (8..<24).contains(r) else {
+                    #expect(got.isNaN, "\(type) wrote outside its rows: output[\(b), \(r)]")
+                    continue
+                }
+                let raw = Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)])
+                let w = dequantized(type, raw, count: Self.columns)
+                var exact = 0.0, magnitude = 0.0
+                for i in 0..<Self.columns { exact += Double(w[i]) * Double(xa[i]); magnitude += abs(Double(w[i]) * Double(xa[i])) }
+                // As in DotKernelTests: exact integer block sums, f32 rounding of scales and of the
+                // accumulation; Q4_1's min term uses the f16-rounded s = d·Σq.
+                var tolerance = 1e-4 * magnitude
+                if type == .q4_1 {
+                    for blk in 0..<(Self.columns / 32) {
+                        tolerance += abs(Double(DotKernelTests.half(raw, blk * 20 + 2)) * Double(DotKernelTests.half(q81, blk * 36 + 2))) / 1024
+                    }
+                }
+                #expect(abs(Double(got) - exact) <= tolerance, "\(type) row \(r) batch \(b)/\(batch): \(got) vs \(exact)")
+            }
+        }
+    }
+
+    @Test func typesWithoutAnInterleavedKernelAreRefused() {
+        for type in [GGMLType.q4_K, .q6_K, .f16, .q5_1, .q8_0] {
+            #expect(!Interleaved8.supports(type))
+            #expect(throws: QuantizationError.unsupportedType(type)) { try Quantization.dotKernel(for: type, layout: .interleaved8) }
+        }
+        for type in [GGMLType.q4_0, .q4_K, .f32] {
+            #expect(throws: QuantizationError.unsupportedType(type)) { try Quantization.dotKernel(for: type, layout: .interleaved4) }
+        }
+    }
+}
