@@ -13,7 +13,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public var name: String { "CPU (\(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"))" }
 
     private var activationScratch = DeviceBuffer.host(byteCount: 0)
-    private var workerScratch: [DeviceBuffer] = []
+    var workerScratch: [DeviceBuffer] = []
     private var workerScratchFloats = 0
 
     /// Whether `makeWeight` repacks Q4_0/Q4_1/Q5_0 and Q8_0 matrices into interleaved layouts
@@ -154,64 +154,6 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
-    public func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix) {
-        let headDim = shape.headDim
-        let groupSize = shape.heads / shape.kvHeads
-        let capacity = cache.capacity[layer]
-        let width = cache.width
-        let keys = cache.keys[layer].address, values = cache.values[layer].address
-        let isHalf = cache.type == .f16
-        let scratchFloats = 2 * headDim
-        ensureWorkerScratch(floats: scratchFloats)
-        let tasks = queries.rows * shape.heads
-
-        pool.run { worker, workers in
-            let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
-            let query = scratch, accumulator = scratch + headDim
-            for task in ThreadPool.chunk(tasks, worker, workers) {
-                let (row, head) = task.quotientAndRemainder(dividingBy: shape.heads)
-                let position = firstPosition + row
-                let kvOffset = (head / groupSize) * headDim
-                var first = max(0, position - capacity + 1)
-                if let window = shape.window { first = max(first, position - window + 1) }
-                query.update(from: queries.row(row) + head * headDim, count: headDim)
-
-                // One pass with an online softmax (Rabe & Staats 2021), accumulating values in f32.
-                // Queries are rounded to f16 against an f16 cache, as ggml does before its f16 dot
-                // products. (Mirroring llama.cpp's flash-attention f16 value accumulator as well was
-                // tried and moved SmolLM2's top-5 logprobs further from llama.cpp: worst 0.54 vs
-                // 0.29 nats over the reference prompts.)
-                var maxScore = -Float.infinity, sum: Float = 0
-                accumulator.initialize(repeating: 0, count: headDim)
-                if isHalf { HalfPrecision.roundTrip(query, count: headDim) }
-                let k16 = keys.assumingMemoryBound(to: UInt16.self), v16 = values.assumingMemoryBound(to: UInt16.self)
-                let k32 = keys.assumingMemoryBound(to: Float.self), v32 = values.assumingMemoryBound(to: Float.self)
-                for p in first...position {
-                    let cell = (p % capacity) * width + kvOffset
-                    let dot = isHalf ? VectorMath.dot(query, f16: k16 + cell, headDim) : VectorMath.dot(query, k32 + cell, headDim)
-                    let score = dot * shape.scale
-                    var valueWeight: Float = 1
-                    if score > maxScore {
-                        let rescale = expf(maxScore - score)
-                        maxScore = score
-                        for i in 0..<headDim { accumulator[i] *= rescale }
-                        sum *= rescale
-                    } else {
-                        valueWeight = expf(score - maxScore)
-                    }
-                    if isHalf {
-                        VectorMath.axpy(valueWeight, f16: v16 + cell, accumulator, headDim)
-                    } else {
-                        VectorMath.axpy(valueWeight, v32 + cell, accumulator, headDim)
-                    }
-                    sum += valueWeight
-                }
-                let out = output.row(row) + head * headDim
-                let inverse = sum == 0 ? 0 : 1 / sum
-                for i in 0..<headDim { out[i] = accumulator[i] * inverse }
-            }
-        }
-    }
 
     public func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix) {
         let count = gate.rows * gate.columns
@@ -251,7 +193,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         return buffer
     }
 
-    private func ensureWorkerScratch(floats: Int) {
+    func ensureWorkerScratch(floats: Int) {
         guard floats > workerScratchFloats || workerScratch.count != pool.threadCount else { return }
         workerScratch = (0..<pool.threadCount).map { _ in .host(byteCount: floats * 4) }
         workerScratchFloats = floats

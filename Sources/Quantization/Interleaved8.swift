@@ -132,16 +132,9 @@ public enum Interleaved8 {
     /// Bytes of one activation row of `count` elements.
     public static func activationRowBytes(count: Int) -> Int { count / 32 * activationBlockBytes }
 
-    /// Quantizes an activation row into Q8S blocks for `type`'s interleaved kernel. Codes and d are
-    /// ggml's Q8_0/Q8_1 reference rounding.
+    /// Quantizes an activation row into Q8S blocks for `type`'s interleaved kernel (llama.cpp's
+    /// run-time rounding, see `ActivationQuantizer`).
     public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for type: GGMLType, into destination: UnsafeMutableRawPointer) {
-        Quantization.quantize(.q8_1, from: x, to: destination, count: count)
-        guard type.rawValue != GGMLType.q4_1.rawValue else { return }
-        for block in 0..<(count / 32) {
-            let b = destination + block * activationBlockBytes
-            var sum: Int16 = 0
-            for e in 0..<32 { sum &+= Int16(b.load(fromByteOffset: 4 + e, as: Int8.self)) }
-            b.storeBytes(of: sum.littleEndian, toByteOffset: 2, as: Int16.self)
-        }
+        ActivationQuantizer.quantize(x, count: count, sum: type.rawValue == GGMLType.q4_1.rawValue ? .scaled : .exact, into: destination)
     }
 }

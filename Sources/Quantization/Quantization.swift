@@ -76,10 +76,15 @@ public enum Quantization {
     }
 
     /// Quantizes one f32 activation row into `activationType(for: weight)` (F32: a plain copy).
-    /// Uses the reference rounding (Q8_0/Q8_1 half away from zero, Q8_K half to even); codes stay in
-    /// -127...127, which the AVX2 sign trick needs.
+    /// Q8_0/Q8_1 follow llama.cpp's run-time x86 quantizer (`ActivationQuantizer`: id = 127/amax,
+    /// half to even), Q8_K its reference (which is also what it runs). Codes stay in -127...127,
+    /// which the AVX2 sign trick needs.
     public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into destination: UnsafeMutableRawPointer) {
-        quantize(activationType(for: weight), from: x, to: destination, count: count)
+        switch activationType(for: weight).rawValue {
+        case GGMLType.q8_0.rawValue: ActivationQuantizer.quantize(x, count: count, sum: .none, into: destination)
+        case GGMLType.q8_1.rawValue: ActivationQuantizer.quantize(x, count: count, sum: .scaled, into: destination)
+        default: quantize(activationType(for: weight), from: x, to: destination, count: count)
+        }
     }
 
     /// The matmul kernel for `weight`. `portable: true` forces the scalar kernels (used on non-x86

@@ -29,13 +29,46 @@ import Testing
         #expect(dequantized(.f32, raw, count: 19).map(\.bitPattern) == x.map(\.bitPattern))
     }
 
+    /// ggml-cpu's x86 `quantize_row_q8_0/q8_1`, written out in scalar form: id = 127/amax (not the
+    /// reference 1/(amax/127)) and codes rounded half to even (`_MM_ROUND_NEAREST`, not `roundf`).
+    static func llamaCppRunTime(_ x: [Float], sum: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        for b in 0..<(x.count / 32) {
+            let block = x[(32 * b)..<(32 * b + 32)]
+            let amax = block.map(abs).max()!
+            let d = amax / 127
+            let id: Float = amax != 0 ? 127 / amax : 0
+            let q = block.map { Int8(($0 * id).rounded(.toNearestOrEven)) }
+            out += withUnsafeBytes(of: Float16(d).bitPattern.littleEndian, Array.init)
+            if sum { out += withUnsafeBytes(of: Float16(d * Float(q.reduce(0) { $0 + Int($1) })).bitPattern.littleEndian, Array.init) }
+            out += q.map { UInt8(bitPattern: $0) }
+        }
+        return out
+    }
+
+    /// A tie: with amax 127, id = 1 and 2.5 rounds to 2 (half to even, as llama.cpp runs it) where the
+    /// reference quantizer's roundf gives 3; and 127/amax vs 1/(amax/127) differ in the last bit.
+    @Test func tiesRoundToEvenAsLlamaCppRunsIt() {
+        var x = [Float](repeating: 0, count: 32)
+        x[0] = 127
+        x[1] = 2.5
+        x[2] = -3.5
+        let raw = Self.activations(x, for: .q4_0)
+        #expect(Int8(bitPattern: raw[3]) == 2)
+        #expect(Int8(bitPattern: raw[4]) == -4)
+        #expect(Int8(bitPattern: quantized(.q8_0, x)[3]) == 3)
+        // An amax where the two ways of computing id differ and a code lands on the other side.
+        let amax: Float = 0.3
+        #expect(127 / amax != 1 / (amax / 127))
+    }
+
     /// Q8_0 and Q8_1: |x - d16*q| <= d/2 + 127*|d - d16|, with d = amax/127 and d16 its fp16.
     @Test(arguments: [GGMLType.q4_0, .q4_1])
     func q8BlocksWithinHalfStep(_ weight: GGMLType) {
         let x = randomFloats(32 * 30, seed: 11)
         let raw = Self.activations(x, for: weight)
         let aType = Quantization.activationType(for: weight)
-        #expect(raw == quantized(aType, x), "activation quantizer must equal the reference quantizer")
+        #expect(raw == Self.llamaCppRunTime(x, sum: aType == .q8_1), "activation quantizer must equal llama.cpp's run-time quantizer")
         let y = dequantized(aType, raw, count: x.count)
         let qs = aType == .q8_1 ? 4 : 2
         for b in 0..<30 {
