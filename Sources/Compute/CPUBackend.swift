@@ -99,28 +99,56 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     }
 
     public func matmul(_ weight: Weight, _ x: Matrix, into output: Matrix) {
-        precondition(x.columns == weight.columns && output.columns == weight.rows, "matmul shape mismatch for \(weight.name)")
-        let kernel: DotKernel
-        do {
-            kernel = try Quantization.dotKernel(for: weight.type, layout: weight.layout)
-        } catch { fatalError("\(error)") }
-        let activationRowBytes = kernel.activationRowBytes(count: weight.columns)
-        let activations = scratch(&activationScratch, bytes: activationRowBytes * x.rows).address
-        forRows(x.rows, minimumPerThread: 8) { range in
-            for b in range {
-                kernel.quantizeActivations(x.row(b), count: x.columns, into: activations + b * activationRowBytes)
+        matmul([weight], x, into: [output])
+    }
+
+    /// Several projections of the same input in one dispatch: each activation format is quantized
+    /// once (Q, K and V usually share one), and the threads split the 16-row groups of all the
+    /// weights together, so a decode step pays one hand-off instead of one per weight.
+    public func matmul(_ weights: [Weight], _ x: Matrix, into outputs: [Matrix]) {
+        precondition(weights.count == outputs.count, "matmul: \(weights.count) weights but \(outputs.count) outputs")
+        var kernels: [DotKernel] = [], offsets: [Int] = [], rowBytes: [Int] = []
+        var formats: [String: Int] = [:]
+        var scratchBytes = 0
+        for (weight, output) in zip(weights, outputs) {
+            precondition(x.columns == weight.columns && output.columns == weight.rows, "matmul shape mismatch for \(weight.name)")
+            let kernel: DotKernel
+            do { kernel = try Quantization.dotKernel(for: weight.type, layout: weight.layout) } catch { fatalError("\(error)") }
+            let bytes = kernel.activationRowBytes(count: weight.columns)
+            kernels.append(kernel)
+            rowBytes.append(bytes)
+            if let offset = formats[kernel.activationFormat] {
+                offsets.append(offset)
+            } else {
+                formats[kernel.activationFormat] = scratchBytes
+                offsets.append(scratchBytes)
+                scratchBytes += bytes * x.rows
+            }
+        }
+        let activations = scratch(&activationScratch, bytes: scratchBytes).address
+        for index in formats.values.map({ offsets.firstIndex(of: $0)! }).sorted() {
+            let kernel = kernels[index], base = activations + offsets[index], bytes = rowBytes[index]
+            forRows(x.rows, minimumPerThread: 8) { range in
+                for b in range { kernel.quantizeActivations(x.row(b), count: x.columns, into: base + b * bytes) }
             }
         }
         let batch = x.rows
+        let groupCounts = weights.map { ($0.rows + 15) / 16 }
+        let totalGroups = groupCounts.reduce(0, +)
         pool.run { worker, workers in
             // Chunks of whole 16-row groups keep each thread's rows contiguous and tile-friendly.
-            let groups = (weight.rows + 15) / 16
-            let range = ThreadPool.chunk(groups, worker, workers)
-            let rows = min(range.lowerBound * 16, weight.rows)..<min(range.upperBound * 16, weight.rows)
-            guard !rows.isEmpty else { return }
-            kernel.matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
-                          activations: UnsafeRawPointer(activations), activationRowBytes: activationRowBytes, batch: batch,
-                          output: output.floats, outputStride: output.columns)
+            let mine = ThreadPool.chunk(totalGroups, worker, workers)
+            var first = 0
+            for (index, weight) in weights.enumerated() {
+                let own = mine.clamped(to: first..<(first + groupCounts[index]))
+                first += groupCounts[index]
+                guard !own.isEmpty else { continue }
+                let local = own.lowerBound - (first - groupCounts[index]), count = own.count
+                let rows = (local * 16)..<min((local + count) * 16, weight.rows)
+                kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
+                                      activations: UnsafeRawPointer(activations + offsets[index]), activationRowBytes: rowBytes[index],
+                                      batch: batch, output: outputs[index].floats, outputStride: outputs[index].columns)
+            }
         }
     }
 

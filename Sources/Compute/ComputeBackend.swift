@@ -19,6 +19,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func rmsNorm(_ x: Matrix, weight: Weight, epsilon: Float, groups: Int, into output: Matrix)
     /// `output = x · Wᵀ`: output[b][r] = dot(W row r, x row b).
     func matmul(_ weight: Weight, _ x: Matrix, into output: Matrix)
+    /// `outputs[i] = x · weights[i]ᵀ` for projections of one input (Q/K/V, gate/up), which a
+    /// backend may run as one operation.
+    func matmul(_ weights: [Weight], _ x: Matrix, into outputs: [Matrix])
     /// Rotates each head of each row; row i is at position `firstPosition + i`.
     func rope(_ x: Matrix, headDim: Int, firstPosition: Int, parameters: RopeParameters)
     /// Writes rows of keys and values for positions `firstPosition…` of `layer`.
@@ -42,6 +45,10 @@ public enum GatedActivation: Sendable {
 }
 
 extension ComputeBackend {
+    public func matmul(_ weights: [Weight], _ x: Matrix, into outputs: [Matrix]) {
+        for (weight, output) in zip(weights, outputs) { matmul(weight, x, into: output) }
+    }
+
     /// Copies `rows` of `x` into the first rows of `output` (same backend).
     public func copyRows(_ x: Matrix, rows: Range<Int>, into output: Matrix) {
         precondition(x.columns == output.columns && rows.count <= output.rows, "copyRows shape mismatch")

@@ -103,9 +103,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             let shape = AttentionShape(heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, scale: scale,
                                        window: global ? nil : c.slidingWindow)
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
-            b.matmul(block.query, normed, into: q)
-            b.matmul(block.key, normed, into: k)
-            b.matmul(block.value, normed, into: v)
+            b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
             b.rmsNorm(q, weight: block.queryNorm, epsilon: c.rmsEpsilon, groups: c.headCount, into: q)
             b.rmsNorm(k, weight: block.keyNorm, epsilon: c.rmsEpsilon, groups: c.headCountKV, into: k)
             b.rope(q, headDim: c.headDim, firstPosition: firstPosition, parameters: global ? globalRope : localRope)
@@ -117,8 +115,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             b.add(projected, into: x)
 
             b.rmsNorm(x, weight: block.feedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
-            b.matmul(block.gate, normed, into: gate)
-            b.matmul(block.up, normed, into: up)
+            b.matmul([block.gate, block.up], normed, into: [gate, up])
             b.gatedActivation(.geluTanh, gate: gate, up: up, into: gate)
             b.matmul(block.down, gate, into: projected)
             b.rmsNorm(projected, weight: block.postFeedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: projected)

@@ -79,9 +79,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         b.embed(tokens, table: tokenEmbedding, scale: 1, into: x)
         for (layer, block) in blocks.enumerated() {
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
-            b.matmul(block.query, normed, into: q)
-            b.matmul(block.key, normed, into: k)
-            b.matmul(block.value, normed, into: v)
+            b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
             b.rope(q, headDim: c.headDim, firstPosition: firstPosition, parameters: rope)
             b.rope(k, headDim: c.headDim, firstPosition: firstPosition, parameters: rope)
             b.storeKV(keys: k, values: v, cache: cache, layer: layer, firstPosition: firstPosition)
@@ -90,8 +88,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
             b.add(projected, into: x)
 
             b.rmsNorm(x, weight: block.feedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
-            b.matmul(block.gate, normed, into: gate)
-            b.matmul(block.up, normed, into: up)
+            b.matmul([block.gate, block.up], normed, into: [gate, up])
             b.gatedActivation(.silu, gate: gate, up: up, into: gate)
             b.matmul(block.down, gate, into: projected)
             b.add(projected, into: x)

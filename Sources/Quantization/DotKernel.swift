@@ -62,6 +62,12 @@ public struct DotKernel: Sendable {
         self.layout = layout
     }
 
+    /// Names the activation encoding this kernel reads: kernels with equal names can share one
+    /// quantized copy of the same input.
+    public var activationFormat: String {
+        isInterleaved ? (weightType.rawValue == GGMLType.q4_1.rawValue ? "q8s-scaled" : "q8s-exact") : activationType.name
+    }
+
     /// Bytes of one quantized activation row of `count` elements.
     public func activationRowBytes(count: Int) -> Int {
         isInterleaved ? Interleaved8.activationRowBytes(count: count) : Quantization.activationRowBytes(for: weightType, count: count)
