@@ -13,7 +13,7 @@ threads="${THREADS:-2}"; p="${P:-512}"; n="${N:-128}"; r="${R:-3}"
 store="${ATELIER_HOME:-$HOME/.cache/atelier}/models"
 swift build -c release >/dev/null
 models=("$@"); [ ${#models[@]} -gt 0 ] || models=(smollm2-135m gemma3-270m)
-printf '%-14s %-6s %12s %12s %7s\n' model test llama.cpp atelier ratio
+printf '%-14s %-6s %15s %15s %7s\n' model test llama.cpp atelier ratio
 for m in "${models[@]}"; do
   .build/release/atelier pull "$m" >/dev/null 2>&1 || true
   file="$store/$m.gguf"
@@ -24,11 +24,17 @@ for m in "${models[@]}"; do
 import json, sys
 model, llama_path, ours_path = sys.argv[1:4]
 llama = json.load(open(llama_path))
-ours = {x["test"]: x["mean"] for x in json.load(open(ours_path))}
+results = {x["test"]: x for x in json.load(open(ours_path))}
 for row in llama:
     test = f"pp{row['n_prompt']}" if row["n_gen"] == 0 else f"tg{row['n_gen']}"
-    if test in ours:
-        print(f"{model:<14} {test:<6} {row['avg_ts']:12.2f} {ours[test]:12.2f} {ours[test] / row['avg_ts']:6.2f}x")
+    if test in results:
+        ours = results[test]
+        line = f"{model:<14} {test:<6} {row['avg_ts']:8.2f} ±{row['stddev_ts']:5.2f} {ours['mean']:8.2f} ±{ours['standardDeviation']:5.2f} {ours['mean'] / row['avg_ts']:6.2f}x"
+        if "rooflineFraction" in ours:
+            bw, per_token = ours["bandwidthBytesPerSecond"], ours["bytesPerToken"]
+            line += (f"   roofline {bw / per_token:.0f} t/s ({bw / 1e9:.1f} GB/s, {per_token / 2**20:.1f} MiB/token):"
+                     f" Atelier {100 * ours['rooflineFraction']:.0f}%, llama.cpp {100 * row['avg_ts'] * per_token / bw:.0f}%")
+        print(line)
 PY
   ctx="${CTX:-2048}"
   prompt="The capital of France is"

@@ -72,10 +72,10 @@ extension CPUBackend {
     }
 
     /// Prefill: one task per (tile of query rows, KV head) takes every query head that shares the
-    /// KV head. Each cached key and value row is converted to f32 once and used by all of the
-    /// task's queries (4 rows × 4 heads for Gemma 3, 4 × 3 for SmolLM2) instead of once per query.
-    /// Per query the arithmetic is the same as `attention`'s, in the same order, so results are
-    /// identical.
+    /// KV head, so each cached key and value row is converted to f32 once for all of the task's
+    /// queries (4 rows × 4 heads for Gemma 3, 4 × 3 for SmolLM2) instead of once per query. Keys go
+    /// four at a time: four scores, one softmax rescale, and one pass over the accumulator that
+    /// adds all four weighted values (the decode path above makes a pass per key).
     func attentionInTiles(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix) {
         let headDim = shape.headDim
         let groupSize = shape.heads / shape.kvHeads
@@ -85,14 +85,15 @@ extension CPUBackend {
         let isHalf = cache.type == .f16
         let tile = Self.attentionRowTile
         let vectors = tile * groupSize
-        ensureWorkerScratch(floats: 2 * vectors * headDim + 2 * headDim + 2 * vectors)
+        let span = 4
+        ensureWorkerScratch(floats: 2 * vectors * headDim + 2 * span * headDim + 2 * vectors)
         let tasks = (queries.rows + tile - 1) / tile * shape.kvHeads
 
         pool.run { worker, workers in
             let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
             let query = scratch, accumulator = scratch + vectors * headDim
-            let key = accumulator + vectors * headDim, value = key + headDim
-            let maxScore = value + headDim, sum = maxScore + vectors
+            let keyRows = accumulator + vectors * headDim, valueRows = keyRows + span * headDim
+            let maxScore = valueRows + span * headDim, sum = maxScore + vectors
             for task in ThreadPool.chunk(tasks, worker, workers) {
                 let (rowTile, kvHead) = task.quotientAndRemainder(dividingBy: shape.kvHeads)
                 let rows = (rowTile * tile)..<min(rowTile * tile + tile, queries.rows)
@@ -115,36 +116,57 @@ extension CPUBackend {
 
                 let k16 = keys.assumingMemoryBound(to: UInt16.self), v16 = values.assumingMemoryBound(to: UInt16.self)
                 let k32 = keys.assumingMemoryBound(to: Float.self), v32 = values.assumingMemoryBound(to: Float.self)
-                for p in firstVisible(rows.lowerBound)...(firstPosition + rows.upperBound - 1) {
-                    let cell = (p % capacity) * width + kvHead * headDim
-                    let k: UnsafePointer<Float>, v: UnsafePointer<Float>
-                    if isHalf {
-                        HalfPrecision.load(k16 + cell, key, count: headDim)
-                        HalfPrecision.load(v16 + cell, value, count: headDim)
-                        k = UnsafePointer(key)
-                        v = UnsafePointer(value)
-                    } else {
-                        k = UnsafePointer(k32 + cell)
-                        v = UnsafePointer(v32 + cell)
-                    }
-                    for (i, row) in rows.enumerated() where p <= firstPosition + row && p >= firstVisible(row) {
-                        for g in 0..<groupSize {
-                            let index = i * groupSize + g
-                            let acc = accumulator + index * headDim
-                            let score = VectorMath.dot(query + index * headDim, k, headDim) * shape.scale
-                            var valueWeight: Float = 1
-                            if score > maxScore[index] {
-                                let rescale = expf(maxScore[index] - score)
-                                maxScore[index] = score
-                                for j in 0..<headDim { acc[j] *= rescale }
-                                sum[index] *= rescale
-                            } else {
-                                valueWeight = expf(score - maxScore[index])
-                            }
-                            VectorMath.axpy(valueWeight, v, acc, headDim)
-                            sum[index] += valueWeight
+                let last = firstPosition + rows.upperBound - 1
+                var start = firstVisible(rows.lowerBound)
+                while start <= last {
+                    let count = min(span, last - start + 1)
+                    var k = (UnsafePointer(keyRows), UnsafePointer(keyRows), UnsafePointer(keyRows), UnsafePointer(keyRows))
+                    var v = k
+                    for j in 0..<span {
+                        // Past the last key, repeat it with weight 0 so the fused pass needs no tail.
+                        let cell = ((start + min(j, count - 1)) % capacity) * width + kvHead * headDim
+                        let kj: UnsafePointer<Float>, vj: UnsafePointer<Float>
+                        if isHalf {
+                            HalfPrecision.load(k16 + cell, keyRows + j * headDim, count: headDim)
+                            HalfPrecision.load(v16 + cell, valueRows + j * headDim, count: headDim)
+                            kj = UnsafePointer(keyRows + j * headDim)
+                            vj = UnsafePointer(valueRows + j * headDim)
+                        } else {
+                            kj = UnsafePointer(k32 + cell)
+                            vj = UnsafePointer(v32 + cell)
+                        }
+                        switch j {
+                        case 0: (k.0, v.0) = (kj, vj)
+                        case 1: (k.1, v.1) = (kj, vj)
+                        case 2: (k.2, v.2) = (kj, vj)
+                        default: (k.3, v.3) = (kj, vj)
                         }
                     }
+                    for (i, row) in rows.enumerated() {
+                        let visible = firstVisible(row)...(firstPosition + row)
+                        guard visible.overlaps(start...(start + count - 1)) else { continue }
+                        for g in 0..<groupSize {
+                            let index = i * groupSize + g
+                            let q = query + index * headDim, acc = accumulator + index * headDim
+                            var scores = SIMD4<Float>(repeating: -.infinity)
+                            for j in 0..<count where visible.contains(start + j) {
+                                let kj = j == 0 ? k.0 : j == 1 ? k.1 : j == 2 ? k.2 : k.3
+                                scores[j] = VectorMath.dot(q, kj, headDim) * shape.scale
+                            }
+                            let blockMax = scores.max()
+                            if blockMax > maxScore[index] {
+                                let rescale = expf(maxScore[index] - blockMax)
+                                maxScore[index] = blockMax
+                                VectorMath.scale(acc, by: rescale, headDim)
+                                sum[index] *= rescale
+                            }
+                            var weights = SIMD4<Float>()
+                            for j in 0..<span where scores[j] > -.infinity { weights[j] = expf(scores[j] - maxScore[index]) }
+                            VectorMath.axpy4(weights, v.0, v.1, v.2, v.3, acc, headDim)
+                            sum[index] += weights.sum()
+                        }
+                    }
+                    start += count
                 }
                 for (i, row) in rows.enumerated() {
                     for g in 0..<groupSize {

@@ -107,6 +107,34 @@ enum VectorMath {
         }
     }
 
+    /// `y += w[0]·x0 + w[1]·x1 + w[2]·x2 + w[3]·x3`: one load and store of `y` for four rows.
+    @inline(__always)
+    static func axpy4(_ w: SIMD4<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>,
+                      _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let w0 = SIMD8<Float>(repeating: w[0]), w1 = SIMD8<Float>(repeating: w[1])
+        let w2 = SIMD8<Float>(repeating: w[2]), w3 = SIMD8<Float>(repeating: w[3])
+        var i = 0
+        while i + 8 <= n {
+            var acc = SIMD8<Float>(UnsafeBufferPointer(start: y + i, count: 8))
+            acc.addProduct(w0, SIMD8(UnsafeBufferPointer(start: x0 + i, count: 8)))
+            acc.addProduct(w1, SIMD8(UnsafeBufferPointer(start: x1 + i, count: 8)))
+            acc.addProduct(w2, SIMD8(UnsafeBufferPointer(start: x2 + i, count: 8)))
+            acc.addProduct(w3, SIMD8(UnsafeBufferPointer(start: x3 + i, count: 8)))
+            UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            y[i] += w[0] * x0[i] + w[1] * x1[i] + w[2] * x2[i] + w[3] * x3[i]
+            i += 1
+        }
+    }
+
+    /// `y *= s`.
+    @inline(__always)
+    static func scale(_ y: UnsafeMutablePointer<Float>, by s: Float, _ n: Int) {
+        for i in 0..<n { y[i] *= s }
+    }
+
     #if arch(x86_64)
     @inline(__always)
     static func horizontalSum(_ v: __m256) -> Float { unsafeBitCast(v, to: SIMD8<Float>.self).sum() }
