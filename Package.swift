@@ -51,13 +51,16 @@ let package = Package(
         // chat that reuses the KV cache of earlier turns.
         .target(name: "Chat", dependencies: ["GGUF", "ChatTemplates", "Models", "Tokenizers", "Sampling"]),
 
+        // Hardware probe for `atelier doctor` and the planner: CPU, SIMD, RAM, NVIDIA GPUs via NVML (dlopen).
+        .target(name: "Hardware", linkerSettings: [.linkedLibrary("dl")]),
+
         // What a GGUF model is: architecture, hyperparameters, tokenizer, parameter and byte counts.
         .target(name: "ModelInspection", dependencies: ["GGUF"]),
 
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates",
+                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +72,7 @@ let package = Package(
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatTemplates", "Models", "Compute", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "GGUF"]),
         .testTarget(
             name: "ModelInspectionTests",
