@@ -46,6 +46,7 @@ struct ChatCommand: ParsableCommand {
         let limit = maxTokens == -1 ? Int.max : maxTokens
 
         if isatty(0) == 0 {
+            if case .fallback = format.origin { Terminal.status("note: \(format.summary)") }
             try answerOnce(conversation, sampler: &sampler, limit: limit)
             return
         }

@@ -12,18 +12,15 @@ struct ChatFormatOptions: ParsableArguments {
     var chatTemplate: String?
 
     func format(for loaded: LoadedModel, source: String) throws -> ChatFormat {
-        let format: ChatFormat
         switch chatTemplate {
         case nil:
-            format = try ChatFormat(metadata: loaded.file.metadata, tokenizer: loaded.tokenizer, source: source)
+            return try ChatFormat(metadata: loaded.file.metadata, tokenizer: loaded.tokenizer, source: source)
         case let name? where ChatFormat.builtInNames.contains(name):
-            format = try ChatFormat(builtIn: name, tokenizer: loaded.tokenizer)
+            return try ChatFormat(builtIn: name, tokenizer: loaded.tokenizer)
         case let name? where !name.contains("/") && !name.contains(".") && access(name, F_OK) != 0:
-            format = try ChatFormat(builtIn: name, tokenizer: loaded.tokenizer)  // an unknown name: the error lists the built-ins
+            return try ChatFormat(builtIn: name, tokenizer: loaded.tokenizer)  // an unknown name: the error lists the built-ins
         case let path?:
-            format = try ChatFormat(templateSource: try readTextFile(path), name: path, tokenizer: loaded.tokenizer)
+            return try ChatFormat(templateSource: try readTextFile(path), name: path, tokenizer: loaded.tokenizer)
         }
-        if case .fallback = format.origin { Terminal.status("note: \(format.summary)") }
-        return format
     }
 }

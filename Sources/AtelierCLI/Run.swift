@@ -54,6 +54,7 @@ struct Run: ParsableCommand {
         let ids: [Int32]
         if chat {
             let format = try chatFormat.format(for: loaded, source: model)
+            if case .fallback = format.origin { Terminal.status("note: \(format.summary)") }
             let messages = (systemPrompt.map { [ChatMessage(role: "system", content: $0)] } ?? [])
                 + [ChatMessage(role: "user", content: prompt)]
             ids = format.encode(try format.render(messages), tokenizer: tokenizer)

@@ -7,6 +7,13 @@ extension CPUBackend {
     /// Query rows per task in `attentionInTiles`.
     static let attentionRowTile = 4
 
+    /// The oldest position a query at `position` attends to: inside the window, and not older than
+    /// the cells a ring of `capacity` still holds.
+    @inline(__always)
+    static func firstVisible(position: Int, capacity: Int, window: Int?) -> Int {
+        max(0, position - capacity + 1, window.map { position - $0 + 1 } ?? 0)
+    }
+
     /// One task per (query row, head): the decode path, where one row must still feed every thread.
     public func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix) {
         if queries.rows >= 2 * Self.attentionRowTile {
@@ -30,8 +37,7 @@ extension CPUBackend {
                 let (row, head) = task.quotientAndRemainder(dividingBy: shape.heads)
                 let position = firstPosition + row
                 let kvOffset = (head / groupSize) * headDim
-                var first = max(0, position - capacity + 1)
-                if let window = shape.window { first = max(first, position - window + 1) }
+                let first = Self.firstVisible(position: position, capacity: capacity, window: shape.window)
                 query.update(from: queries.row(row) + head * headDim, count: headDim)
 
                 // One pass with an online softmax (Rabe & Staats 2021), accumulating values in f32.
@@ -98,10 +104,7 @@ extension CPUBackend {
                 let (rowTile, kvHead) = task.quotientAndRemainder(dividingBy: shape.kvHeads)
                 let rows = (rowTile * tile)..<min(rowTile * tile + tile, queries.rows)
                 func firstVisible(_ row: Int) -> Int {
-                    let position = firstPosition + row
-                    var first = max(0, position - capacity + 1)
-                    if let window = shape.window { first = max(first, position - window + 1) }
-                    return first
+                    Self.firstVisible(position: firstPosition + row, capacity: capacity, window: shape.window)
                 }
                 for (i, row) in rows.enumerated() {
                     for g in 0..<groupSize {

@@ -108,25 +108,24 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func matmul(_ weights: [Weight], _ x: Matrix, into outputs: [Matrix]) {
         precondition(weights.count == outputs.count, "matmul: \(weights.count) weights but \(outputs.count) outputs")
         var kernels: [DotKernel] = [], offsets: [Int] = [], rowBytes: [Int] = []
-        var formats: [String: Int] = [:]
         var scratchBytes = 0
         for (weight, output) in zip(weights, outputs) {
             precondition(x.columns == weight.columns && output.columns == weight.rows, "matmul shape mismatch for \(weight.name)")
             let kernel: DotKernel
             do { kernel = try Quantization.dotKernel(for: weight.type, layout: weight.layout) } catch { fatalError("\(error)") }
             let bytes = kernel.activationRowBytes(count: weight.columns)
-            kernels.append(kernel)
-            rowBytes.append(bytes)
-            if let offset = formats[kernel.activationFormat] {
-                offsets.append(offset)
+            if let earlier = kernels.firstIndex(where: { $0.activationFormat == kernel.activationFormat }) {
+                offsets.append(offsets[earlier])
             } else {
-                formats[kernel.activationFormat] = scratchBytes
                 offsets.append(scratchBytes)
                 scratchBytes += bytes * x.rows
             }
+            kernels.append(kernel)
+            rowBytes.append(bytes)
         }
         let activations = scratch(&activationScratch, bytes: scratchBytes).address
-        for index in formats.values.map({ offsets.firstIndex(of: $0)! }).sorted() {
+        // Quantize each shared input once: at the first weight that uses its format.
+        for index in kernels.indices where offsets.firstIndex(of: offsets[index]) == index {
             let kernel = kernels[index], base = activations + offsets[index], bytes = rowBytes[index]
             forRows(x.rows, minimumPerThread: 8) { range in
                 for b in range { kernel.quantizeActivations(x.row(b), count: x.columns, into: base + b * bytes) }

@@ -62,10 +62,10 @@ public struct DotKernel: Sendable {
         self.layout = layout
     }
 
-    /// Names the activation encoding this kernel reads: kernels with equal names can share one
-    /// quantized copy of the same input.
-    public var activationFormat: String {
-        isInterleaved ? (weightType.rawValue == GGMLType.q4_1.rawValue ? "q8s-scaled" : "q8s-exact") : activationType.name
+    /// Identifies the activation encoding this kernel reads: kernels with equal values can share
+    /// one quantized copy of the same input (the ggml type id, or ids above 1000 for Q8S blocks).
+    public var activationFormat: UInt32 {
+        isInterleaved ? (weightType.rawValue == GGMLType.q4_1.rawValue ? 1001 : 1002) : activationType.rawValue
     }
 
     /// Bytes of one quantized activation row of `count` elements.

@@ -110,7 +110,4 @@ public enum Quantization {
             return DotKernel(weightType: weight, activationType: .q8_0, portable: false, layout: .interleaved4)
         }
     }
-
-    /// The eight-row interleaved kernel (`Interleaved8`).
-    public static func interleavedKernel(for weight: GGMLType) throws -> DotKernel { try dotKernel(for: weight, layout: .interleaved8) }
 }

@@ -152,13 +152,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     }
 
     public func decodeBytes(_ id: Int32, special: Bool) -> [UInt8] {
-        guard vocabulary.contains(id) else { return [] }
-        switch vocabulary.types[Int(id)] {
-        case .control, .unknown:
-            if !special { return [] }
-        default:
-            break
-        }
+        guard vocabulary.isPrinted(id, special: special) else { return [] }
         return Array(pieceBytes[pieceStarts[Int(id)]..<pieceStarts[Int(id) + 1]])
     }
 

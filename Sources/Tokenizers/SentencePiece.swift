@@ -146,13 +146,7 @@ public struct SentencePieceTokenizer: Tokenizer {
     }
 
     public func decodeBytes(_ id: Int32, special: Bool) -> [UInt8] {
-        guard vocabulary.contains(id) else { return [] }
-        switch vocabulary.types[Int(id)] {
-        case .control, .unknown:
-            if !special { return [] }
-        default:
-            break
-        }
+        guard vocabulary.isPrinted(id, special: special) else { return [] }
         return Array(pieceBytes[Int(pieceStarts[Int(id)])..<Int(pieceStarts[Int(id) + 1])])
     }
 

@@ -26,6 +26,15 @@ struct Vocabulary: Sendable {
 
     func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) < texts.count }
 
+    /// Whether `id` contributes text when decoding: control and unknown tokens only with `special`.
+    func isPrinted(_ id: Int32, special: Bool) -> Bool {
+        guard contains(id) else { return false }
+        switch types[Int(id)] {
+        case .control, .unknown: return special
+        default: return true
+        }
+    }
+
     func type(_ id: Int32) -> TokenType { contains(id) ? types[Int(id)] : .undefined }
 
     /// Texts that end a turn in some chat format. llama.cpp finds these by text (the converters do
