@@ -54,13 +54,18 @@ let package = Package(
         // Hardware probe for `atelier doctor` and the planner: CPU, SIMD, RAM, NVIDIA GPUs via NVML (dlopen).
         .target(name: "Hardware", linkerSettings: [.linkedLibrary("dl")]),
 
+        // Memory and speed planning: catalogs (embedded JSON, every figure sourced), per-tensor
+        // weights, KV cache, compute buffers per engine, offload, training memory, speed ranges.
+        .target(name: "Planner", dependencies: ["GGUF"],
+                resources: [.embedInCode("Catalogs/gpus.json"), .embedInCode("Catalogs/models.json")]),
+
         // What a GGUF model is: architecture, hyperparameters, tokenizer, parameter and byte counts.
         .target(name: "ModelInspection", dependencies: ["GGUF"]),
 
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
+                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware", "Planner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +78,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatTemplates", "Models", "Compute", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware"]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "GGUF", "ModelStore"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "GGUF"]),
         .testTarget(
             name: "ModelInspectionTests",

@@ -1,0 +1,282 @@
+import ArgumentParser
+import Compute
+import GGUF
+import Hardware
+import ModelInspection
+import ModelStore
+import Planner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `atelier fit`: will this model and task fit this machine (or a named GPU), where does the
+/// memory go, how fast will it run, and what would fit instead.
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plan memory and speed: will a model fit this machine or a GPU, for inference or training?",
+        discussion: """
+        MODEL is a .gguf file (exact, per tensor), a Hugging Face model directory (config.json + safetensors \
+        headers, exact), a catalog model ("Llama 3.1 8B"; --list-models), or a stored model name. Without MODEL \
+        and with --gpu, prints which catalog models fit that GPU for each task. Sizes are in GiB (2^30 bytes) \
+        unless marked GB (10^9).
+        """)
+
+    @Argument(help: "Model: .gguf path, HF directory, catalog name, or stored name.")
+    var model: String?
+
+    @Option(help: "Plan for a catalog GPU instead of this machine (e.g. \"RTX 4070 Ti\"; --list-gpus).")
+    var gpu: String?
+    @Option(help: "VRAM to plan with, GiB (default: the GPU's size, or free VRAM on this machine).")
+    var vram: Double?
+    @Option(help: "RAM available to the model, GiB (default: this machine's available RAM, or 32 with --gpu).")
+    var ram: Double?
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: this machine's).")
+    var threads: Int?
+    @Option(name: .customLong("engine"), help: "atelier or llama.cpp (default: llama.cpp when planning for a GPU, atelier on CPU).")
+    var engineName: String?
+
+    @Option(name: [.short, .customLong("ctx")], help: "Context length (default: 4096, at most the model's).")
+    var contextLength: Int?
+    @Option(name: .customLong("batch"), help: "Tokens per forward pass (n_ubatch).")
+    var batch: Int = 512
+    @Option(name: .customLong("kv-type"), help: "KV cache type: f16, q8_0, q4_0, f32.")
+    var kvType: String = "f16"
+    @Flag(name: .customLong("flash-attn"), help: "Flash attention (smaller compute buffer; needed for a quantized V cache).")
+    var flashAttention = false
+    @Option(name: .customLong("parallel"), help: "Parallel sequences sharing the context.")
+    var parallel: Int = 1
+    @Option(help: "Quantization to plan for a catalog or HF model: \(QuantMix.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var quant: String = "Q4_K_M"
+    @Option(name: .customLong("ngl"), help: "Layers on the GPU (llama.cpp -ngl; default: as many as fit).")
+    var gpuLayers: Int?
+
+    @Option(help: "Plan training instead: full, lora or qlora.")
+    var train: String?
+    @Option(help: "Training sequence length.")
+    var seq: Int = 2048
+    @Option(name: .customLong("micro-batch"), help: "Training micro-batch.")
+    var microBatch: Int = 1
+    @Option(help: "LoRA rank.")
+    var rank: Int = 16
+    @Option(help: "LoRA target matrices, comma-separated (q,k,v,o,gate,up,down).")
+    var targets: String = "q,k,v,o,gate,up,down"
+    @Option(help: "Optimizer: adamw, adamw8bit, sgd.")
+    var optimizer: String = "adamw"
+    @Flag(help: "Gradient checkpointing.")
+    var checkpointing = false
+
+    @Flag(name: .customLong("max-context"), help: "Report the longest context that fits.")
+    var maxContext = false
+    @Flag(name: .customLong("best-quant"), help: "Report the best quantization that fits.")
+    var bestQuant = false
+    @Flag(name: .customLong("which-gpu"), help: "List catalog GPUs the model fits on, cheapest first.")
+    var whichGPU = false
+    @Flag(name: .customLong("list-gpus"), help: "List the GPU catalog.")
+    var listGPUs = false
+    @Flag(name: .customLong("list-models"), help: "List the model catalog.")
+    var listModels = false
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard batch >= 1, parallel >= 1, seq >= 1, microBatch >= 1, rank >= 1 else {
+            throw ValidationError("--batch, --parallel, --seq, --micro-batch and --rank must be ≥ 1")
+        }
+        if let c = contextLength, c < 1 { throw ValidationError("--ctx \(c); expected ≥ 1") }
+        guard KVType(rawValue: kvType) != nil else { throw ValidationError("--kv-type \(kvType); expected f16, q8_0, q4_0 or f32") }
+        guard QuantMix(name: quant) != nil else { throw ValidationError("--quant \(quant); expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))") }
+        if let train, TrainingSettings.Method(rawValue: train) == nil { throw ValidationError("--train \(train); expected full, lora or qlora") }
+        if let engineName, Engine(rawValue: engineName) == nil { throw ValidationError("--engine \(engineName); expected atelier or llama.cpp") }
+        guard TrainingSettings.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer \(optimizer); expected adamw, adamw8bit or sgd") }
+    }
+
+    func run() throws {
+        if listGPUs { return try printGPUs() }
+        if listModels { return try printModels() }
+        let hardware = try target()
+        guard let model else {
+            guard gpu != nil else { throw ValidationError("give a MODEL, or --gpu NAME for the overview of what fits that GPU") }
+            let overview = Overview.make(hardware: hardware, contextLength: contextLength ?? 4096)
+            if json { print(try JSONText.encode(overview)) } else { print(overview.text) }
+            return
+        }
+        let subject = try ModelSubject.resolve(model, quant: QuantMix(name: quant)!)
+        if let train {
+            try planTraining(subject, method: TrainingSettings.Method(rawValue: train)!, hardware: hardware)
+            return
+        }
+        try planInference(subject, hardware: hardware)
+    }
+
+    // MARK: - Hardware
+
+    func target() throws -> HardwareTarget {
+        let store = ModelStore()
+        if let gpu {
+            let spec = try Catalog.gpu(named: gpu)
+            var t = HardwareTarget.desktop(with: spec)
+            if let vram { t.gpuBudgetBytes = Int64(vram * 1_073_741_824) }
+            if let ram { t.ramBytes = Int64(ram * 1_073_741_824) }
+            if let threads { t.cpuThreads = threads }
+            t.freeDiskBytes = Machine.probe(modelStore: store.root).freeDiskBytes
+            return t
+        }
+        let machine = Machine.probe(modelStore: store.root)
+        let threadCount = threads ?? machine.cpu.logicalCores
+        // The roofline this process sees, measured now (128 MiB streamed 3 times, ~0.2 s).
+        let pool = ThreadPool(threads: threadCount)
+        let bandwidth = MemoryBandwidth.measureRead(pool: pool, bytes: 128 << 20, repetitions: 3)
+        let available = ram.map { Int64($0 * 1_073_741_824) } ?? machine.memory?.availableBytes ?? (8 << 30)
+        var spec: GPUSpec?
+        var budget: Int64?
+        if let probed = machine.gpu.gpus.first {
+            // A probed GPU: the catalog entry when it has one (for TFLOPS), the measured VRAM always.
+            var s = (try? Catalog.gpu(named: probed.name)) ?? GPUSpec(
+                name: probed.name, aliases: [], vendor: "nvidia", memoryGiB: Double(probed.totalBytes) / 1_073_741_824,
+                bandwidthGBps: (probed.memoryBandwidthBytesPerSecond ?? 500e9) / 1e9, sources: ["NVML"])
+            s.memoryGiB = Double(probed.totalBytes) / 1_073_741_824
+            spec = s
+            budget = vram.map { Int64($0 * 1_073_741_824) } ?? probed.freeBytes
+        }
+        return HardwareTarget(gpu: spec, gpuBudgetBytes: budget, ramBytes: available, cpuBandwidth: bandwidth,
+                              cpuThreads: threadCount, freeDiskBytes: machine.freeDiskBytes,
+                              label: spec.map { "this machine: \($0.name)" } ?? "this machine: \(machine.cpu.model), \(threadCount) threads")
+    }
+
+    var engine: Engine? { engineName.flatMap(Engine.init(rawValue:)) }
+
+    // MARK: - Inference
+
+    func planInference(_ subject: ModelSubject, hardware: HardwareTarget) throws {
+        let engine = self.engine ?? (hardware.gpu != nil ? .llamaCpp : .atelier)
+        let ctx = min(contextLength ?? 4096, subject.shape.contextLength)
+        let settings = InferenceSettings(contextLength: ctx, batch: batch, kvType: KVType(rawValue: kvType)!,
+                                         flashAttention: flashAttention, parallel: parallel)
+        let plan = InferencePlan.make(shape: subject.shape, inventory: subject.inventory, settings: settings, engine: engine,
+                                      hardware: hardware, gpuLayers: gpuLayers)
+        var report = InferenceReport(plan: plan, hardware: hardware.label, command: command(for: plan, subject: subject))
+        if maxContext || plan.verdict == .doesNotFit || plan.verdict == .partialOffload {
+            report.maxContext = ReverseQueries.maxContext(shape: subject.shape, inventory: subject.inventory, base: settings, engine: engine, hardware: hardware)
+        }
+        if (bestQuant || plan.verdict != .fitsGPU && hardware.gpu != nil) && subject.canRequantize,
+           let best = ReverseQueries.bestQuant(shape: subject.shape, settings: settings, engine: engine, hardware: hardware) {
+            report.bestQuant = best.mix.rawValue
+            report.bestQuantBytes = best.plan.downloadBytes
+        }
+        if whichGPU || plan.verdict == .doesNotFit {
+            report.gpusThatFit = ReverseQueries.whichGPU(shape: subject.shape, inventory: subject.inventory, settings: settings)
+                .prefix(whichGPU ? 50 : 3).map { "\($0.gpu.name) (\(Format.fixed($0.gpu.memoryGiB, 0)) GiB\($0.gpu.priceNewUSD.map { ", $\(Int($0)) new" } ?? ""))" }
+        }
+        if let free = hardware.freeDiskBytes { report.diskFreeBytes = free }
+        if json { print(try JSONText.encode(report)); return }
+        print(report.text(subject: subject))
+    }
+
+    func command(for plan: InferencePlan, subject: ModelSubject) -> String {
+        let file = subject.path ?? "MODEL.gguf"
+        let kv = plan.settings.kvType == .f16 ? "" : " -ctk \(plan.settings.kvType.rawValue) -ctv \(plan.settings.kvType.rawValue)"
+        switch plan.engine {
+        case .atelier:
+            return "atelier run \(subject.path ?? "MODEL") -c \(plan.settings.contextLength) -t \(threads ?? 0 > 0 ? threads! : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))"
+        case .llamaCpp:
+            return "llama-server -m \(file) -c \(plan.settings.contextLength) -ngl \(plan.gpuLayers) -ub \(plan.settings.batch)"
+                + (plan.settings.flashAttention ? " -fa on" : "") + kv + (plan.settings.parallel > 1 ? " -np \(plan.settings.parallel)" : "")
+        }
+    }
+
+    // MARK: - Training
+
+    func planTraining(_ subject: ModelSubject, method: TrainingSettings.Method, hardware: HardwareTarget) throws {
+        let settings = TrainingSettings(method: method, sequenceLength: seq, microBatch: microBatch,
+                                        optimizer: TrainingSettings.Optimizer(rawValue: optimizer)!, loraRank: rank,
+                                        loraTargets: Set(targets.split(separator: ",").map { String($0).trimmingSpaces }),
+                                        gradientCheckpointing: checkpointing, flashAttention: true)
+        let memory = TrainingMemory.estimate(shape: subject.shape, settings: settings)
+        let budget = hardware.gpu != nil ? hardware.gpuBudgetBytes : hardware.ramBytes
+        let fits = memory.devicePeak <= budget
+        if json {
+            struct Report: Encodable { var model: String; var settings: TrainingSettings; var memory: TrainingMemory; var devicePeak: Int64; var budget: Int64; var fits: Bool }
+            print(try JSONText.encode(Report(model: subject.shape.name, settings: settings, memory: memory, devicePeak: memory.devicePeak, budget: budget, fits: fits)))
+            return
+        }
+        let g = { (b: Int64) in Format.gib(b) }
+        print("""
+        Model: \(subject.shape.name) — \(method.rawValue) fine-tune, sequence \(seq) × micro-batch \(microBatch), \(optimizer)\(checkpointing ? ", gradient checkpointing" : "")
+        Hardware: \(hardware.label)
+        trainable parameters  \(Format.count(memory.trainableParameters))
+        weights               \(g(memory.weights))
+        gradients             \(g(memory.gradients))
+        optimizer state       \(g(memory.optimizer))
+        activations           \(g(memory.activations))
+        logits                \(g(memory.logits))
+        """)
+        if memory.dequantizationWorkspace > 0 { print("dequantization        \(g(memory.dequantizationWorkspace))") }
+        print("""
+        CUDA context          \(g(RuntimeOverhead.cudaContextBytes))
+        total                 \(g(memory.devicePeak)) of \(g(budget)) → \(fits ? "fits" : "does not fit")
+        """)
+        if !fits && !checkpointing {
+            var s = settings
+            s.gradientCheckpointing = true
+            let with = TrainingMemory.estimate(shape: subject.shape, settings: s)
+            print("with --checkpointing: \(g(with.devicePeak))\(with.devicePeak <= budget ? " (fits)" : "")")
+        }
+        if !fits && method != .qlora {
+            var s = settings
+            s.method = .qlora
+            let q = TrainingMemory.estimate(shape: subject.shape, settings: s)
+            print("as QLoRA (--train qlora): \(g(q.devicePeak))\(q.devicePeak <= budget ? " (fits)" : "")")
+        }
+    }
+
+    // MARK: - Catalogs
+
+    func printGPUs() throws {
+        if json { print(try JSONText.encode(Catalog.gpus)); return }
+        for g in Catalog.gpus {
+            let tflops = g.fp16TensorTFLOPS.map { ", \(Format.fixed($0, 1)) FP16 tensor TFLOPS" } ?? ""
+            let price = g.priceNewUSD.map { ", $\(Int($0)) (\(g.priceNewDate ?? "?"))" } ?? ""
+            print("\(g.name): \(Format.fixed(g.memoryGiB, 0)) GiB, \(Format.fixed(g.bandwidthGBps, 0)) GB/s\(tflops)\(price)")
+        }
+    }
+
+    func printModels() throws {
+        if json { print(try JSONText.encode(Catalog.models)); return }
+        for m in Catalog.models {
+            print("\(m.name) [\(m.kind)]: \(Format.count(Int64(m.parameters))) parameters")
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(self.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
+/// The model being planned and where its numbers come from.
+struct ModelSubject {
+    var shape: ModelShape
+    var inventory: WeightInventory
+    /// A file the plan's command can name.
+    var path: String?
+    /// Catalog and HF models can be planned at any quantization; a GGUF file is what it is.
+    var canRequantize: Bool
+
+    static func resolve(_ reference: String, quant: QuantMix) throws -> ModelSubject {
+        var status = stat()
+        if stat(reference, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            let (shape, inventory) = try HFModelDirectory.load(reference)
+            return ModelSubject(shape: shape, inventory: inventory, path: reference, canRequantize: true)
+        }
+        if let catalog = try? Catalog.model(named: reference) {
+            guard let shape = catalog.shape else {
+                throw ValidationError("\(catalog.name) is a \(catalog.kind), not a transformer; the planner's CNN and diffusion rules are in docs/PLANNER.md")
+            }
+            return ModelSubject(shape: shape, inventory: WeightInventory(shape: shape, mix: quant), path: nil, canRequantize: true)
+        }
+        let path = try ModelStore().resolve(reference, pullIfMissing: false)
+        let file = try GGUFFile(path: path)
+        return ModelSubject(shape: try ModelShape(file: file), inventory: WeightInventory(file: file), path: path, canRequantize: false)
+    }
+}
