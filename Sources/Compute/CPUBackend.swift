@@ -39,8 +39,42 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
                           data: UnsafeRawPointer(buffer.address), owner: buffer, layout: layout)
         }
+        if repacksWeights, bytes.count > 0 {
+            // Every weight gets its own copy, so the file mapping can be released after loading:
+            // reading a row-major tensor straight from the mapping made the kernel map whole
+            // page-cache folios around it — megabytes of neighbouring, already repacked tensors —
+            // and resident memory then depended on how the file happened to be cached.
+            let buffer = Self.copyReleasingSource(bytes)
+            return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
+                          data: UnsafeRawPointer(buffer.address), owner: buffer)
+        }
         return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
                       data: bytes.baseAddress!, owner: owner)
+    }
+
+    /// Whether `makeWeight` leaves nothing pointing into the file mapping.
+    public var copiesWeights: Bool { repacksWeights }
+
+    /// A plain copy, a few MiB at a time, releasing the source pages behind it as `repack` does.
+    static func copyReleasingSource(_ bytes: UnsafeRawBufferPointer) -> DeviceBuffer {
+        let address = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        let buffer = DeviceBuffer(address: address, byteCount: bytes.count, release: { $0.deallocate() })
+        let piece = 4 << 20
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let source = bytes.baseAddress!
+        var released = (Int(bitPattern: source) + page - 1) / page * page
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + piece)
+            (address + offset).copyMemory(from: source + offset, byteCount: end - offset)
+            let consumed = (Int(bitPattern: source) + end) / page * page
+            if consumed > released {
+                madvise(UnsafeMutableRawPointer(bitPattern: released), consumed - released, Int32(MADV_DONTNEED))
+                released = consumed
+            }
+            offset = end
+        }
+        return buffer
     }
 
     /// Copies a row-major matrix into the interleaved layout, a few MiB at a time, telling the

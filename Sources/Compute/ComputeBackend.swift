@@ -10,6 +10,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// Throws for a tensor type the backend cannot multiply, naming it.
     func makeWeight(name: String, type: GGMLType, dimensions: [Int64], bytes: UnsafeRawBufferPointer, owner: AnyObject) throws -> Weight
     func makeMatrix(rows: Int, columns: Int) -> Matrix
+    /// True when no weight made by `makeWeight` points into the file it came from, so the file's
+    /// mapped pages can be released once the model is loaded.
+    var copiesWeights: Bool { get }
     func makeKVCache(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int]) -> KVCache
 
     /// `output[i] = scale × table[tokens[i]]`.

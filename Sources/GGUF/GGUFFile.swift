@@ -37,6 +37,10 @@ public final class GGUFFile: Sendable {
         return try parser.parse()
     }
 
+    /// Drops this file's mapped pages from the resident set (the mapping stays valid: a later
+    /// read faults the page back in from the page cache). For callers that copied what they need.
+    public func releaseMappedPages() { bytes.releaseResidentPages() }
+
     public func tensor(named name: String) -> GGUFTensorInfo? {
         tensorIndex[name].map { layout.tensors[$0] }
     }

@@ -38,6 +38,11 @@ final class MappedBytes: @unchecked Sendable {
         isMapped = false
     }
 
+    func releaseResidentPages() {
+        guard isMapped, let base = buffer.baseAddress else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base), buffer.count, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         guard let base = buffer.baseAddress else { return }
         if isMapped {

@@ -26,6 +26,9 @@ public enum ModelLoader {
         let model: any LanguageModel = Gemma3.architectures.contains(architecture)
             ? try Gemma3(file: file, configuration: configuration, backend: backend)
             : try Llama(file: file, configuration: configuration, backend: backend)
+        // Weights live in the backend's own memory now; pages mapped while loading (metadata,
+        // tensors read for copying) leave the resident set.
+        if backend.copiesWeights { file.releaseMappedPages() }
         return LoadedModel(file: file, model: model, tokenizer: tokenizer)
     }
 }

@@ -92,8 +92,9 @@ public enum ComputeBufferModel {
     }
 
     /// Atelier's CPU workspace, allocation by allocation (`Workspace.decoder`, `InferenceSession`,
-    /// the activation-quantization scratch): exact, no estimate.
-    public static func atelier(shape m: ModelShape, settings s: InferenceSettings, logitRows: Int = 32) -> Int64 {
+    /// the activation-quantization scratch): exact, no estimate. Generation asks for one row of
+    /// logits per pass (`atelier perplexity` asks for 32).
+    public static func atelier(shape m: ModelShape, settings s: InferenceSettings, logitRows: Int = 1) -> Int64 {
         let n = Int64(s.ubatch)
         let h = Int64(m.embeddingLength), q = Int64(m.queryWidth), kv = Int64(m.kvWidth), ff = Int64(m.feedForwardLength)
         let v = Int64(m.vocabularySize), rows = Int64(logitRows)
@@ -110,7 +111,7 @@ public enum RuntimeOverhead {
     /// CUDA context and library handles per GPU: Ollama's `cudaMinimumMemory` (457 MiB, discover/gpu.go).
     public static let cudaContextBytes: Int64 = 457 << 20
     /// The `atelier` process before it loads a model: binary, Swift runtime, libc (13.0 MiB peak
-    /// RSS, measured with `/usr/bin/time -f %M atelier --help` on the static build).
+    /// RSS, measured with `/usr/bin/time -f %M atelier --help`, release build).
     public static let atelierProcessBytes: Int64 = 13 << 20
     /// Atelier's tokenizer tables: ~80 bytes per vocabulary entry (measured: `atelier tokenize`
     /// peak RSS minus the process and the GGUF metadata pages, 77 B on SmolLM2, 84 B on Gemma 3).

@@ -1,0 +1,63 @@
+import Foundation
+import ModelStore
+import GGUF
+import Testing
+@testable import Planner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The planner against the engine itself: run `atelier bench` filling the whole context (prefill
+/// of n_ctx tokens, so every KV cell and workspace row is touched) in a child process and compare
+/// its peak resident memory (getrusage ru_maxrss) with the plan for the same model and settings.
+@Suite(.serialized) struct EngineMemoryTests {
+    @Test(arguments: [("smollm2-135m", 512), ("smollm2-135m", 2048), ("smollm2-135m", 8192),
+                      ("gemma3-270m", 512), ("gemma3-270m", 2048), ("gemma3-270m", 8192)])
+    func peakResidentMemoryIsPredicted(model: String, contextLength: Int) throws {
+        let path = try ModelStore().resolve(model)
+        let file = try GGUFFile(path: path)
+        let shape = try ModelShape(file: file)
+        let plan = InferencePlan.make(shape: shape, inventory: WeightInventory(file: file),
+                                      settings: InferenceSettings(contextLength: contextLength), engine: .atelier,
+                                      hardware: HardwareTarget(gpu: nil, ramBytes: 64 << 30, cpuBandwidth: 20e9, cpuThreads: 2))
+        let measured = try Self.peakResidentBytes(of: try Self.atelierBinary(),
+                                                  ["bench", path, "-c", "\(contextLength)", "-p", "\(contextLength)", "-n", "0", "-r", "1", "-t", "2"])
+        let predicted = Double(plan.host.total)
+        let error = abs(predicted - measured) / measured
+        #expect(error < 0.05, "\(model) n_ctx \(contextLength): predicted \(predicted / MiB) MiB, measured \(measured / MiB) MiB")
+    }
+
+    /// Runs `binary` to completion with its output discarded; its peak RSS in bytes.
+    static func peakResidentBytes(of binary: String, _ arguments: [String]) throws -> Double {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        guard posix_spawn(&child, binary, &actions, nil, argv, environ) == 0 else { throw TestFailure("cannot start \(binary)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        guard wait4(child, &status, 0, &usage) == child else { throw TestFailure("wait4 failed") }
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else { throw TestFailure("\(binary) \(arguments) exited with status \(status)") }
+        return Double(usage.ru_maxrss) * 1024
+    }
+
+    /// The `atelier` executable `swift test` built beside this test bundle.
+    static func atelierBinary() throws -> String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("atelier").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw TestFailure("no atelier executable beside the test bundle; build it with `swift build -c release` first")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
