@@ -51,6 +51,10 @@ let package = Package(
         // chat that reuses the KV cache of earlier turns.
         .target(name: "Chat", dependencies: ["GGUF", "ChatTemplates", "Models", "Tokenizers", "Sampling"]),
 
+        // Serving many requests from one model: slots with their own KV caches advancing in shared
+        // forward passes (continuous batching), a bounded queue, prefix reuse, stop strings, logprobs.
+        .target(name: "Serving", dependencies: ["Models", "Compute", "Sampling", "Tokenizers"]),
+
         // Hardware probe for `atelier doctor` and the planner: CPU, SIMD, RAM, NVIDIA GPUs via NVML (dlopen).
         .target(name: "Hardware", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -78,6 +82,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatTemplates", "Models", "Compute", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Compute", "Sampling", "Tokenizers", "ModelStore"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "GGUF", "ModelStore"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "GGUF"]),
         .testTarget(

@@ -13,6 +13,11 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// True when no weight made by `makeWeight` points into the file it came from, so the file's
     /// mapped pages can be released once the model is loaded.
     var copiesWeights: Bool { get }
+    /// When true, every row of a matrix multiply is computed exactly as it would be alone (same
+    /// instructions, same summation order), whatever else shares the batch. A server batching
+    /// different requests' decode steps sets it, so a request's tokens never depend on its
+    /// neighbours; weights are still streamed once per pass.
+    var independentRows: Bool { get set }
     func makeKVCache(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int]) -> KVCache
 
     /// `output[i] = scale × table[tokens[i]]`.

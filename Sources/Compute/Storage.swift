@@ -55,6 +55,15 @@ public struct Matrix: @unchecked Sendable {
     /// The first `rows` rows, sharing storage (a batch shorter than the buffer's capacity).
     public func prefix(rows: Int) -> Matrix { Matrix(buffer: buffer, rows: rows, columns: columns) }
 
+    /// Rows `range`, sharing storage (one sequence's rows in a batch of several).
+    public func rows(_ range: Range<Int>) -> Matrix {
+        if range.lowerBound == 0 { return prefix(rows: range.count) }
+        let parent = buffer
+        let view = DeviceBuffer(address: buffer.address + range.lowerBound * columns * 4, byteCount: range.count * columns * 4,
+                                release: { _ in withExtendedLifetime(parent) {} })
+        return Matrix(buffer: view, rows: range.count, columns: columns)
+    }
+
     /// Host pointer to the first element (CPU backend only).
     public var floats: UnsafeMutablePointer<Float> { buffer.address.assumingMemoryBound(to: Float.self) }
     public func row(_ r: Int) -> UnsafeMutablePointer<Float> { floats + r * columns }

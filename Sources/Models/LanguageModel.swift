@@ -15,9 +15,31 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Runs `tokens` (at most the workspace's batch capacity) at positions
     /// `firstPosition…`, writing their keys and values into `cache` and leaving the final
     /// normalised hidden states in `workspace.hidden`.
-    func forward(_ tokens: [Int32], firstPosition: Int, cache: KVCache, workspace: Workspace)
+    func forward(_ tokens: [Int32], spans: [SequenceSpan], workspace: Workspace)
     /// Logits for `rows` (at most `workspace.logitRows`) of the last batch, into `workspace.logits`.
     func logits(rows: Range<Int>, workspace: Workspace)
+}
+
+/// Consecutive rows of a batch that belong to one sequence: its KV cache and the position of its
+/// first row. A batch of several spans runs every matrix multiply once for all of them (continuous
+/// batching); only RoPE, the KV store and attention go span by span.
+public struct SequenceSpan: @unchecked Sendable {
+    public var rows: Range<Int>
+    public var cache: KVCache
+    public var firstPosition: Int
+
+    public init(rows: Range<Int>, cache: KVCache, firstPosition: Int) {
+        self.rows = rows
+        self.cache = cache
+        self.firstPosition = firstPosition
+    }
+}
+
+extension LanguageModel {
+    /// One sequence: `tokens` at positions `firstPosition…`.
+    public func forward(_ tokens: [Int32], firstPosition: Int, cache: KVCache, workspace: Workspace) {
+        forward(tokens, spans: [SequenceSpan(rows: 0..<tokens.count, cache: cache, firstPosition: firstPosition)], workspace: workspace)
+    }
 }
 
 /// Activation buffers reused across batches, sized once.

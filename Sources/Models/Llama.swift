@@ -68,7 +68,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         Array(repeating: contextLength, count: configuration.blockCount)
     }
 
-    public func forward(_ tokens: [Int32], firstPosition: Int, cache: KVCache, workspace ws: Workspace) {
+    public func forward(_ tokens: [Int32], spans: [SequenceSpan], workspace ws: Workspace) {
         let n = tokens.count, c = configuration, b = backend
         let x = ws("x", rows: n), normed = ws("normed", rows: n), projected = ws("projected", rows: n)
         let q = ws("q", rows: n), k = ws("k", rows: n), v = ws("v", rows: n), attention = ws("attention", rows: n)
@@ -80,10 +80,14 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         for (layer, block) in blocks.enumerated() {
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
-            b.rope(q, headDim: c.headDim, firstPosition: firstPosition, parameters: rope)
-            b.rope(k, headDim: c.headDim, firstPosition: firstPosition, parameters: rope)
-            b.storeKV(keys: k, values: v, cache: cache, layer: layer, firstPosition: firstPosition)
-            b.attention(queries: q, cache: cache, layer: layer, firstPosition: firstPosition, shape: shape, into: attention)
+            for span in spans {
+                let (q, k, v, attention) = spans.count == 1 ? (q, k, v, attention)
+                    : (q.rows(span.rows), k.rows(span.rows), v.rows(span.rows), attention.rows(span.rows))
+                b.rope(q, headDim: c.headDim, firstPosition: span.firstPosition, parameters: rope)
+                b.rope(k, headDim: c.headDim, firstPosition: span.firstPosition, parameters: rope)
+                b.storeKV(keys: k, values: v, cache: span.cache, layer: layer, firstPosition: span.firstPosition)
+                b.attention(queries: q, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: attention)
+            }
             b.matmul(block.attentionOutput, attention, into: projected)
             b.add(projected, into: x)
 

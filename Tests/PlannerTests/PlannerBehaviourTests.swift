@@ -34,6 +34,23 @@ import Testing
         #expect(relativeError(plan.decode.expected, 54.84) < relativeError(llmfit, 54.84))
     }
 
+    /// whichllm's efficiency table is inverted (F16 0.40, Q4_K_M 0.55 of bandwidth): measured
+    /// llama.cpp decode on a 4090 gives F16/Q4_K_M = 54.84/130.58 = 0.42 for Llama-3-8B (V9).
+    /// Bytes over bandwidth plus a fixed overhead must get that ratio closer than whichllm does.
+    @Test func efficiencyIsNotPerQuantization() throws {
+        let m = try shape("Llama 3 8B")
+        let hardware = HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4090"))
+        func speed(_ mix: QuantMix) -> Double {
+            InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
+                               engine: .llamaCpp, hardware: hardware).decode.expected
+        }
+        let measured = 54.84 / 130.58
+        let ours = speed(.f16) / speed(.q4_K_M)
+        let f16Bytes = Double(WeightInventory(shape: m, mix: .f16).totalBytes), q4Bytes = Double(WeightInventory(shape: m, mix: .q4_K_M).totalBytes)
+        let whichllm = (0.40 / f16Bytes) / (0.55 / q4Bytes)
+        #expect(relativeError(ours, measured) < relativeError(whichllm, measured))
+    }
+
     /// Ollama: q8_0/q4_0 KV at 1.0/0.5 bytes per element (6 %/11 % low).
     @Test func quantizedKVBytes() {
         #expect(KVType.q8_0.bytesPerElement == 1.0625)

@@ -1,0 +1,284 @@
+import Compute
+import Dispatch
+import Models
+import Sampling
+import Synchronization
+import Tokenizers
+
+/// Serves many completions from one model with continuous batching: `slots` sequences, each
+/// with its own KV cache, advance together — one forward pass per step computes the next token
+/// of every slot that is decoding. Requests wait in a bounded queue; a slot keeps the tokens it
+/// last held, so a request sharing a prefix with them (the same conversation, the same system
+/// prompt) skips re-evaluating it.
+///
+/// One driver thread owns the model; callers only enqueue and read event streams.
+public final class GenerationEngine: Sendable {
+    public let slotCount: Int
+    public let slotContext: Int
+    public let queueLimit: Int
+    let model: any LanguageModel
+    let tokenizer: any Tokenizer
+    /// Prompt tokens evaluated per forward pass while a slot fills: small enough that decoding
+    /// slots wait at most one chunk.
+    let prefillChunk: Int
+    private let shared = Mutex(Shared())
+    private let wake = DispatchSemaphore(value: 0)
+    private let drained = DispatchSemaphore(value: 0)
+
+    struct Shared {
+        var queue: [Job] = []
+        var stopping = false
+        var busySlots = 0
+    }
+
+    final class Job: Sendable {
+        let request: GenerationRequest
+        let continuation: AsyncStream<GenerationEvent>.Continuation
+        let cancelled = Atomic<Bool>(false)
+        init(request: GenerationRequest, continuation: AsyncStream<GenerationEvent>.Continuation) {
+            self.request = request
+            self.continuation = continuation
+        }
+    }
+
+    public init(loaded: LoadedModel, slots: Int, slotContext: Int, queueLimit: Int = 64, prefillChunk: Int = 256) {
+        slotCount = max(1, slots)
+        self.slotContext = slotContext
+        self.queueLimit = queueLimit
+        model = loaded.model
+        tokenizer = loaded.tokenizer
+        self.prefillChunk = max(1, min(prefillChunk, slotContext))
+        let thread = DriverThread { [self] in self.drive() }
+        thread.start()
+    }
+
+    /// Queues `request`; its events arrive on the returned stream. Ending the stream early (a
+    /// client that went away) cancels the request at the next step.
+    public func submit(_ request: GenerationRequest) throws -> AsyncStream<GenerationEvent> {
+        let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream()
+        let job = Job(request: request, continuation: continuation)
+        continuation.onTermination = { _ in job.cancelled.store(true, ordering: .relaxed) }
+        try shared.withLock { state in
+            if state.stopping { throw EngineStopping() }
+            guard state.queue.count < queueLimit else { throw EngineBusy(queued: state.queue.count) }
+            state.queue.append(job)
+        }
+        wake.signal()
+        return stream
+    }
+
+    /// Requests waiting for a slot, and slots busy.
+    public var load: (queued: Int, busy: Int) { shared.withLock { ($0.queue.count, $0.busySlots) } }
+
+    /// Stops accepting requests, lets queued and running ones finish, then returns.
+    public func drain() {
+        shared.withLock { $0.stopping = true }
+        wake.signal()
+        drained.wait()
+    }
+
+    // MARK: - Driver
+
+    /// A sequence position in the batch: its cache, the tokens the cache holds, and the job using it.
+    final class Slot {
+        let cache: KVCache
+        var tokens: [Int32] = []
+        /// One past the highest position ever written since the cache was last emptied.
+        var writtenEnd = 0
+        var job: Job?
+        var sampler = Sampler(.greedy)
+        var text = CompletionText(stops: [])
+        var pendingPrompt: ArraySlice<Int32> = []
+        var generated = 0
+        var cachedPrompt = 0
+        var nextToken: Int32 = 0
+        init(cache: KVCache) { self.cache = cache }
+    }
+
+    private func drive() {
+        let backend = model.backend
+        let c = model.configuration
+        let workspace = model.makeWorkspace(batchCapacity: max(prefillChunk, slotCount), logitRows: slotCount)
+        let slots = (0..<slotCount).map { _ in
+            Slot(cache: backend.makeKVCache(type: .f16, width: c.kvWidth, contextLength: slotContext,
+                                            capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: max(prefillChunk, slotCount))))
+        }
+        let vocabulary = c.vocabularySize
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
+        defer { logits.deallocate() }
+
+        while true {
+            admit(into: slots)
+            let active = slots.filter { $0.job != nil }
+            if active.isEmpty {
+                let stop = shared.withLock { $0.stopping && $0.queue.isEmpty }
+                if stop { drained.signal(); return }
+                wake.wait()
+                continue
+            }
+            // Cancelled requests leave at once: their slot is free for the next step.
+            for slot in active where slot.job!.cancelled.load(ordering: .relaxed) { finish(slot, .cancelled) }
+
+            // Slots still reading their prompt: one chunk each, alone in its pass.
+            for slot in slots where slot.job != nil && !slot.pendingPrompt.isEmpty {
+                let chunk = Array(slot.pendingPrompt.prefix(prefillChunk))
+                slot.pendingPrompt = slot.pendingPrompt.dropFirst(chunk.count)
+                model.forward(chunk, spans: [SequenceSpan(rows: 0..<chunk.count, cache: slot.cache, firstPosition: slot.tokens.count)], workspace: workspace)
+                slot.tokens += chunk
+                slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
+                if slot.pendingPrompt.isEmpty {
+                    model.logits(rows: (chunk.count - 1)..<chunk.count, workspace: workspace)
+                    backend.read(workspace("logits", rows: 1), rows: 0..<1, into: logits)
+                    emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits, count: vocabulary))
+                }
+            }
+
+            // One decode step for every slot past its prompt.
+            let decoding = slots.filter { $0.job != nil && $0.pendingPrompt.isEmpty && $0.generated > 0 }
+            guard !decoding.isEmpty else { continue }
+            let spans = decoding.enumerated().map { i, slot in
+                SequenceSpan(rows: i..<(i + 1), cache: slot.cache, firstPosition: slot.tokens.count)
+            }
+            backend.independentRows = true
+            model.forward(decoding.map(\.nextToken), spans: spans, workspace: workspace)
+            model.logits(rows: 0..<decoding.count, workspace: workspace)
+            backend.independentRows = false
+            backend.read(workspace("logits", rows: decoding.count), rows: 0..<decoding.count, into: logits)
+            for (i, slot) in decoding.enumerated() {
+                slot.tokens.append(slot.nextToken)
+                slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
+                emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
+            }
+        }
+    }
+
+    /// Moves queued jobs into free slots, preferring the slot whose cached tokens share the
+    /// longest prefix with the prompt.
+    private func admit(into slots: [Slot]) {
+        while let free = slots.first(where: { $0.job == nil }) {
+            guard let job = shared.withLock({ state -> Job? in
+                state.queue.isEmpty ? nil : state.queue.removeFirst()
+            }) else { return }
+            let prompt = job.request.prompt
+            guard !prompt.isEmpty else { job.continuation.yield(.failed("the prompt is empty")); job.continuation.finish(); continue }
+            guard prompt.count < slotContext else {
+                job.continuation.yield(.failed("the prompt has \(prompt.count) tokens; a slot holds \(slotContext) (start the server with a larger --ctx)"))
+                job.continuation.finish()
+                continue
+            }
+            let candidates = slots.filter { $0.job == nil }
+            let slot = candidates.max { sharedPrefix($0, prompt) < sharedPrefix($1, prompt) } ?? free
+            // Keep at least the last prompt token to evaluate: its logits start the answer.
+            var keep = min(sharedPrefix(slot, prompt), prompt.count - 1)
+            if !canRewind(slot, to: keep) { keep = 0; slot.writtenEnd = 0 }
+            slot.tokens.removeLast(slot.tokens.count - keep)
+            slot.job = job
+            slot.sampler = Sampler(job.request.sampling)
+            for id in prompt { slot.sampler.accept(id) }
+            slot.text = CompletionText(stops: job.request.stop)
+            slot.pendingPrompt = prompt[keep...]
+            slot.generated = 0
+            slot.cachedPrompt = keep
+            shared.withLock { $0.busySlots += 1 }
+        }
+    }
+
+    private func sharedPrefix(_ slot: Slot, _ prompt: [Int32]) -> Int {
+        var n = 0
+        while n < slot.tokens.count, n < prompt.count, slot.tokens[n] == prompt[n] { n += 1 }
+        return n
+    }
+
+    /// Same rule as `InferenceSession.rewind`: a sliding-window ring may have overwritten cells.
+    private func canRewind(_ slot: Slot, to position: Int) -> Bool {
+        for capacity in slot.cache.capacity where capacity < slotContext {
+            guard let window = model.configuration.slidingWindow, slot.writtenEnd - position <= capacity - window else { return false }
+        }
+        return true
+    }
+
+    private func emitToken(_ slot: Slot, logits: UnsafeMutableBufferPointer<Float>) {
+        guard let job = slot.job else { return }
+        let request = job.request
+        var chosen: GenerationEvent.TokenLogprob?
+        var top: [GenerationEvent.TokenLogprob] = []
+        let logSumExp = request.topLogprobs != nil ? Self.logSumExp(logits) : 0
+        if let n = request.topLogprobs, n > 0 {
+            top = Self.topIndices(logits, n).map { describe($0, logprob: logits[Int($0)] - logSumExp) }
+        }
+        let rawLogits = request.topLogprobs != nil ? Array(logits) : []
+        let token = slot.sampler.sample(logits)
+        if request.topLogprobs != nil { chosen = describe(token, logprob: rawLogits[Int(token)] - logSumExp) }
+        if tokenizer.isEndOfGeneration(token) {
+            finish(slot, .stop)
+            return
+        }
+        slot.generated += 1
+        slot.nextToken = token
+        let piece = slot.text.append(tokenizer.decodeBytes(token, special: false))
+        job.continuation.yield(.text(piece, token: token, logprob: chosen, top: top))
+        if slot.text.stopped { finish(slot, .stop); return }
+        if slot.generated >= request.maxTokens || slot.tokens.count + 1 >= slotContext { finish(slot, .length) }
+    }
+
+    private func describe(_ id: Int32, logprob: Float) -> GenerationEvent.TokenLogprob {
+        let bytes = tokenizer.decodeBytes(id, special: true)
+        return GenerationEvent.TokenLogprob(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: logprob)
+    }
+
+    private func finish(_ slot: Slot, _ reason: FinishReason) {
+        guard let job = slot.job else { return }
+        let rest = slot.text.flush()
+        if !rest.isEmpty, reason != .stop || !slot.text.stopped {
+            job.continuation.yield(.text(rest, token: -1, logprob: nil, top: []))
+        }
+        job.continuation.yield(.finished(reason, promptTokens: job.request.prompt.count, completionTokens: slot.generated,
+                                         cachedPromptTokens: slot.cachedPrompt))
+        job.continuation.finish()
+        slot.job = nil
+        slot.pendingPrompt = []
+        shared.withLock { $0.busySlots -= 1 }
+    }
+
+    static func logSumExp(_ logits: UnsafeMutableBufferPointer<Float>) -> Float {
+        var m = -Float.infinity
+        for x in logits where x > m { m = x }
+        var sum: Float = 0
+        for x in logits { sum += expf(x - m) }
+        return m + logf(sum)
+    }
+
+    static func topIndices(_ logits: UnsafeMutableBufferPointer<Float>, _ n: Int) -> [Int32] {
+        var best: [Int32] = []
+        for i in 0..<logits.count {
+            if best.count < n || logits[i] > logits[Int(best[best.count - 1])] {
+                var j = best.count < n ? best.count : best.count - 1
+                if best.count < n { best.append(Int32(i)) } else { best[j] = Int32(i) }
+                while j > 0, logits[Int(best[j - 1])] < logits[Int(best[j])] { best.swapAt(j - 1, j); j -= 1 }
+            }
+        }
+        return best
+    }
+}
+
+/// A plain POSIX thread: the model's work must stay on one thread outside Swift's cooperative pool,
+/// which it would otherwise block for whole forward passes.
+final class DriverThread: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+    func start() {
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            let me = Unmanaged<DriverThread>.fromOpaque(raw!).takeRetainedValue()
+            me.body()
+            return nil
+        }, box)
+        pthread_detach(thread)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,144 @@
+import Compute
+import ModelStore
+import Models
+import Sampling
+import Testing
+import Tokenizers
+@testable import Serving
+
+/// Continuous batching must not change what a request gets: each greedy completion equals the
+/// same prompt generated alone by `InferenceSession`.
+@Suite(.serialized) struct GenerationEngineTests {
+    static let models: [String: LoadedModel] = {
+        var out: [String: LoadedModel] = [:]
+        for name in ["smollm2-135m", "gemma3-270m"] {
+            let path = try! ModelStore().resolve(name)
+            out[name] = try! ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
+        }
+        return out
+    }()
+
+    static let prompts = ["The capital of France is", "Once upon a time, there was a", "1, 2, 3, 4,",
+                          "The best way to learn to program is", "Water boils at", "My favourite colour is"]
+
+    static func alone(_ loaded: LoadedModel, _ prompt: [Int32], maxTokens: Int) throws -> [Int32] {
+        let session = try InferenceSession(model: loaded.model, contextLength: 256, logitRows: 1)
+        var sampler = Sampler(.greedy)
+        var out: [Int32] = []
+        _ = try session.generate(prompt: prompt, maxTokens: maxTokens, sampler: &sampler, tokenizer: loaded.tokenizer) { out.append($0); return true }
+        return out
+    }
+
+    static func collect(_ stream: AsyncStream<GenerationEvent>) async -> (tokens: [Int32], text: String, finish: GenerationEvent?) {
+        var tokens: [Int32] = [], text = "", finish: GenerationEvent?
+        for await event in stream {
+            switch event {
+            case .text(let piece, let token, _, _):
+                if token >= 0 { tokens.append(token) }
+                text += piece
+            case .finished, .failed: finish = event
+            }
+        }
+        return (tokens, text, finish)
+    }
+
+    @Test(arguments: ["smollm2-135m", "gemma3-270m"])
+    func batchedGreedyEqualsAlone(model: String) async throws {
+        let loaded = try #require(Self.models[model])
+        let engine = GenerationEngine(loaded: loaded, slots: 4, slotContext: 256)
+        let prompts = Self.prompts.map { loaded.tokenizer.encode($0, addBOS: loaded.tokenizer.addsBOS, parseSpecialTokens: false) }
+        let results = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { group in
+            for (i, prompt) in prompts.enumerated() {
+                let stream = try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 24, sampling: .greedy))
+                group.addTask { (i, await Self.collect(stream).tokens) }
+            }
+            var out = [[Int32]](repeating: [], count: prompts.count)
+            for try await (i, tokens) in group { out[i] = tokens }
+            return out
+        }
+        for (i, prompt) in prompts.enumerated() {
+            let single = try Self.alone(loaded, prompt, maxTokens: 24)
+            #expect(results[i] == single, "\(model) prompt \(i): batched \(results[i]) alone \(single)")
+        }
+    }
+
+    @Test func repeatedPromptReusesTheSlotsCache() async throws {
+        let loaded = try #require(Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256)
+        let prompt = loaded.tokenizer.encode("The capital of France is", addBOS: false, parseSpecialTokens: false)
+        let first = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 8, sampling: .greedy)))
+        let second = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 8, sampling: .greedy)))
+        #expect(first.tokens == second.tokens)
+        guard case .finished(_, _, _, let cached)? = second.finish else { Issue.record("no finish"); return }
+        #expect(cached == prompt.count - 1)
+    }
+
+    @Test func stopStringEndsTheTextBeforeIt() async throws {
+        let loaded = try #require(Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256)
+        let prompt = loaded.tokenizer.encode("1, 2, 3, 4,", addBOS: false, parseSpecialTokens: false)
+        let free = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, sampling: .greedy)))
+        #expect(free.text.contains("7"))
+        let stopped = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, sampling: .greedy, stop: ["7"])))
+        #expect(stopped.text == String(free.text[..<free.text.firstRange(of: "7")!.lowerBound]))
+        guard case .finished(let reason, _, _, _)? = stopped.finish else { Issue.record("no finish"); return }
+        #expect(reason == .stop)
+    }
+
+    /// A consumer that goes away frees its slot within one decode step.
+    @Test func cancellationFreesTheSlot() async throws {
+        let loaded = try #require(Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 512)
+        let prompt = loaded.tokenizer.encode("Once upon a time", addBOS: false, parseSpecialTokens: false)
+        do {
+            let stream = try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 400, sampling: .greedy))
+            var seen = 0
+            for await _ in stream {
+                seen += 1
+                if seen == 3 { break }
+            }
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        while engine.load.busy > 0, clock.now - start < .seconds(5) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(engine.load.busy == 0)
+    }
+
+    @Test func fullQueueIsRefused() throws {
+        let loaded = try #require(Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256, queueLimit: 2)
+        let prompt: [Int32] = [1, 2, 3]
+        var streams: [AsyncStream<GenerationEvent>] = []
+        var refused = false
+        for _ in 0..<8 {
+            do { streams.append(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 200, sampling: .greedy))) }
+            catch is EngineBusy { refused = true }
+        }
+        #expect(refused)
+        streams.removeAll()
+    }
+}
+
+@Suite struct CompletionTextTests {
+    @Test func holdsBackAPossibleStopString() {
+        var t = CompletionText(stops: ["END"])
+        #expect(t.append(Array("hello E".utf8)) == "hello ")
+        #expect(t.append(Array("N".utf8)) == "")
+        #expect(t.append(Array("D more".utf8)) == "")
+        #expect(t.stopped)
+        #expect(t.text == "hello ")
+    }
+
+    @Test func falseAlarmIsReleased() {
+        var t = CompletionText(stops: ["END"])
+        #expect(t.append(Array("E".utf8)) == "")
+        #expect(t.append(Array("X".utf8)) == "EX")
+    }
+
+    @Test func splitCharacterWaitsForItsLastByte() {
+        var t = CompletionText(stops: [])
+        let bytes = Array("é".utf8)
+        #expect(t.append([bytes[0]]) == "")
+        #expect(t.append([bytes[1]]) == "é")
+    }
+}
