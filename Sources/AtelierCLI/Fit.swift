@@ -45,8 +45,8 @@ struct Fit: ParsableCommand {
     var flashAttention = false
     @Option(name: .customLong("parallel"), help: "Parallel sequences sharing the context.")
     var parallel: Int = 1
-    @Option(help: "Quantization to plan for a catalog or HF model: \(QuantMix.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var quant: String = "Q4_K_M"
+    @Option(help: "Quantization to plan for a catalog model (default Q4_K_M) or an HF directory (default: as stored): \(QuantMix.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var quant: String?
     @Option(name: .customLong("ngl"), help: "Layers on the GPU (llama.cpp -ngl; default: as many as fit).")
     var gpuLayers: Int?
 
@@ -84,7 +84,7 @@ struct Fit: ParsableCommand {
         }
         if let c = contextLength, c < 1 { throw ValidationError("--ctx \(c); expected ≥ 1") }
         guard KVType(rawValue: kvType) != nil else { throw ValidationError("--kv-type \(kvType); expected f16, q8_0, q4_0 or f32") }
-        guard QuantMix(name: quant) != nil else { throw ValidationError("--quant \(quant); expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))") }
+        if let quant, QuantMix(name: quant) == nil { throw ValidationError("--quant \(quant); expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))") }
         if let train, TrainingSettings.Method(rawValue: train) == nil { throw ValidationError("--train \(train); expected full, lora or qlora") }
         if let engineName, Engine(rawValue: engineName) == nil { throw ValidationError("--engine \(engineName); expected atelier or llama.cpp") }
         guard TrainingSettings.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer \(optimizer); expected adamw, adamw8bit or sgd") }
@@ -100,7 +100,7 @@ struct Fit: ParsableCommand {
             if json { print(try JSONText.encode(overview)) } else { print(overview.text) }
             return
         }
-        let subject = try ModelSubject.resolve(model, quant: QuantMix(name: quant)!)
+        let subject = try ModelSubject.resolve(model, quant: quant.flatMap(QuantMix.init(name:)))
         if let train {
             try planTraining(subject, method: TrainingSettings.Method(rawValue: train)!, hardware: hardware)
             return
@@ -150,6 +150,9 @@ struct Fit: ParsableCommand {
     func planInference(_ subject: ModelSubject, hardware: HardwareTarget) throws {
         let engine = self.engine ?? (hardware.gpu != nil ? .llamaCpp : .atelier)
         let ctx = min(contextLength ?? 4096, subject.shape.contextLength)
+        if let asked = contextLength, asked > ctx {
+            print("note: \(subject.shape.name) was trained for \(subject.shape.contextLength) tokens; planning that instead of \(asked)")
+        }
         let settings = InferenceSettings(contextLength: ctx, batch: batch, kvType: KVType(rawValue: kvType)!,
                                          flashAttention: flashAttention, parallel: parallel)
         let plan = InferencePlan.make(shape: subject.shape, inventory: subject.inventory, settings: settings, engine: engine,
@@ -263,20 +266,23 @@ struct ModelSubject {
     /// Catalog and HF models can be planned at any quantization; a GGUF file is what it is.
     var canRequantize: Bool
 
-    static func resolve(_ reference: String, quant: QuantMix) throws -> ModelSubject {
+    static func resolve(_ reference: String, quant: QuantMix?) throws -> ModelSubject {
         var status = stat()
         if stat(reference, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
             let (shape, inventory) = try HFModelDirectory.load(reference)
-            return ModelSubject(shape: shape, inventory: inventory, path: reference, canRequantize: true)
+            return ModelSubject(shape: shape, inventory: quant.map { WeightInventory(shape: shape, mix: $0) } ?? inventory,
+                                path: reference, canRequantize: true)
         }
-        if let catalog = try? Catalog.model(named: reference) {
-            guard let shape = catalog.shape else {
-                throw ValidationError("\(catalog.name) is a \(catalog.kind), not a transformer; the planner's CNN and diffusion rules are in docs/PLANNER.md")
-            }
-            return ModelSubject(shape: shape, inventory: WeightInventory(shape: shape, mix: quant), path: nil, canRequantize: true)
+        // A file or a stored model is exact; the catalog is for models not downloaded.
+        if stat(reference, &status) == 0 || ((try? ModelStore().list()) ?? []).contains(where: { $0.name == reference }) {
+            let path = try ModelStore().resolve(reference, pullIfMissing: false)
+            let file = try GGUFFile(path: path)
+            return ModelSubject(shape: try ModelShape(file: file), inventory: WeightInventory(file: file), path: path, canRequantize: false)
         }
-        let path = try ModelStore().resolve(reference, pullIfMissing: false)
-        let file = try GGUFFile(path: path)
-        return ModelSubject(shape: try ModelShape(file: file), inventory: WeightInventory(file: file), path: path, canRequantize: false)
+        let catalog = try Catalog.model(named: reference)
+        guard let shape = catalog.shape else {
+            throw ValidationError("\(catalog.name) is a \(catalog.kind), not a transformer; the planner's CNN and diffusion rules are in docs/PLANNER.md")
+        }
+        return ModelSubject(shape: shape, inventory: WeightInventory(shape: shape, mix: quant ?? .q4_K_M), path: nil, canRequantize: true)
     }
 }

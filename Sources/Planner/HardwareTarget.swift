@@ -36,8 +36,10 @@ public struct HardwareTarget: Codable, Sendable {
     /// (2 × 8 B × 5600 MT/s = 89.6 GB/s) and 8 threads.
     public static func desktop(with gpu: GPUSpec) -> HardwareTarget {
         if gpu.isUnified {
+            // One pool: what the GPU may wire is not also free for the CPU side.
             let bandwidth = gpu.bandwidthGBps * 1e9
-            return HardwareTarget(gpu: gpu, ramBytes: gpu.memoryBytes, cpuBandwidth: bandwidth, cpuThreads: 8)
+            return HardwareTarget(gpu: gpu, ramBytes: Int64(Double(gpu.memoryBytes) * (1 - appleWorkingSetFraction)),
+                                  cpuBandwidth: bandwidth, cpuThreads: 8, label: "\(gpu.name) (unified memory)")
         }
         return HardwareTarget(gpu: gpu, ramBytes: 32 << 30, cpuBandwidth: 89.6e9, cpuThreads: 8,
                               label: "\(gpu.name) + 32 GiB DDR5 desktop")

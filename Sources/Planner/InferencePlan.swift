@@ -63,10 +63,10 @@ public struct InferencePlan: Codable, Sendable {
                     host.compute = ComputeBufferModel.llamaCppFullOffload(shape: shape, settings: settings)
                 } else if ngl == units {
                     gpu.compute = ComputeBufferModel.llamaCppFullOffload(shape: shape, settings: settings)
-                    gpu.runtime = RuntimeOverhead.cudaContextBytes
+                    gpu.runtime = hardware.gpu?.isUnified == true ? 0 : RuntimeOverhead.cudaContextBytes
                 } else {
                     gpu.compute = ComputeBufferModel.llamaCppPartialOffload(shape: shape, settings: settings)
-                    gpu.runtime = RuntimeOverhead.cudaContextBytes
+                    gpu.runtime = hardware.gpu?.isUnified == true ? 0 : RuntimeOverhead.cudaContextBytes
                     // The host runs the CPU layers and the logits when the output stays there.
                     host.compute = 4 * Int64(settings.ubatch) * Int64(shape.embeddingLength + shape.vocabularySize)
                 }
@@ -95,7 +95,7 @@ public struct InferencePlan: Codable, Sendable {
         let matmulFLOPs = 2 * Double(inventory.matmulParameters)
         let work = SpeedModel.Work(gpuBytes: gpuShare, cpuBytes: max(0, cpuShare),
                                    cpuFLOPs: matmulFLOPs * max(0, cpuShare) / totalRead,
-                                   flopsPerToken: matmulFLOPs, quantized: inventory.bitsPerWeight < 9)
+                                   flopsPerToken: 2 * Double(inventory.prefillParameters), quantized: inventory.bitsPerWeight < 9)
         let decode = SpeedModel.decode(work, hardware: hardware)
         let prefill = SpeedModel.prefill(work, hardware: hardware, onGPU: ngl == units)
         return InferencePlan(model: shape.name, engine: engine, settings: settings, weightsBasis: inventory.basis, verdict: verdict,

@@ -10,8 +10,9 @@
 /// - CPU η 0.6–0.8 of DRAM bandwidth: 7B Q4_0 on DDR4-3600 reaches 0.71 (V12).
 /// - CPU quantized matmul throughput 15–25 GFLOP/s per AVX2 thread in decode and 25–45 in prefill:
 ///   llama.cpp on this project's 2-vCPU Zen 3 VM (V18: 16.6–21 decode, 28–40 prefill).
-/// - GPU prefill η_c 0.9 of the dense FP16 tensor peak for F16 weights, 0.7 for quantized weights
-///   (4090: 151 and 115 of 165 TFLOPS, V9).
+/// - GPU prefill η_c 0.8 of the dense FP16 tensor peak for F16 weights, 0.6 for quantized weights
+///   (4090 Llama-3-8B pp512 9382 and 7139 t/s × 2 × 6.98 B prefill parameters = 131 and 100 of
+///   165 TFLOPS, V9). Prefill FLOPs leave out the output head, which runs for the last token only.
 public struct SpeedRange: Codable, Sendable, Equatable {
     public var low: Double
     public var expected: Double
@@ -25,7 +26,7 @@ public enum SpeedModel {
         public var cpuBytes: Double
         /// Multiply-add FLOPs per token done on the CPU (2 per parameter).
         public var cpuFLOPs: Double
-        /// FLOPs per token for prefill (all devices) and whether weights are quantized.
+        /// FLOPs per prompt token in prefill (no output head) and whether weights are quantized.
         public var flopsPerToken: Double
         public var quantized: Bool
     }
@@ -57,7 +58,7 @@ public enum SpeedModel {
     /// `onGPU`, else all on the CPU.
     public static func prefill(_ w: Work, hardware: HardwareTarget, onGPU: Bool) -> SpeedRange {
         if onGPU, let peak = hardware.gpu?.halfPrecisionFLOPS {
-            let eta = w.quantized ? 0.7 : 0.9
+            let eta = w.quantized ? 0.6 : 0.8
             let mid = eta * peak / w.flopsPerToken
             return SpeedRange(low: mid * 0.8, expected: mid, high: mid * 1.2)
         }

@@ -77,6 +77,12 @@ public struct WeightInventory: Sendable {
         hasSeparateOutput ? totalBytes - tokenEmbeddingBytes : totalBytes
     }
 
+    /// Parameters multiplied per prompt token in prefill: the output head runs only for the last
+    /// token, so neither table counts.
+    public var prefillParameters: Int64 {
+        parameterCount - entries.lazy.filter { $0.role == .tokenEmbedding || $0.role == .positionEmbedding || $0.role == .output }.reduce(0) { $0 + $1.elements }
+    }
+
     /// Parameters that take part in a matrix multiply per token (2 FLOPs each): all but the token
     /// and position tables, plus the tied output.
     public var matmulParameters: Int64 {
