@@ -21,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // File format: GGUF reader (memory-mapped, hostile-input safe) and writer.
@@ -55,6 +56,10 @@ let package = Package(
         // forward passes (continuous batching), a bounded queue, prefix reuse, stop strings, logprobs.
         .target(name: "Serving", dependencies: ["Models", "Compute", "Sampling", "Tokenizers"]),
 
+        // The OpenAI-compatible HTTP API on Hummingbird, over a Serving engine.
+        .target(name: "Server", dependencies: ["Serving", "Chat", "ChatTemplates", "Sampling", "Tokenizers",
+                                               .product(name: "Hummingbird", package: "hummingbird")]),
+
         // Hardware probe for `atelier doctor` and the planner: CPU, SIMD, RAM, NVIDIA GPUs via NVML (dlopen).
         .target(name: "Hardware", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -69,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware", "Planner",
+                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware", "Planner", "Server", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Atelier: ParsableCommand {
+struct Atelier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atelier",
         abstract: "Machine learning at home: run, inspect and manage quantized models on your own CPU or GPU.",
@@ -9,6 +9,6 @@ struct Atelier: ParsableCommand {
             Models live in $ATELIER_HOME (default ~/.cache/atelier). Built-in names: \
             smollm2-135m (the default model), gemma3-270m.
             """,
-        subcommands: [Run.self, ChatCommand.self, Perplexity.self, Tokenize.self, Bench.self, Pull.self, ListModels.self, Remove.self, Inspect.self, Doctor.self, Fit.self]
+        subcommands: [Run.self, ChatCommand.self, Perplexity.self, Tokenize.self, Bench.self, Pull.self, ListModels.self, Remove.self, Inspect.self, Doctor.self, Fit.self, Serve.self]
     )
 }

@@ -180,7 +180,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 let local = own.lowerBound - (first - groupCounts[index]), count = own.count
                 let rows = (local * 16)..<min((local + count) * 16, weight.rows)
                 let input = UnsafeRawPointer(activations + offsets[index]), output = outputs[index]
-                guard independentRows, batch > 1 else {
+                guard independentRows, batch > 1, !kernels[index].isBatchInvariant else {
                     kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
                                           activations: input, activationRowBytes: rowBytes[index],
                                           batch: batch, output: output.floats, outputStride: output.columns)

@@ -73,6 +73,16 @@ public struct DotKernel: Sendable {
         isInterleaved ? Interleaved8.activationRowBytes(count: count) : Quantization.activationRowBytes(for: weightType, count: count)
     }
 
+    /// Whether a row's result is the same whatever other activation rows share the call (same
+    /// instructions and summation order as a batch of one). True for the interleaved layouts and
+    /// the K-quant kernels, whose multi-row loops repeat the one-row arithmetic per row.
+    public var isBatchInvariant: Bool {
+        switch layout {
+        case .interleaved8, .interleaved4: return true
+        case .rowMajor: return !isPortable && [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K].contains { $0.rawValue == weightType.rawValue }
+        }
+    }
+
     /// Quantizes one f32 activation row into the format this kernel multiplies with.
     public func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, into destination: UnsafeMutableRawPointer) {
         if isInterleaved {

@@ -104,6 +104,10 @@ public final class GenerationEngine: Sendable {
                                             capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: max(prefillChunk, slotCount))))
         }
         let vocabulary = c.vocabularySize
+        // Every row computed as if alone, in prefill and decode alike: a request's tokens then
+        // depend neither on its batch neighbours nor on how much of its prompt came from a cache.
+        var rowsBackend = backend
+        rowsBackend.independentRows = true
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
         defer { logits.deallocate() }
 
@@ -139,10 +143,8 @@ public final class GenerationEngine: Sendable {
             let spans = decoding.enumerated().map { i, slot in
                 SequenceSpan(rows: i..<(i + 1), cache: slot.cache, firstPosition: slot.tokens.count)
             }
-            backend.independentRows = true
             model.forward(decoding.map(\.nextToken), spans: spans, workspace: workspace)
             model.logits(rows: 0..<decoding.count, workspace: workspace)
-            backend.independentRows = false
             backend.read(workspace("logits", rows: decoding.count), rows: 0..<decoding.count, into: logits)
             for (i, slot) in decoding.enumerated() {
                 slot.tokens.append(slot.nextToken)
