@@ -115,6 +115,11 @@ struct Bench: ParsableCommand {
                     + "\(tg.test) reaches \(Format.fixed(share * 100, 1))% of it")
             }
         }
+        // VmHWM of this process's own address space: unlike getrusage's ru_maxrss it does not
+        // inherit the peak of a parent that spawned us with vfork semantics (posix_spawn).
+        if let peak = Terminal.peakResidentBytes() {
+            Terminal.status("peak resident memory: \(peak) bytes (\(Format.bytes(peak)))")
+        }
     }
 
     /// Every tensor is read once per decoded token except the embedding table, of which one row

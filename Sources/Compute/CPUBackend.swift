@@ -183,7 +183,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 guard independentRows, batch > 1, !kernels[index].isBatchInvariant else {
                     kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
                                           activations: input, activationRowBytes: rowBytes[index],
-                                          batch: batch, output: output.floats, outputStride: output.columns)
+                                          batch: batch, output: output.floats, outputStride: output.columns,
+                                          batchInvariant: independentRows)
                     continue
                 }
                 // One activation row at a time over 64-row tiles of weights: each row takes the

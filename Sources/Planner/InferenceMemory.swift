@@ -110,9 +110,10 @@ public enum ComputeBufferModel {
 public enum RuntimeOverhead {
     /// CUDA context and library handles per GPU: Ollama's `cudaMinimumMemory` (457 MiB, discover/gpu.go).
     public static let cudaContextBytes: Int64 = 457 << 20
-    /// The `atelier` process before it loads a model: binary, Swift runtime, libc (13.0 MiB peak
-    /// RSS, measured with `/usr/bin/time -f %M atelier --help`, release build).
-    public static let atelierProcessBytes: Int64 = 13 << 20
+    /// The `atelier` process before it loads a model: binary, Swift runtime, SwiftNIO/Hummingbird
+    /// (linked for `serve`), libc — 22.0 MiB peak RSS, measured with `/usr/bin/time -f %M atelier
+    /// --help` on the release build (13.4 MiB before the server was linked in).
+    public static let atelierProcessBytes: Int64 = 22 << 20
     /// Atelier's tokenizer tables: ~80 bytes per vocabulary entry (measured: `atelier tokenize`
     /// peak RSS minus the process and the GGUF metadata pages, 77 B on SmolLM2, 84 B on Gemma 3).
     public static func atelierTokenizerBytes(vocabularySize: Int) -> Int64 { Int64(vocabularySize) * 80 }

@@ -73,9 +73,11 @@ public struct DotKernel: Sendable {
         isInterleaved ? Interleaved8.activationRowBytes(count: count) : Quantization.activationRowBytes(for: weightType, count: count)
     }
 
-    /// Whether a row's result is the same whatever other activation rows share the call (same
-    /// instructions and summation order as a batch of one). True for the interleaved layouts and
-    /// the K-quant kernels, whose multi-row loops repeat the one-row arithmetic per row.
+    /// Whether, when called with `batchInvariant: true`, a row's result is the same whatever other
+    /// activation rows share the call (same instructions and summation order as a batch of one).
+    /// True for the interleaved layouts (Interleaved8 has a dedicated loop for it; Interleaved4's
+    /// rows are independent anyway) and the K-quant kernels, whose multi-row loops repeat the
+    /// one-row arithmetic per row.
     public var isBatchInvariant: Bool {
         switch layout {
         case .interleaved8, .interleaved4: return true
@@ -100,11 +102,12 @@ public struct DotKernel: Sendable {
     /// group of four activation rows.
     public func matmul(weights: UnsafeRawPointer, weightRowBytes: Int, rows: Range<Int>, columns: Int,
                        activations: UnsafeRawPointer, activationRowBytes: Int, batch: Int,
-                       output: UnsafeMutablePointer<Float>, outputStride: Int) {
+                       output: UnsafeMutablePointer<Float>, outputStride: Int, batchInvariant: Bool = false) {
         precondition(columns % weightType.blockSize == 0, "matmul: \(columns) columns is not a multiple of \(weightType.name)'s block size")
-        let job = MatmulJob(weights: weights, weightRowBytes: weightRowBytes, rows: rows, columns: columns,
+        var job = MatmulJob(weights: weights, weightRowBytes: weightRowBytes, rows: rows, columns: columns,
                             activations: activations, activationRowBytes: activationRowBytes, batch: batch,
                             output: output, outputStride: outputStride)
+        job.batchInvariant = batchInvariant
         if rows.isEmpty || batch <= 0 { return }
         #if arch(x86_64)
         switch layout {
@@ -136,6 +139,8 @@ struct MatmulJob {
     let batch: Int
     let output: UnsafeMutablePointer<Float>
     let outputStride: Int
+    /// Every row computed exactly as in a batch of one (see `DotKernel.isBatchInvariant`).
+    var batchInvariant = false
 
     @inline(__always) func weightRow(_ r: Int) -> UnsafeRawPointer { weights + r * weightRowBytes }
     @inline(__always) func activationRow(_ b: Int) -> UnsafeRawPointer { activations + b * activationRowBytes }

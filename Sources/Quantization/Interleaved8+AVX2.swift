@@ -137,10 +137,12 @@ enum Interleaved8AVX2 {
             let w = job.weights + group * 8 * job.weightRowBytes
             let firstRow = group * 8
             var b = 0
-            // Four activation rows share each group block's decoded codes. Each row sums even and
-            // odd blocks apart and adds the two at the end, exactly as the one-row loop below does,
-            // so a row's result does not depend on what else is in the batch.
-            while b + 4 <= job.batch {
+            // Batch-invariant mode (a server batching different requests): four rows still share each
+            // block's decoded codes, but each row sums even and odd blocks apart and adds the two at
+            // the end, exactly as the one-row loop below does, so its result does not depend on the
+            // batch. The default four-row loop sums blocks in order, as llama.cpp's kernels do;
+            // changing it moves fragile greedy steps (SmolLM2's chat answers) away from llama.cpp's.
+            while job.batchInvariant, b + 4 <= job.batch {
                 let a = job.activationRow(b)
                 var e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0
                 var o0 = e0, o1 = e0, o2 = e0, o3 = e0
@@ -155,11 +157,11 @@ enum Interleaved8AVX2 {
                     F.accumulate(gb, a3, F.sums(c, a3 + 4), &e3)
                     let gb1 = gb + F.groupBlockBytes
                     let c1 = F.codes(gb1)
-                    let b0 = a0 + ab, b1 = a1 + ab, b2 = a2 + ab, b3 = a3 + ab
-                    F.accumulate(gb1, b0, F.sums(c1, b0 + 4), &o0)
-                    F.accumulate(gb1, b1, F.sums(c1, b1 + 4), &o1)
-                    F.accumulate(gb1, b2, F.sums(c1, b2 + 4), &o2)
-                    F.accumulate(gb1, b3, F.sums(c1, b3 + 4), &o3)
+                    let n0 = a0 + ab, n1 = a1 + ab, n2 = a2 + ab, n3 = a3 + ab
+                    F.accumulate(gb1, n0, F.sums(c1, n0 + 4), &o0)
+                    F.accumulate(gb1, n1, F.sums(c1, n1 + 4), &o1)
+                    F.accumulate(gb1, n2, F.sums(c1, n2 + 4), &o2)
+                    F.accumulate(gb1, n3, F.sums(c1, n3 + 4), &o3)
                     i += 2
                 }
                 if i < blocks {
@@ -175,6 +177,25 @@ enum Interleaved8AVX2 {
                 store(_mm256_add_ps(e1, o1), job, firstRow, b + 1)
                 store(_mm256_add_ps(e2, o2), job, firstRow, b + 2)
                 store(_mm256_add_ps(e3, o3), job, firstRow, b + 3)
+                b += 4
+            }
+            // Four activation rows share each group block's decoded codes.
+            while b + 4 <= job.batch {
+                let a = job.activationRow(b)
+                var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+                for i in 0..<blocks {
+                    let gb = w + i * F.groupBlockBytes
+                    let c = F.codes(gb)
+                    let a0 = a + i * ab, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
+                    F.accumulate(gb, a0, F.sums(c, a0 + 4), &acc0)
+                    F.accumulate(gb, a1, F.sums(c, a1 + 4), &acc1)
+                    F.accumulate(gb, a2, F.sums(c, a2 + 4), &acc2)
+                    F.accumulate(gb, a3, F.sums(c, a3 + 4), &acc3)
+                }
+                store(acc0, job, firstRow, b)
+                store(acc1, job, firstRow, b + 1)
+                store(acc2, job, firstRow, b + 2)
+                store(acc3, job, firstRow, b + 3)
                 b += 4
             }
             while b < job.batch {

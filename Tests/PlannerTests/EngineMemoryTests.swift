@@ -27,22 +27,30 @@ import Glibc
         #expect(error < 0.05, "\(model) n_ctx \(contextLength): predicted \(predicted / MiB) MiB, measured \(measured / MiB) MiB")
     }
 
-    /// Runs `binary` to completion with its output discarded; its peak RSS in bytes.
+    /// Runs `binary` to completion; the peak resident memory it reports on stderr (its own VmHWM —
+    /// getrusage of a posix_spawn'ed child would include this test process's memory, which the child
+    /// shares until it execs).
     static func peakResidentBytes(of binary: String, _ arguments: [String]) throws -> Double {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-rss-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log").path
+        defer { unlink(log) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([binary] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
         guard posix_spawn(&child, binary, &actions, nil, argv, environ) == 0 else { throw TestFailure("cannot start \(binary)") }
         var status: Int32 = 0
-        var usage = rusage()
-        guard wait4(child, &status, 0, &usage) == child else { throw TestFailure("wait4 failed") }
+        guard waitpid(child, &status, 0) == child else { throw TestFailure("waitpid failed") }
         guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else { throw TestFailure("\(binary) \(arguments) exited with status \(status)") }
-        return Double(usage.ru_maxrss) * 1024
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak resident memory: ") }),
+              let bytes = Double(line.dropFirst("peak resident memory: ".count).prefix { $0.isNumber }) else {
+            throw TestFailure("no peak resident memory line in: \(text)")
+        }
+        return bytes
     }
 
     /// The `atelier` executable `swift test` built beside this test bundle.

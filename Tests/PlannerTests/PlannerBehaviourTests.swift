@@ -84,6 +84,23 @@ import Testing
         #expect(all.host.weights == w.tokenEmbeddingBytes + w.overheadBytes)
     }
 
+    /// llama.cpp `--fit` overshoots VRAM when it picks a context (llama.cpp#18097): the longest
+    /// context the planner reports must fit, and 256 more must not.
+    @Test func maxContextIsTight() throws {
+        let m = try shape("Llama 3.1 8B")
+        let w = WeightInventory(shape: m, mix: .q4_K_M)
+        let hardware = HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4060"))
+        let base = InferenceSettings(contextLength: 2048)
+        let ctx = try #require(ReverseQueries.maxContext(shape: m, inventory: w, base: base, engine: .llamaCpp, hardware: hardware))
+        func plan(_ c: Int) -> InferencePlan {
+            var s = base
+            s.contextLength = c
+            return InferencePlan.make(shape: m, inventory: w, settings: s, engine: .llamaCpp, hardware: hardware)
+        }
+        #expect(plan(ctx).verdict == .fitsGPU && plan(ctx).gpu.total <= hardware.gpuBudgetBytes)
+        #expect(plan(ctx + 256).verdict != .fitsGPU)
+    }
+
     /// canitrun's flat 0.5 B/param at 4 bits: Llama-3.1-8B Q4_K_M is 4.58 GiB, not 3.74 GiB.
     @Test func namedMixesAreNotFlatBitsPerWeight() throws {
         let w = WeightInventory(shape: try shape("Llama 3.1 8B"), mix: .q4_K_M)
