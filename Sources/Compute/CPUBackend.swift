@@ -56,51 +56,42 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// Whether `makeWeight` leaves nothing pointing into the file mapping.
     public var copiesWeights: Bool { repacksWeights }
 
-    /// A plain copy, a few MiB at a time, releasing the source pages behind it as `repack` does.
+    /// A plain copy of a weight that keeps its file layout.
     static func copyReleasingSource(_ bytes: UnsafeRawBufferPointer) -> DeviceBuffer {
-        let address = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
-        let buffer = DeviceBuffer(address: address, byteCount: bytes.count, release: { $0.deallocate() })
-        let piece = 4 << 20
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let source = bytes.baseAddress!
-        var released = (Int(bitPattern: source) + page - 1) / page * page
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + piece)
-            (address + offset).copyMemory(from: source + offset, byteCount: end - offset)
-            let consumed = (Int(bitPattern: source) + end) / page * page
-            if consumed > released {
-                madvise(UnsafeMutableRawPointer(bitPattern: released), consumed - released, Int32(MADV_DONTNEED))
-                released = consumed
-            }
-            offset = end
+        fillReleasingSource(bytes, units: bytes.count, unitBytes: 1) { units, address in
+            (address + units.lowerBound).copyMemory(from: bytes.baseAddress! + units.lowerBound, byteCount: units.count)
         }
-        return buffer
     }
 
-    /// Copies a row-major matrix into the interleaved layout, a few MiB at a time, telling the
-    /// kernel after each piece that the file pages read are no longer needed: the mapped pages
-    /// leave the resident set, so peak memory stays one piece above the weights' own size.
+    /// Copies a row-major matrix into the interleaved layout.
     static func repack(_ type: GGMLType, _ bytes: UnsafeRawBufferPointer, into layout: WeightLayout, rows: Int, rowBytes: Int) -> DeviceBuffer {
-        let byteCount = rows * rowBytes
-        let address = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
-        let buffer = DeviceBuffer(address: address, byteCount: byteCount, release: { $0.deallocate() })
-        let groups = rows / layout.rowsPerGroup
-        let groupBytes = rowBytes * layout.rowsPerGroup
-        let piece = max(1, (4 << 20) / groupBytes)
+        fillReleasingSource(bytes, units: rows / layout.rowsPerGroup, unitBytes: rowBytes * layout.rowsPerGroup) { groups, address in
+            layout.repack(type, source: bytes.baseAddress!, rowBytes: rowBytes, groups: groups, into: address)
+        }
+    }
+
+    /// A new buffer the size of `source`, filled by `fill` a few MiB of source at a time (`units`
+    /// of `unitBytes`, in order), telling the kernel after each piece that the file pages read are
+    /// no longer needed: the mapped pages leave the resident set, so peak memory stays one piece
+    /// above the weights' own size.
+    static func fillReleasingSource(_ source: UnsafeRawBufferPointer, units: Int, unitBytes: Int,
+                                    _ fill: (Range<Int>, UnsafeMutableRawPointer) -> Void) -> DeviceBuffer {
+        let address = UnsafeMutableRawPointer.allocate(byteCount: source.count, alignment: 64)
+        let buffer = DeviceBuffer(address: address, byteCount: source.count, release: { $0.deallocate() })
+        let piece = max(1, (4 << 20) / unitBytes)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let source = bytes.baseAddress!
-        var released = (Int(bitPattern: source) + page - 1) / page * page
-        var group = 0
-        while group < groups {
-            let end = min(groups, group + piece)
-            layout.repack(type, source: source, rowBytes: rowBytes, groups: group..<end, into: address)
-            let consumed = (Int(bitPattern: source) + end * groupBytes) / page * page
+        let start = Int(bitPattern: source.baseAddress!)
+        var released = (start + page - 1) / page * page
+        var unit = 0
+        while unit < units {
+            let end = min(units, unit + piece)
+            fill(unit..<end, address)
+            let consumed = (start + end * unitBytes) / page * page
             if consumed > released {
                 madvise(UnsafeMutableRawPointer(bitPattern: released), consumed - released, Int32(MADV_DONTNEED))
                 released = consumed
             }
-            group = end
+            unit = end
         }
         return buffer
     }
