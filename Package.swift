@@ -35,8 +35,10 @@ let package = Package(
         // Model store: pull (built-in catalog, PyPI, HTTP(S), local path), list, remove.
         .target(name: "ModelStore", dependencies: ["GGUF", "CZlib", "CHTTP"]),
 
+        // Software prefetch for the kernels' weight streams (a C macro Swift cannot call directly).
+        .target(name: "CPrefetch"),
         // Quantized block formats: dequantize, quantize, activation quantization, dot kernels.
-        .target(name: "Quantization", dependencies: ["GGUF"], swiftSettings: simd),
+        .target(name: "Quantization", dependencies: ["GGUF", "CPrefetch"], swiftSettings: simd),
         // Tensors, CPU kernels and the backend seam (CPU now, CUDA later), persistent thread pool.
         .target(name: "Compute", dependencies: ["GGUF", "Quantization"], swiftSettings: simd),
         // Tokenizers built from GGUF metadata (byte-level BPE; SentencePiece later).

@@ -90,6 +90,7 @@ enum KQuantAVX2 {
     @inline(__always) static func matmul<F: KQuantAVX2Format>(_ format: F.Type, _ job: MatmulJob) {
         let blocks = job.columns / 256
         let stride = job.activationRowBytes
+        let ahead = prefetchDistance
         // codes 256 B | 8 scale vectors 256 B | scales i16[16] | corr i16[16]
         withUnsafeTemporaryAllocation(byteCount: 576, alignment: 32) { buf in
             let codes = buf.baseAddress!
@@ -105,6 +106,7 @@ enum KQuantAVX2 {
                     var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
                     for i in 0..<blocks {
                         let wb = w + i * F.blockBytes
+                        prefetch(wb + ahead, bytes: F.blockBytes)
                         F.codes(wb, into: codes)
                         let f = KQuant.scales(F.raw, wb, scale: scales, corr: corr)
                         // Vector k covers elements 32k..32k+31: its i16 pair sums use scale 2k in the low

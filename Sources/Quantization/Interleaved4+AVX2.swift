@@ -20,9 +20,9 @@ enum Interleaved4AVX2 {
         _mm256_cvtph_ps(_mm_set1_epi64x(gb.loadUnaligned(as: Int64.self)))
     }
 
-    @inline(__always) private static func step(_ gb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ acc: inout __m256) {
+    @inline(__always) private static func step(_ gb: UnsafeRawPointer, _ weightScales: __m256, _ ab: UnsafeRawPointer, _ acc: inout __m256) {
         let sums = fourRows(gb, loadu256(ab + 2))
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(scales(gb), _mm256_set1_ps(loadHalf(ab, 0))), _mm256_cvtepi32_ps(sums), acc)
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(weightScales, _mm256_set1_ps(loadHalf(ab, 0))), _mm256_cvtepi32_ps(sums), acc)
     }
 
     @inline(__always) private static func store(_ acc: __m256, _ job: MatmulJob, _ row: Int, _ b: Int) {
@@ -31,22 +31,57 @@ enum Interleaved4AVX2 {
     }
 
     /// `job.rows` are whole groups of four; activations are Q8_0 rows.
+    ///
+    /// Every activation row is summed the same way whatever the batch: even blocks into one
+    /// accumulator, odd blocks into another, the two added at the end. The four-row loop only
+    /// shares each group block's loads among four activation rows, so results are batch-invariant.
     static func matmul(_ job: MatmulJob) {
         precondition(job.rows.lowerBound % 4 == 0 && job.rows.upperBound % 4 == 0, "interleaved Q8_0 matmul: rows \(job.rows) not whole groups of 4")
         let blocks = job.columns / 32
+        let ahead = prefetchDistance
+        let stride = job.activationRowBytes
         for group in (job.rows.lowerBound / 4)..<(job.rows.upperBound / 4) {
             let w = job.weights + group * 4 * job.weightRowBytes
-            for b in 0..<job.batch {
+            var b = 0
+            while b + 4 <= job.batch {
+                let a = job.activationRow(b)
+                var e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0
+                var o0 = e0, o1 = e0, o2 = e0, o3 = e0
+                var i = 0
+                while i + 2 <= blocks {
+                    let gb = w + i * 136, gb1 = gb + 136
+                    prefetch(gb + ahead, bytes: 272)
+                    let d = scales(gb), d1 = scales(gb1)
+                    let a0 = a + i * 34, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
+                    step(gb, d, a0, &e0); step(gb, d, a1, &e1); step(gb, d, a2, &e2); step(gb, d, a3, &e3)
+                    step(gb1, d1, a0 + 34, &o0); step(gb1, d1, a1 + 34, &o1); step(gb1, d1, a2 + 34, &o2); step(gb1, d1, a3 + 34, &o3)
+                    i += 2
+                }
+                if i < blocks {
+                    let gb = w + i * 136, d = scales(gb)
+                    let a0 = a + i * 34, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
+                    step(gb, d, a0, &e0); step(gb, d, a1, &e1); step(gb, d, a2, &e2); step(gb, d, a3, &e3)
+                }
+                store(_mm256_add_ps(e0, o0), job, group * 4, b)
+                store(_mm256_add_ps(e1, o1), job, group * 4, b + 1)
+                store(_mm256_add_ps(e2, o2), job, group * 4, b + 2)
+                store(_mm256_add_ps(e3, o3), job, group * 4, b + 3)
+                b += 4
+            }
+            while b < job.batch {
                 let a = job.activationRow(b)
                 var acc0 = _mm256_setzero_ps(), acc1 = acc0
                 var i = 0
                 while i + 2 <= blocks {
-                    step(w + i * 136, a + i * 34, &acc0)
-                    step(w + (i + 1) * 136, a + (i + 1) * 34, &acc1)
+                    let gb = w + i * 136
+                    prefetch(gb + ahead, bytes: 272)
+                    step(gb, scales(gb), a + i * 34, &acc0)
+                    step(gb + 136, scales(gb + 136), a + (i + 1) * 34, &acc1)
                     i += 2
                 }
-                if i < blocks { step(w + i * 136, a + i * 34, &acc0) }
+                if i < blocks { step(w + i * 136, scales(w + i * 136), a + i * 34, &acc0) }
                 store(_mm256_add_ps(acc0, acc1), job, group * 4, b)
+                b += 1
             }
         }
     }

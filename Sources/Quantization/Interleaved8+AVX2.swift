@@ -133,6 +133,7 @@ enum Interleaved8AVX2 {
         let blocks = job.columns / 32
         let ab = Interleaved8.activationBlockBytes
         let stride = job.activationRowBytes
+        let ahead = prefetchDistance
         for group in (job.rows.lowerBound / 8)..<(job.rows.upperBound / 8) {
             let w = job.weights + group * 8 * job.weightRowBytes
             let firstRow = group * 8
@@ -149,6 +150,7 @@ enum Interleaved8AVX2 {
                 var i = 0
                 while i + 2 <= blocks {
                     let gb = w + i * F.groupBlockBytes
+                    prefetch(gb + ahead, bytes: 2 * F.groupBlockBytes)
                     let c = F.codes(gb)
                     let a0 = a + i * ab, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
                     F.accumulate(gb, a0, F.sums(c, a0 + 4), &e0)
@@ -185,6 +187,7 @@ enum Interleaved8AVX2 {
                 var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
                 for i in 0..<blocks {
                     let gb = w + i * F.groupBlockBytes
+                    prefetch(gb + ahead, bytes: F.groupBlockBytes)
                     let c = F.codes(gb)
                     let a0 = a + i * ab, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
                     F.accumulate(gb, a0, F.sums(c, a0 + 4), &acc0)
@@ -205,6 +208,7 @@ enum Interleaved8AVX2 {
                 var i = 0
                 while i + 2 <= blocks {
                     let gb = w + i * F.groupBlockBytes, a0 = a + i * ab
+                    prefetch(gb + ahead, bytes: 2 * F.groupBlockBytes)
                     F.accumulate(gb, a0, F.sums(F.codes(gb), a0 + 4), &acc0)
                     let gb1 = gb + F.groupBlockBytes, a1 = a0 + ab
                     F.accumulate(gb1, a1, F.sums(F.codes(gb1), a1 + 4), &acc1)

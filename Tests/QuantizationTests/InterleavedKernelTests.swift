@@ -94,6 +94,48 @@ import Testing
         }
     }
 
+    /// `isBatchInvariant` kernels, called with `batchInvariant: true`, give every activation row the
+    /// bits it gets alone: the server batches unrelated requests and promises each the tokens it
+    /// would get served alone.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K])
+    func batchInvariantRowsEqualTheRowAlone(_ type: GGMLType) throws {
+        let layout = WeightLayout.preferred(for: type)
+        let kernel = try Quantization.dotKernel(for: type, layout: layout)
+        #expect(kernel.isBatchInvariant)
+        let columns = type.blockSize == 256 ? 512 : Self.columns
+        let weights = quantized(type, randomFloats(Self.rows * columns, seed: 31 &+ UInt64(type.rawValue)))
+        let rowBytes = weights.count / Self.rows
+        let packed = layout == .rowMajor ? weights : Self.repacked(type, weights)
+        let batch = 9
+        let x = randomFloats(columns * batch, seed: 4242)
+        let aRowBytes = kernel.activationRowBytes(count: columns)
+        var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
+        x.withUnsafeBufferPointer { xp in
+            acts.withUnsafeMutableBytes { ap in
+                for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
+            }
+        }
+        func products(firstRow: Int, count: Int) -> [Float] {
+            var out = [Float](repeating: .nan, count: Self.rows * count)
+            packed.withUnsafeBytes { w in
+                acts.withUnsafeBytes { a in
+                    out.withUnsafeMutableBufferPointer { o in
+                        kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
+                                      activations: a.baseAddress! + firstRow * aRowBytes, activationRowBytes: aRowBytes, batch: count,
+                                      output: o.baseAddress!, outputStride: Self.rows, batchInvariant: true)
+                    }
+                }
+            }
+            return out
+        }
+        let together = products(firstRow: 0, count: batch)
+        for b in 0..<batch {
+            let alone = products(firstRow: b, count: 1)
+            let row = Array(together[(b * Self.rows)..<((b + 1) * Self.rows)])
+            #expect(row.map(\.bitPattern) == alone.map(\.bitPattern), "\(type): activation row \(b) of \(batch) differs from the row alone")
+        }
+    }
+
     @Test func typesWithoutAnInterleavedKernelAreRefused() {
         for type in [GGMLType.q4_K, .q6_K, .f16, .q5_1, .q8_0] {
             #expect(!Interleaved8.supports(type))
