@@ -88,6 +88,8 @@ enum Q6_KCodes: KQuantAVX2Format {
 
 enum KQuantAVX2 {
     @inline(__always) static func matmul<F: KQuantAVX2Format>(_ format: F.Type, _ job: MatmulJob) {
+        if job.batch == 1 && F.raw == 12 { return KQuantOneRowAVX2.q4_K(job) }
+        if job.batch == 1 && F.raw == 14 { return KQuantOneRowAVX2.q6_K(job) }
         let blocks = job.columns / 256
         let stride = job.activationRowBytes
         let ahead = prefetchDistance
