@@ -8,6 +8,10 @@ public enum WeightLayout: Sendable, Equatable {
     case interleaved8
     /// Four rows per group block with their scales together (`Interleaved4`: Q8_0).
     case interleaved4
+    /// `interleaved4` whose codes are all in −127…127, as every quantizer that scales by amax/127
+    /// writes them (llama.cpp's included): the kernel then needs one sign operation per row block
+    /// instead of two. Chosen per matrix after repacking (`refined(for:data:byteCount:)`).
+    case interleaved4Symmetric
 
     /// The layout the CPU backend repacks `type` into (x86-64 AVX2), or `rowMajor`.
     public static func preferred(for type: GGMLType) -> WeightLayout {
@@ -16,12 +20,18 @@ public enum WeightLayout: Sendable, Equatable {
         return .rowMajor
     }
 
+    /// The layout a kernel can use for a matrix already repacked into this one, given its bytes.
+    public func refined(for type: GGMLType, data: UnsafeRawPointer, byteCount: Int) -> WeightLayout {
+        if self == .interleaved4, !Interleaved4.containsCodeMinus128(data, byteCount: byteCount) { return .interleaved4Symmetric }
+        return self
+    }
+
     /// Rows per group: a matrix can take this layout only if its row count is a multiple.
     public var rowsPerGroup: Int {
         switch self {
         case .rowMajor: return 1
         case .interleaved8: return Interleaved8.rowsPerGroup
-        case .interleaved4: return Interleaved4.rowsPerGroup
+        case .interleaved4, .interleaved4Symmetric: return Interleaved4.rowsPerGroup
         }
     }
 
@@ -30,7 +40,7 @@ public enum WeightLayout: Sendable, Equatable {
         switch self {
         case .rowMajor: (destination + groups.lowerBound * rowBytes).copyMemory(from: source + groups.lowerBound * rowBytes, byteCount: groups.count * rowBytes)
         case .interleaved8: Interleaved8.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
-        case .interleaved4: Interleaved4.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
+        case .interleaved4, .interleaved4Symmetric: Interleaved4.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
         }
     }
 
@@ -39,7 +49,7 @@ public enum WeightLayout: Sendable, Equatable {
         switch self {
         case .rowMajor: Quantization.dequantize(type, from: data + row * rowBytes, to: out, count: columns)
         case .interleaved8: Interleaved8.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
-        case .interleaved4: Interleaved4.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
+        case .interleaved4, .interleaved4Symmetric: Interleaved4.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
         }
     }
 }
@@ -80,7 +90,7 @@ public struct DotKernel: Sendable {
     /// one-row arithmetic per row.
     public var isBatchInvariant: Bool {
         switch layout {
-        case .interleaved8, .interleaved4: return true
+        case .interleaved8, .interleaved4, .interleaved4Symmetric: return true
         case .rowMajor: return !isPortable && [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K].contains { $0.rawValue == weightType.rawValue }
         }
     }
@@ -114,8 +124,8 @@ public struct DotKernel: Sendable {
         case .interleaved8:
             Interleaved8AVX2.matmul(weightType.rawValue, job)
             return
-        case .interleaved4:
-            Interleaved4AVX2.matmul(job)
+        case .interleaved4, .interleaved4Symmetric:
+            Interleaved4AVX2.matmul(job, symmetric: layout == .interleaved4Symmetric)
             return
         case .rowMajor: break
         }

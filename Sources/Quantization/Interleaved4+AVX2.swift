@@ -3,15 +3,22 @@ import _Builtin_intrinsics.intel
 
 /// Kernels for `Interleaved4` (Q8_0 in four-row groups).
 enum Interleaved4AVX2 {
-    /// Integer Σ c·y of one row block against activation codes `y`, as eight i32 partial sums.
-    @inline(__always) private static func rowSums(_ codes: UnsafeRawPointer, _ y: __m256i) -> __m256i {
+    /// Integer Σ c·y of one row block against activation codes `y` (|y| in `magnitudes`), as eight
+    /// i32 partial sums. maddubs multiplies unsigned by signed bytes, so one side's signs move to the
+    /// other: in general onto the activations (|c|·sign(y, c), which is right even for c = −128, read
+    /// as unsigned 128); with symmetric codes onto the weights (|y|·sign(c, y)), where |y| is shared by
+    /// the four rows — one sign operation per row block instead of two. Both sums are exact.
+    @inline(__always) private static func rowSums(_ codes: UnsafeRawPointer, _ y: __m256i, _ magnitudes: __m256i, symmetric: Bool) -> __m256i {
         let c = loadu256(codes)
-        return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(c, c), _mm256_sign_epi8(y, c)), _mm256_set1_epi16(1))
+        let products = symmetric ? _mm256_maddubs_epi16(magnitudes, _mm256_sign_epi8(c, y)) : _mm256_maddubs_epi16(_mm256_sign_epi8(c, c), _mm256_sign_epi8(y, c))
+        return _mm256_madd_epi16(products, _mm256_set1_epi16(1))
     }
 
     /// Lanes [r0 r1 r2 r3 | r0 r1 r2 r3]: each half holds half of each row's sum.
-    @inline(__always) private static func fourRows(_ gb: UnsafeRawPointer, _ y: __m256i) -> __m256i {
-        let s0 = rowSums(gb + 8, y), s1 = rowSums(gb + 40, y), s2 = rowSums(gb + 72, y), s3 = rowSums(gb + 104, y)
+    @inline(__always) private static func fourRows(_ gb: UnsafeRawPointer, _ y: __m256i, symmetric: Bool) -> __m256i {
+        let m = symmetric ? _mm256_sign_epi8(y, y) : y
+        let s0 = rowSums(gb + 8, y, m, symmetric: symmetric), s1 = rowSums(gb + 40, y, m, symmetric: symmetric)
+        let s2 = rowSums(gb + 72, y, m, symmetric: symmetric), s3 = rowSums(gb + 104, y, m, symmetric: symmetric)
         return _mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3))
     }
 
@@ -20,8 +27,8 @@ enum Interleaved4AVX2 {
         _mm256_cvtph_ps(_mm_set1_epi64x(gb.loadUnaligned(as: Int64.self)))
     }
 
-    @inline(__always) private static func step(_ gb: UnsafeRawPointer, _ weightScales: __m256, _ ab: UnsafeRawPointer, _ acc: inout __m256) {
-        let sums = fourRows(gb, loadu256(ab + 2))
+    @inline(__always) private static func step(_ gb: UnsafeRawPointer, _ weightScales: __m256, _ ab: UnsafeRawPointer, _ acc: inout __m256, _ symmetric: Bool) {
+        let sums = fourRows(gb, loadu256(ab + 2), symmetric: symmetric)
         acc = _mm256_fmadd_ps(_mm256_mul_ps(weightScales, _mm256_set1_ps(loadHalf(ab, 0))), _mm256_cvtepi32_ps(sums), acc)
     }
 
@@ -35,7 +42,11 @@ enum Interleaved4AVX2 {
     /// Every activation row is summed the same way whatever the batch: even blocks into one
     /// accumulator, odd blocks into another, the two added at the end. The four-row loop only
     /// shares each group block's loads among four activation rows, so results are batch-invariant.
-    static func matmul(_ job: MatmulJob) {
+    static func matmul(_ job: MatmulJob, symmetric: Bool) {
+        if symmetric { run(job, symmetric: true) } else { run(job, symmetric: false) }
+    }
+
+    @inline(__always) private static func run(_ job: MatmulJob, symmetric: Bool) {
         precondition(job.rows.lowerBound % 4 == 0 && job.rows.upperBound % 4 == 0, "interleaved Q8_0 matmul: rows \(job.rows) not whole groups of 4")
         let blocks = job.columns / 32
         let ahead = prefetchDistance
@@ -53,14 +64,14 @@ enum Interleaved4AVX2 {
                     prefetch(gb + ahead, bytes: 272)
                     let d = scales(gb), d1 = scales(gb1)
                     let a0 = a + i * 34, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    step(gb, d, a0, &e0); step(gb, d, a1, &e1); step(gb, d, a2, &e2); step(gb, d, a3, &e3)
-                    step(gb1, d1, a0 + 34, &o0); step(gb1, d1, a1 + 34, &o1); step(gb1, d1, a2 + 34, &o2); step(gb1, d1, a3 + 34, &o3)
+                    step(gb, d, a0, &e0, symmetric); step(gb, d, a1, &e1, symmetric); step(gb, d, a2, &e2, symmetric); step(gb, d, a3, &e3, symmetric)
+                    step(gb1, d1, a0 + 34, &o0, symmetric); step(gb1, d1, a1 + 34, &o1, symmetric); step(gb1, d1, a2 + 34, &o2, symmetric); step(gb1, d1, a3 + 34, &o3, symmetric)
                     i += 2
                 }
                 if i < blocks {
                     let gb = w + i * 136, d = scales(gb)
                     let a0 = a + i * 34, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    step(gb, d, a0, &e0); step(gb, d, a1, &e1); step(gb, d, a2, &e2); step(gb, d, a3, &e3)
+                    step(gb, d, a0, &e0, symmetric); step(gb, d, a1, &e1, symmetric); step(gb, d, a2, &e2, symmetric); step(gb, d, a3, &e3, symmetric)
                 }
                 store(_mm256_add_ps(e0, o0), job, group * 4, b)
                 store(_mm256_add_ps(e1, o1), job, group * 4, b + 1)
@@ -75,11 +86,11 @@ enum Interleaved4AVX2 {
                 while i + 2 <= blocks {
                     let gb = w + i * 136
                     prefetch(gb + ahead, bytes: 272)
-                    step(gb, scales(gb), a + i * 34, &acc0)
-                    step(gb + 136, scales(gb + 136), a + (i + 1) * 34, &acc1)
+                    step(gb, scales(gb), a + i * 34, &acc0, symmetric)
+                    step(gb + 136, scales(gb + 136), a + (i + 1) * 34, &acc1, symmetric)
                     i += 2
                 }
-                if i < blocks { step(w + i * 136, scales(w + i * 136), a + i * 34, &acc0) }
+                if i < blocks { step(w + i * 136, scales(w + i * 136), a + i * 34, &acc0, symmetric) }
                 store(_mm256_add_ps(acc0, acc1), job, group * 4, b)
                 b += 1
             }

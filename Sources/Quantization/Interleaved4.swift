@@ -42,6 +42,23 @@ public enum Interleaved4 {
         }
     }
 
+    /// Whether any weight code of a repacked matrix is −128 (byte 0x80), which the symmetric kernel
+    /// cannot take. Scans the repacked copy, which is resident anyway.
+    public static func containsCodeMinus128(_ data: UnsafeRawPointer, byteCount: Int) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080, ones: UInt64 = 0x0101_0101_0101_0101
+        var found: UInt64 = 0
+        for group in 0..<(byteCount / 136) {
+            let codes = data + group * 136 + 8
+            for k in 0..<16 {
+                // A byte of x is zero exactly where the code is 0x80; this flags any zero byte.
+                let x = codes.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self) ^ high
+                found |= (x &- ones) & ~x & high
+            }
+            if found != 0 { return true }
+        }
+        return false
+    }
+
     /// Row `row` of a four-row-interleaved Q8_0 matrix, dequantized (embedding lookups).
     public static func dequantizeRow(_ type: GGMLType, data: UnsafeRawPointer, columns: Int, row: Int, into out: UnsafeMutablePointer<Float>) {
         let blocks = columns / 32

@@ -8,7 +8,7 @@ import Testing
     static let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0]
     static let rows = 24, columns = 7 * 32
 
-    static func repacked(_ type: GGMLType, _ weights: [UInt8]) -> [UInt8] {
+    static func repacked(_ type: GGMLType, _ weights: [UInt8], rows: Int = Self.rows) -> [UInt8] {
         let layout = WeightLayout.preferred(for: type)
         var out = [UInt8](repeating: 0xAA, count: weights.count)
         weights.withUnsafeBytes { w in
@@ -134,6 +134,60 @@ import Testing
             let row = Array(together[(b * Self.rows)..<((b + 1) * Self.rows)])
             #expect(row.map(\.bitPattern) == alone.map(\.bitPattern), "\(type): activation row \(b) of \(batch) differs from the row alone")
         }
+    }
+
+    /// Q8_0 matrices without a −128 code (all that amax/127 quantizers write) take the symmetric
+    /// kernel, which must give the general kernel's bits; one −128 code sends the matrix back to the
+    /// general kernel, and the symmetric one would indeed be wrong there (|y|·sign(c, y) wraps).
+    @Test(arguments: [1, 4, 5])
+    func symmetricQ8_0KernelEqualsTheGeneralOneAndIsRefusedForMinus128(batch: Int) throws {
+        let rows = 16, columns = 4 * 32
+        var weights = quantized(.q8_0, randomFloats(rows * columns, seed: 808))
+        let rowBytes = weights.count / rows
+        let x = randomFloats(columns * batch, seed: 909 &+ UInt64(batch))
+        func products(_ layout: WeightLayout, _ weights: [UInt8]) throws -> [Float] {
+            let kernel = try Quantization.dotKernel(for: .q8_0, layout: layout)
+            let packed = Self.repacked(.q8_0, weights, rows: rows)
+            let aRowBytes = kernel.activationRowBytes(count: columns)
+            var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
+            x.withUnsafeBufferPointer { xp in
+                acts.withUnsafeMutableBytes { ap in
+                    for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
+                }
+            }
+            var out = [Float](repeating: .nan, count: rows * batch)
+            packed.withUnsafeBytes { w in
+                acts.withUnsafeBytes { a in
+                    out.withUnsafeMutableBufferPointer { o in
+                        kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 0..<rows, columns: columns,
+                                      activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!, outputStride: rows)
+                    }
+                }
+            }
+            return out
+        }
+        func refined(_ weights: [UInt8]) -> WeightLayout {
+            Self.repacked(.q8_0, weights, rows: rows).withUnsafeBytes {
+                WeightLayout.interleaved4.refined(for: .q8_0, data: $0.baseAddress!, byteCount: $0.count)
+            }
+        }
+        #expect(refined(weights) == .interleaved4Symmetric)
+        #expect(try products(.interleaved4Symmetric, weights).map(\.bitPattern) == products(.interleaved4, weights).map(\.bitPattern))
+
+        // Row 13, block 2, element 5 becomes −128.
+        weights[13 * rowBytes + 2 * 34 + 2 + 5] = 0x80
+        #expect(refined(weights) == .interleaved4)
+        let general = try products(.interleaved4, weights), symmetric = try products(.interleaved4Symmetric, weights)
+        let xa = x.withUnsafeBufferPointer { xp -> [Float] in
+            var q81 = [UInt8](repeating: 0, count: columns / 32 * 36)
+            q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress!, to: $0.baseAddress!, count: columns) }
+            return dequantized(.q8_1, q81, count: columns)
+        }
+        let w13 = dequantized(.q8_0, Array(weights[(13 * rowBytes)..<(14 * rowBytes)]), count: columns)
+        var exact = 0.0, magnitude = 0.0
+        for i in 0..<columns { exact += Double(w13[i]) * Double(xa[i]); magnitude += abs(Double(w13[i]) * Double(xa[i])) }
+        #expect(abs(Double(general[13]) - exact) <= 1e-4 * magnitude, "general kernel on a −128 code: \(general[13]) vs \(exact)")
+        if xa[2 * 32 + 5] < 0 { #expect(symmetric[13] != general[13]) }
     }
 
     @Test func typesWithoutAnInterleavedKernelAreRefused() {
