@@ -161,9 +161,11 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         let batch = x.rows
         let groupCounts = weights.map { ($0.rows + 15) / 16 }
         let totalGroups = groupCounts.reduce(0, +)
-        pool.run { worker, workers in
-            // Chunks of whole 16-row groups keep each thread's rows contiguous and tile-friendly.
-            let mine = ThreadPool.chunk(totalGroups, worker, workers)
+        // Threads claim pieces of whole 16-row groups (about eight per thread): a thread that is
+        // descheduled for a while — the machine's other work, a server's network threads — then
+        // delays the step by its last piece, not by its whole share.
+        let grain = max(1, totalGroups / (8 * pool.threadCount))
+        pool.parallelForClaiming(totalGroups, grain: grain) { mine in
             var first = 0
             for (index, weight) in weights.enumerated() {
                 let own = mine.clamped(to: first..<(first + groupCounts[index]))

@@ -98,10 +98,11 @@ public final class GenerationEngine: Sendable {
     private func drive() {
         let backend = model.backend
         let c = model.configuration
-        let workspace = model.makeWorkspace(batchCapacity: max(prefillChunk, slotCount), logitRows: slotCount)
+        let rowCapacity = max(prefillChunk, slotCount)
+        let workspace = model.makeWorkspace(batchCapacity: rowCapacity, logitRows: slotCount)
         let slots = (0..<slotCount).map { _ in
             Slot(cache: backend.makeKVCache(type: .f16, width: c.kvWidth, contextLength: slotContext,
-                                            capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: max(prefillChunk, slotCount))))
+                                            capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)))
         }
         let vocabulary = c.vocabularySize
         // Every row computed as if alone, in prefill and decode alike: a request's tokens then
@@ -123,33 +124,42 @@ public final class GenerationEngine: Sendable {
             // Cancelled requests leave at once: their slot is free for the next step.
             for slot in active where slot.job!.cancelled.load(ordering: .relaxed) { finish(slot, .cancelled) }
 
-            // Slots still reading their prompt: one chunk each, alone in its pass.
-            for slot in slots where slot.job != nil && !slot.pendingPrompt.isEmpty {
-                let chunk = Array(slot.pendingPrompt.prefix(prefillChunk))
+            // One pass for all slots: every decoding slot's next token, then prompt chunks of the
+            // slots still reading their prompts, as many rows as the workspace holds. Each weight is
+            // then read once per step, not once per slot. Rows are computed as if alone
+            // (`independentRows`), so sharing a pass changes no result.
+            let decoding = slots.filter { $0.job != nil && $0.pendingPrompt.isEmpty && $0.generated > 0 }
+            var tokens = decoding.map(\.nextToken)
+            var spans = decoding.enumerated().map { i, slot in
+                SequenceSpan(rows: i..<(i + 1), cache: slot.cache, firstPosition: slot.tokens.count)
+            }
+            var prompts: [(slot: Slot, chunk: [Int32], lastRow: Int)] = []
+            for slot in slots where slot.job != nil && !slot.pendingPrompt.isEmpty && tokens.count < rowCapacity {
+                let chunk = Array(slot.pendingPrompt.prefix(min(prefillChunk, rowCapacity - tokens.count)))
+                spans.append(SequenceSpan(rows: tokens.count..<(tokens.count + chunk.count), cache: slot.cache, firstPosition: slot.tokens.count))
+                tokens += chunk
+                prompts.append((slot, chunk, tokens.count - 1))
+            }
+            guard !tokens.isEmpty else { continue }
+            model.forward(tokens, spans: spans, workspace: workspace)
+            if !decoding.isEmpty {
+                model.logits(rows: 0..<decoding.count, workspace: workspace)
+                backend.read(workspace("logits", rows: decoding.count), rows: 0..<decoding.count, into: logits)
+                for (i, slot) in decoding.enumerated() {
+                    slot.tokens.append(slot.nextToken)
+                    slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
+                    emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
+                }
+            }
+            for (slot, chunk, lastRow) in prompts {
                 slot.pendingPrompt = slot.pendingPrompt.dropFirst(chunk.count)
-                model.forward(chunk, spans: [SequenceSpan(rows: 0..<chunk.count, cache: slot.cache, firstPosition: slot.tokens.count)], workspace: workspace)
                 slot.tokens += chunk
                 slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
                 if slot.pendingPrompt.isEmpty {
-                    model.logits(rows: (chunk.count - 1)..<chunk.count, workspace: workspace)
+                    model.logits(rows: lastRow..<(lastRow + 1), workspace: workspace)
                     backend.read(workspace("logits", rows: 1), rows: 0..<1, into: logits)
                     emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits, count: vocabulary))
                 }
-            }
-
-            // One decode step for every slot past its prompt.
-            let decoding = slots.filter { $0.job != nil && $0.pendingPrompt.isEmpty && $0.generated > 0 }
-            guard !decoding.isEmpty else { continue }
-            let spans = decoding.enumerated().map { i, slot in
-                SequenceSpan(rows: i..<(i + 1), cache: slot.cache, firstPosition: slot.tokens.count)
-            }
-            model.forward(decoding.map(\.nextToken), spans: spans, workspace: workspace)
-            model.logits(rows: 0..<decoding.count, workspace: workspace)
-            backend.read(workspace("logits", rows: decoding.count), rows: 0..<decoding.count, into: logits)
-            for (i, slot) in decoding.enumerated() {
-                slot.tokens.append(slot.nextToken)
-                slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
-                emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
             }
         }
     }
