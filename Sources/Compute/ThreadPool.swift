@@ -18,8 +18,6 @@ public final class ThreadPool: @unchecked Sendable {
     private let pending = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    /// Next unclaimed item of the running `parallelForClaiming`.
-    private let cursor = Atomic<Int>(0)
     private var job: UnsafePointer<(Int, Int) -> Void>?
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
@@ -88,26 +86,6 @@ public final class ThreadPool: @unchecked Sendable {
         run { worker, workers in
             let range = ThreadPool.chunk(count, worker, workers)
             if !range.isEmpty { body(range) }
-        }
-    }
-
-    /// Runs `body` over `0..<count` in pieces of `grain` items that the workers claim one after
-    /// another, so a thread that was descheduled or started late does less of the work instead of
-    /// making every other thread wait for its fixed share. Not reentrant, like `run`.
-    public func parallelForClaiming(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        let grain = max(1, grain)
-        if threadCount == 1 || count <= grain {
-            body(0..<count)
-            return
-        }
-        cursor.store(0, ordering: .relaxed)
-        run { _, _ in
-            while true {
-                let start = cursor.wrappingAdd(grain, ordering: .relaxed).oldValue
-                if start >= count { return }
-                body(start..<min(start + grain, count))
-            }
         }
     }
 
