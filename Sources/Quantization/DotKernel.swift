@@ -10,7 +10,7 @@ public enum WeightLayout: Sendable, Equatable {
     case interleaved4
     /// `interleaved4` whose codes are all in −127…127, as every quantizer that scales by amax/127
     /// writes them (llama.cpp's included): the kernel then needs one sign operation per row block
-    /// instead of two. Chosen per matrix after repacking (`refined(for:data:byteCount:)`).
+    /// instead of two. Chosen per matrix after repacking (`refined(data:byteCount:)`).
     case interleaved4Symmetric
 
     /// The layout the CPU backend repacks `type` into (x86-64 AVX2), or `rowMajor`.
@@ -21,7 +21,7 @@ public enum WeightLayout: Sendable, Equatable {
     }
 
     /// The layout a kernel can use for a matrix already repacked into this one, given its bytes.
-    public func refined(for type: GGMLType, data: UnsafeRawPointer, byteCount: Int) -> WeightLayout {
+    public func refined(data: UnsafeRawPointer, byteCount: Int) -> WeightLayout {
         if self == .interleaved4, !Interleaved4.containsCodeMinus128(data, byteCount: byteCount) { return .interleaved4Symmetric }
         return self
     }
@@ -86,8 +86,8 @@ public struct DotKernel: Sendable {
     /// Whether, when called with `batchInvariant: true`, a row's result is the same whatever other
     /// activation rows share the call (same instructions and summation order as a batch of one).
     /// True for the interleaved layouts (Interleaved8 has a dedicated loop for it; Interleaved4's
-    /// rows are independent anyway) and the K-quant kernels, whose multi-row loops repeat the
-    /// one-row arithmetic per row.
+    /// four-row loop always keeps the one-row summation order) and the K-quant kernels, whose
+    /// multi-row loops repeat the one-row arithmetic per row (bit-identical to the one-row kernels).
     public var isBatchInvariant: Bool {
         switch layout {
         case .interleaved8, .interleaved4, .interleaved4Symmetric: return true

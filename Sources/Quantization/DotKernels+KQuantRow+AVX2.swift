@@ -58,9 +58,6 @@ enum KQuantOneRowAVX2 {
         }
     }
 
-    /// Q6_K: codes are 4 low bits (ql) and 2 high bits (qh), value = d·scale·(code − 32) with a
-    /// signed 8-bit scale per 16 elements, so one 32-element vector has scale 2v in its low half
-    /// and 2v + 1 in its high half.
     /// vpshufb control that repeats i16 lane 2u in the low 128-bit half and lane 2u + 1 in the high half.
     @inline(__always) private static func pickControl(_ u: Int8) -> __m256i {
         let lo = 4 * u, hi = 4 * u + 2
@@ -68,6 +65,9 @@ enum KQuantOneRowAVX2 {
                                 hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1)
     }
 
+    /// Q6_K: codes are 4 low bits (ql) and 2 high bits (qh), value = d·scale·(code − 32) with a
+    /// signed 8-bit scale per 16 elements, so one 32-element vector has scale 2v in its low half
+    /// and 2v + 1 in its high half.
     static func q6_K(_ job: MatmulJob) {
         let blocks = job.columns / 256, ahead = prefetchDistance
         let a = job.activationRow(0)

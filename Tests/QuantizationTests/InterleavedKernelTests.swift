@@ -168,7 +168,7 @@ import Testing
         }
         func refined(_ weights: [UInt8]) -> WeightLayout {
             Self.repacked(.q8_0, weights, rows: rows).withUnsafeBytes {
-                WeightLayout.interleaved4.refined(for: .q8_0, data: $0.baseAddress!, byteCount: $0.count)
+                WeightLayout.interleaved4.refined(data: $0.baseAddress!, byteCount: $0.count)
             }
         }
         #expect(refined(weights) == .interleaved4Symmetric)
