@@ -14,67 +14,93 @@ extension CPUBackend {
         max(0, position - capacity + 1, window.map { position - $0 + 1 } ?? 0)
     }
 
-    /// One task per (query row, head): the decode path, where one row must still feed every thread.
     public func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix) {
-        if queries.rows >= 2 * Self.attentionRowTile {
-            attentionInTiles(queries: queries, cache: cache, layer: layer, firstPosition: firstPosition, shape: shape, into: output)
-            return
-        }
-        let headDim = shape.headDim
-        let groupSize = shape.heads / shape.kvHeads
-        let capacity = cache.capacity[layer]
-        let width = cache.width
-        let keys = cache.keys[layer].address, values = cache.values[layer].address
-        let isHalf = cache.type == .f16
-        let scratchFloats = 2 * headDim
-        ensureWorkerScratch(floats: scratchFloats)
-        let tasks = queries.rows * shape.heads
+        attention([AttentionSpan(queries: queries, cache: cache, firstPosition: firstPosition, output: output)], layer: layer, shape: shape)
+    }
 
-        pool.run { worker, workers in
-            let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
-            let query = scratch, accumulator = scratch + headDim
-            for task in ThreadPool.chunk(tasks, worker, workers) {
-                let (row, head) = task.quotientAndRemainder(dividingBy: shape.heads)
-                let position = firstPosition + row
-                let kvOffset = (head / groupSize) * headDim
-                let first = Self.firstVisible(position: position, capacity: capacity, window: shape.window)
-                query.update(from: queries.row(row) + head * headDim, count: headDim)
-
-                // One pass with an online softmax (Rabe & Staats 2021), accumulating values in f32.
-                // Queries are rounded to f16 against an f16 cache, as ggml does before its f16 dot
-                // products. (Mirroring llama.cpp's flash-attention f16 value accumulator as well was
-                // tried and moved SmolLM2's top-5 logprobs further from llama.cpp: worst 0.54 vs
-                // 0.29 nats over the reference prompts.)
-                var maxScore = -Float.infinity, sum: Float = 0
-                accumulator.initialize(repeating: 0, count: headDim)
-                if isHalf { HalfPrecision.roundTrip(query, count: headDim) }
-                let k16 = keys.assumingMemoryBound(to: UInt16.self), v16 = values.assumingMemoryBound(to: UInt16.self)
-                let k32 = keys.assumingMemoryBound(to: Float.self), v32 = values.assumingMemoryBound(to: Float.self)
-                for p in first...position {
-                    let cell = (p % capacity) * width + kvOffset
-                    let dot = isHalf ? VectorMath.dot(query, f16: k16 + cell, headDim) : VectorMath.dot(query, k32 + cell, headDim)
-                    let score = dot * shape.scale
-                    var valueWeight: Float = 1
-                    if score > maxScore {
-                        let rescale = expf(maxScore - score)
-                        maxScore = score
-                        for i in 0..<headDim { accumulator[i] *= rescale }
-                        sum *= rescale
-                    } else {
-                        valueWeight = expf(score - maxScore)
-                    }
-                    if isHalf {
-                        VectorMath.axpy(valueWeight, f16: v16 + cell, accumulator, headDim)
-                    } else {
-                        VectorMath.axpy(valueWeight, v32 + cell, accumulator, headDim)
-                    }
-                    sum += valueWeight
-                }
-                let out = output.row(row) + head * headDim
-                let inverse = sum == 0 ? 0 : 1 / sum
-                for i in 0..<headDim { out[i] = accumulator[i] * inverse }
+    /// Spans long enough for tiles take `attentionInTiles` one by one; all the short ones (decode
+    /// rows) share one dispatch, so a server's pass over four sequences pays one hand-off per layer
+    /// instead of four, and its threads split 4 × heads tasks instead of each sequence's few.
+    public func attention(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
+        var short: [AttentionSpan] = []
+        for span in spans {
+            if span.queries.rows >= 2 * Self.attentionRowTile {
+                attentionInTiles(queries: span.queries, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: span.output)
+            } else if span.queries.rows > 0 {
+                short.append(span)
             }
         }
+        if !short.isEmpty { attentionByRow(short, layer: layer, shape: shape) }
+    }
+
+    /// One task per (query row, head): the decode path, where one row must still feed every thread.
+    func attentionByRow(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
+        let headDim = shape.headDim
+        var firstTask: [Int] = []
+        var tasks = 0
+        for span in spans {
+            firstTask.append(tasks)
+            tasks += span.queries.rows * shape.heads
+        }
+        ensureWorkerScratch(floats: 2 * headDim)
+        pool.run { worker, workers in
+            let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
+            var s = 0
+            for task in ThreadPool.chunk(tasks, worker, workers) {
+                while task >= firstTask[s] + spans[s].queries.rows * shape.heads { s += 1 }
+                let (row, head) = (task - firstTask[s]).quotientAndRemainder(dividingBy: shape.heads)
+                Self.attendOneHead(spans[s], row: row, head: head, layer: layer, shape: shape, scratch: scratch)
+            }
+        }
+    }
+
+    /// Attention of one query row's head over its cache, in one pass with an online softmax
+    /// (Rabe & Staats 2021), accumulating values in f32. `scratch`: 2 × headDim floats.
+    ///
+    /// Queries are rounded to f16 against an f16 cache, as ggml does before its f16 dot products.
+    /// (Mirroring llama.cpp's flash-attention f16 value accumulator as well was tried and moved
+    /// SmolLM2's top-5 logprobs further from llama.cpp: worst 0.54 vs 0.29 nats over the reference
+    /// prompts.)
+    @inline(__always)
+    static func attendOneHead(_ span: AttentionSpan, row: Int, head: Int, layer: Int, shape: AttentionShape, scratch: UnsafeMutablePointer<Float>) {
+        let headDim = shape.headDim, cache = span.cache
+        let capacity = cache.capacity[layer], width = cache.width
+        let isHalf = cache.type == .f16
+        let query = scratch, accumulator = scratch + headDim
+        let position = span.firstPosition + row
+        let kvOffset = (head / (shape.heads / shape.kvHeads)) * headDim
+        let first = firstVisible(position: position, capacity: capacity, window: shape.window)
+        query.update(from: span.queries.row(row) + head * headDim, count: headDim)
+
+        var maxScore = -Float.infinity, sum: Float = 0
+        accumulator.initialize(repeating: 0, count: headDim)
+        if isHalf { HalfPrecision.roundTrip(query, count: headDim) }
+        let keys = cache.keys[layer].address, values = cache.values[layer].address
+        let k16 = keys.assumingMemoryBound(to: UInt16.self), v16 = values.assumingMemoryBound(to: UInt16.self)
+        let k32 = keys.assumingMemoryBound(to: Float.self), v32 = values.assumingMemoryBound(to: Float.self)
+        for p in first...position {
+            let cell = (p % capacity) * width + kvOffset
+            let dot = isHalf ? VectorMath.dot(query, f16: k16 + cell, headDim) : VectorMath.dot(query, k32 + cell, headDim)
+            let score = dot * shape.scale
+            var valueWeight: Float = 1
+            if score > maxScore {
+                let rescale = expf(maxScore - score)
+                maxScore = score
+                for i in 0..<headDim { accumulator[i] *= rescale }
+                sum *= rescale
+            } else {
+                valueWeight = expf(score - maxScore)
+            }
+            if isHalf {
+                VectorMath.axpy(valueWeight, f16: v16 + cell, accumulator, headDim)
+            } else {
+                VectorMath.axpy(valueWeight, v32 + cell, accumulator, headDim)
+            }
+            sum += valueWeight
+        }
+        let out = span.output.row(row) + head * headDim
+        let inverse = sum == 0 ? 0 : 1 / sum
+        for i in 0..<headDim { out[i] = accumulator[i] * inverse }
     }
 
     /// Prefill: one task per (tile of query rows, KV head) takes every query head that shares the

@@ -177,8 +177,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 guard independentRows, batch > 1, !kernels[index].isBatchInvariant else {
                     kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
                                           activations: input, activationRowBytes: rowBytes[index],
-                                          batch: batch, output: output.floats, outputStride: output.columns,
-                                          batchInvariant: independentRows)
+                                          batch: batch, output: output.floats, outputStride: output.columns)
                     continue
                 }
                 // One activation row at a time over 64-row tiles of weights: each row takes the
@@ -229,11 +228,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix) {
         let count = gate.rows * gate.columns
         let g = gate.floats, u = up.floats, o = output.floats
-        forRows(count, minimumPerThread: 4096) { range in
-            switch activation {
-            case .silu: for i in range { o[i] = CPUKernels.silu(g[i]) * u[i] }
-            case .geluTanh: for i in range { o[i] = CPUKernels.geluTanh(g[i]) * u[i] }
-            }
+        forRows(count, minimumPerThread: 8192) { range in
+            GatedActivations.apply(activation, gate: g + range.lowerBound, up: u + range.lowerBound, into: o + range.lowerBound, count: range.count)
         }
     }
 

@@ -41,13 +41,4 @@ enum CPUKernels {
             thetaBase *= thetaScale
         }
     }
-
-    @inline(__always)
-    static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
-
-    @inline(__always)
-    static func geluTanh(_ x: Float) -> Float {
-        let sqrt2OverPi: Float = 0.797_884_560_802_865_4
-        return 0.5 * x * (1 + tanhf(sqrt2OverPi * x * (1 + 0.044715 * x * x)))
-    }
 }

@@ -37,6 +37,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// Causal (optionally windowed) attention of query rows at positions `firstPosition…`
     /// over the cached keys and values of `layer`.
     func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix)
+    /// `attention` for several sequences at once (a server's decode pass: one row per sequence),
+    /// which a backend may run as one operation. Each span's result is what `attention` gives it.
+    func attention(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape)
     /// `output = activation(gate) ⊙ up`.
     func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix)
     /// `accumulator += x`.
@@ -55,6 +58,12 @@ public enum GatedActivation: Sendable {
 extension ComputeBackend {
     public func matmul(_ weights: [Weight], _ x: Matrix, into outputs: [Matrix]) {
         for (weight, output) in zip(weights, outputs) { matmul(weight, x, into: output) }
+    }
+
+    public func attention(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
+        for span in spans {
+            attention(queries: span.queries, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: span.output)
+        }
     }
 
     /// Copies `rows` of `x` into the first rows of `output` (same backend).

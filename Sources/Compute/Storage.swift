@@ -172,3 +172,19 @@ public struct AttentionShape: Sendable {
         self.window = window
     }
 }
+
+/// One sequence's rows in a batched attention call: its queries (positions `firstPosition…`),
+/// its cache, and where its outputs go.
+public struct AttentionSpan {
+    public var queries: Matrix
+    public var cache: KVCache
+    public var firstPosition: Int
+    public var output: Matrix
+
+    public init(queries: Matrix, cache: KVCache, firstPosition: Int, output: Matrix) {
+        self.queries = queries
+        self.cache = cache
+        self.firstPosition = firstPosition
+        self.output = output
+    }
+}

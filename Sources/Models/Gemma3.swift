@@ -106,14 +106,16 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
             b.rmsNorm(q, weight: block.queryNorm, epsilon: c.rmsEpsilon, groups: c.headCount, into: q)
             b.rmsNorm(k, weight: block.keyNorm, epsilon: c.rmsEpsilon, groups: c.headCountKV, into: k)
+            var attentionSpans: [AttentionSpan] = []
             for span in spans {
                 let (q, k, v, attention) = spans.count == 1 ? (q, k, v, attention)
                     : (q.rows(span.rows), k.rows(span.rows), v.rows(span.rows), attention.rows(span.rows))
                 b.rope(q, headDim: c.headDim, firstPosition: span.firstPosition, parameters: global ? globalRope : localRope)
                 b.rope(k, headDim: c.headDim, firstPosition: span.firstPosition, parameters: global ? globalRope : localRope)
                 b.storeKV(keys: k, values: v, cache: span.cache, layer: layer, firstPosition: span.firstPosition)
-                b.attention(queries: q, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: attention)
+                attentionSpans.append(AttentionSpan(queries: q, cache: span.cache, firstPosition: span.firstPosition, output: attention))
             }
+            b.attention(attentionSpans, layer: layer, shape: shape)
             b.matmul(block.attentionOutput, attention, into: projected)
             b.rmsNorm(projected, weight: block.postAttentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: projected)
             b.add(projected, into: x)

@@ -80,14 +80,16 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         for (layer, block) in blocks.enumerated() {
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
+            var attentionSpans: [AttentionSpan] = []
             for span in spans {
                 let (q, k, v, attention) = spans.count == 1 ? (q, k, v, attention)
                     : (q.rows(span.rows), k.rows(span.rows), v.rows(span.rows), attention.rows(span.rows))
                 b.rope(q, headDim: c.headDim, firstPosition: span.firstPosition, parameters: rope)
                 b.rope(k, headDim: c.headDim, firstPosition: span.firstPosition, parameters: rope)
                 b.storeKV(keys: k, values: v, cache: span.cache, layer: layer, firstPosition: span.firstPosition)
-                b.attention(queries: q, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: attention)
+                attentionSpans.append(AttentionSpan(queries: q, cache: span.cache, firstPosition: span.firstPosition, output: attention))
             }
+            b.attention(attentionSpans, layer: layer, shape: shape)
             b.matmul(block.attentionOutput, attention, into: projected)
             b.add(projected, into: x)
 

@@ -83,11 +83,10 @@ public struct DotKernel: Sendable {
         isInterleaved ? Interleaved8.activationRowBytes(count: count) : Quantization.activationRowBytes(for: weightType, count: count)
     }
 
-    /// Whether, when called with `batchInvariant: true`, a row's result is the same whatever other
-    /// activation rows share the call (same instructions and summation order as a batch of one).
-    /// True for the interleaved layouts (Interleaved8 has a dedicated loop for it; Interleaved4's
-    /// four-row loop always keeps the one-row summation order) and the K-quant kernels, whose
-    /// multi-row loops repeat the one-row arithmetic per row (bit-identical to the one-row kernels).
+    /// Whether a row's result is the same whatever other activation rows share the call (same
+    /// instructions and summation order as a batch of one). True for the interleaved layouts, whose
+    /// four-row loops keep the one-row summation order, and the K-quant kernels, whose multi-row
+    /// loops repeat the one-row arithmetic per row (bit-identical to the one-row kernels).
     public var isBatchInvariant: Bool {
         switch layout {
         case .interleaved8, .interleaved4, .interleaved4Symmetric: return true
@@ -112,12 +111,11 @@ public struct DotKernel: Sendable {
     /// group of four activation rows.
     public func matmul(weights: UnsafeRawPointer, weightRowBytes: Int, rows: Range<Int>, columns: Int,
                        activations: UnsafeRawPointer, activationRowBytes: Int, batch: Int,
-                       output: UnsafeMutablePointer<Float>, outputStride: Int, batchInvariant: Bool = false) {
+                       output: UnsafeMutablePointer<Float>, outputStride: Int) {
         precondition(columns % weightType.blockSize == 0, "matmul: \(columns) columns is not a multiple of \(weightType.name)'s block size")
-        var job = MatmulJob(weights: weights, weightRowBytes: weightRowBytes, rows: rows, columns: columns,
+        let job = MatmulJob(weights: weights, weightRowBytes: weightRowBytes, rows: rows, columns: columns,
                             activations: activations, activationRowBytes: activationRowBytes, batch: batch,
                             output: output, outputStride: outputStride)
-        job.batchInvariant = batchInvariant
         if rows.isEmpty || batch <= 0 { return }
         #if arch(x86_64)
         switch layout {
@@ -149,8 +147,6 @@ struct MatmulJob {
     let batch: Int
     let output: UnsafeMutablePointer<Float>
     let outputStride: Int
-    /// Every row computed exactly as in a batch of one (see `DotKernel.isBatchInvariant`).
-    var batchInvariant = false
 
     @inline(__always) func weightRow(_ r: Int) -> UnsafeRawPointer { weights + r * weightRowBytes }
     @inline(__always) func activationRow(_ b: Int) -> UnsafeRawPointer { activations + b * activationRowBytes }

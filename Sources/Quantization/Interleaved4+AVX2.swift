@@ -27,9 +27,10 @@ enum Interleaved4AVX2 {
         _mm256_cvtph_ps(_mm_set1_epi64x(gb.loadUnaligned(as: Int64.self)))
     }
 
-    @inline(__always) private static func step(_ gb: UnsafeRawPointer, _ weightScales: __m256, _ ab: UnsafeRawPointer, _ acc: inout __m256, _ symmetric: Bool) {
+    /// `dy`: the activation block's scale, converted from f16 once per call (see `matmul`).
+    @inline(__always) private static func step(_ gb: UnsafeRawPointer, _ weightScales: __m256, _ ab: UnsafeRawPointer, _ dy: Float, _ acc: inout __m256, _ symmetric: Bool) {
         let sums = fourRows(gb, loadu256(ab + 2), symmetric: symmetric)
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(weightScales, _mm256_set1_ps(loadHalf(ab, 0))), _mm256_cvtepi32_ps(sums), acc)
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(weightScales, _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(sums), acc)
     }
 
     @inline(__always) private static func store(_ acc: __m256, _ job: MatmulJob, _ row: Int, _ b: Int) {
@@ -43,11 +44,23 @@ enum Interleaved4AVX2 {
     /// accumulator, odd blocks into another, the two added at the end. The four-row loop only
     /// shares each group block's loads among four activation rows, so results are batch-invariant.
     static func matmul(_ job: MatmulJob, symmetric: Bool) {
-        if symmetric { run(job, symmetric: true) } else { run(job, symmetric: false) }
+        precondition(job.rows.lowerBound % 4 == 0 && job.rows.upperBound % 4 == 0, "interleaved Q8_0 matmul: rows \(job.rows) not whole groups of 4")
+        let blocks = job.columns / 32
+        // The activation scales as f32, converted once per call instead of once per weight group:
+        // a scalar f16 load, conversion and broadcast per row block measured ~10 % of the four-row
+        // loop on Zen 1 (C microbenchmark of the same loop, docs/BENCHMARKS.md).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: job.batch * blocks) { scales in
+            for b in 0..<job.batch {
+                let a = job.activationRow(b)
+                for i in 0..<blocks { scales[b * blocks + i] = loadHalf(a, 34 * i) }
+            }
+            let dy = UnsafePointer(scales.baseAddress!)
+            if symmetric { run(job, dy, symmetric: true) } else { run(job, dy, symmetric: false) }
+        }
     }
 
-    @inline(__always) private static func run(_ job: MatmulJob, symmetric: Bool) {
-        precondition(job.rows.lowerBound % 4 == 0 && job.rows.upperBound % 4 == 0, "interleaved Q8_0 matmul: rows \(job.rows) not whole groups of 4")
+    /// `dy[b * blocks + i]`: the scale of activation row b's block i.
+    @inline(__always) private static func run(_ job: MatmulJob, _ dy: UnsafePointer<Float>, symmetric: Bool) {
         let blocks = job.columns / 32
         let ahead = prefetchDistance
         let stride = job.activationRowBytes
@@ -64,14 +77,19 @@ enum Interleaved4AVX2 {
                     prefetch(gb + ahead, bytes: 272)
                     let d = scales(gb), d1 = scales(gb1)
                     let a0 = a + i * 34, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    step(gb, d, a0, &e0, symmetric); step(gb, d, a1, &e1, symmetric); step(gb, d, a2, &e2, symmetric); step(gb, d, a3, &e3, symmetric)
-                    step(gb1, d1, a0 + 34, &o0, symmetric); step(gb1, d1, a1 + 34, &o1, symmetric); step(gb1, d1, a2 + 34, &o2, symmetric); step(gb1, d1, a3 + 34, &o3, symmetric)
+                    let s0 = dy + b * blocks + i, s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks
+                    step(gb, d, a0, s0[0], &e0, symmetric); step(gb, d, a1, s1[0], &e1, symmetric)
+                    step(gb, d, a2, s2[0], &e2, symmetric); step(gb, d, a3, s3[0], &e3, symmetric)
+                    step(gb1, d1, a0 + 34, s0[1], &o0, symmetric); step(gb1, d1, a1 + 34, s1[1], &o1, symmetric)
+                    step(gb1, d1, a2 + 34, s2[1], &o2, symmetric); step(gb1, d1, a3 + 34, s3[1], &o3, symmetric)
                     i += 2
                 }
                 if i < blocks {
                     let gb = w + i * 136, d = scales(gb)
                     let a0 = a + i * 34, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    step(gb, d, a0, &e0, symmetric); step(gb, d, a1, &e1, symmetric); step(gb, d, a2, &e2, symmetric); step(gb, d, a3, &e3, symmetric)
+                    let s0 = dy + b * blocks + i, s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks
+                    step(gb, d, a0, s0[0], &e0, symmetric); step(gb, d, a1, s1[0], &e1, symmetric)
+                    step(gb, d, a2, s2[0], &e2, symmetric); step(gb, d, a3, s3[0], &e3, symmetric)
                 }
                 store(_mm256_add_ps(e0, o0), job, group * 4, b)
                 store(_mm256_add_ps(e1, o1), job, group * 4, b + 1)
@@ -80,17 +98,17 @@ enum Interleaved4AVX2 {
                 b += 4
             }
             while b < job.batch {
-                let a = job.activationRow(b)
+                let a = job.activationRow(b), s = dy + b * blocks
                 var acc0 = _mm256_setzero_ps(), acc1 = acc0
                 var i = 0
                 while i + 2 <= blocks {
                     let gb = w + i * 136
                     prefetch(gb + ahead, bytes: 272)
-                    step(gb, scales(gb), a + i * 34, &acc0, symmetric)
-                    step(gb + 136, scales(gb + 136), a + (i + 1) * 34, &acc1, symmetric)
+                    step(gb, scales(gb), a + i * 34, s[i], &acc0, symmetric)
+                    step(gb + 136, scales(gb + 136), a + (i + 1) * 34, s[i + 1], &acc1, symmetric)
                     i += 2
                 }
-                if i < blocks { step(w + i * 136, scales(w + i * 136), a + i * 34, &acc0, symmetric) }
+                if i < blocks { step(w + i * 136, scales(w + i * 136), a + i * 34, s[i], &acc0, symmetric) }
                 store(_mm256_add_ps(acc0, acc1), job, group * 4, b)
                 b += 1
             }

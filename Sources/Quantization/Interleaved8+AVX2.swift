@@ -12,20 +12,79 @@ struct GroupCodes {
 protocol Interleaved8AVX2Format {
     static var groupBlockBytes: Int { get }
     static func codes(_ gb: UnsafeRawPointer) -> GroupCodes
-    /// Σ code × activation code per row (lane), exact.
-    static func sums(_ c: GroupCodes, _ y: UnsafeRawPointer) -> __m256i
-    /// acc += this block's contribution, given the integer sums and the activation block `ab`.
-    static func accumulate(_ gb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ sums: __m256i, _ acc: inout __m256)
+    /// Σ code × activation code per row (lane), exact; `y` is the activation block's codes in `A`'s form.
+    static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _: A.Type) -> __m256i
+    /// The activation block's second scale term, read from a Q8S block `ab` (format-specific bits).
+    static func extra(_ ab: UnsafeRawPointer) -> UInt32
+    /// acc += this block's contribution, given the integer sums, the activation scale `dy` and `extra`.
+    static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256)
 }
 
-/// Four activation codes (bytes 4g..4g+3 of the block's codes) in every 32-bit lane.
-@inline(__always) private func broadcast4(_ y: UnsafeRawPointer, _ g: Int) -> __m256i {
-    _mm256_set1_epi32(y.loadUnaligned(fromByteOffset: 4 * g, as: Int32.self))
+/// Where the kernels read activation blocks: the Q8S rows as quantized, or an expanded copy.
+protocol Interleaved8Activations {
+    /// Codes of block `i` of activation row `b`.
+    func codes(_ b: Int, _ i: Int) -> UnsafeRawPointer
+    /// Codes 4g..4g+3 of a block in every 32-bit lane.
+    static func vector(_ y: UnsafeRawPointer, _ g: Int) -> __m256i
+    /// d_y and the format's `extra` of block `i` of row `b`.
+    func scales<F: Interleaved8AVX2Format>(_ b: Int, _ i: Int, _: F.Type) -> (dy: Float, extra: UInt32)
+}
+
+/// The Q8S rows as `Interleaved8.quantizeActivations` wrote them (36-byte blocks).
+struct CompactActivations: Interleaved8Activations {
+    let base: UnsafeRawPointer
+    let rowBytes: Int
+    @inline(__always) private func block(_ b: Int, _ i: Int) -> UnsafeRawPointer { base + b * rowBytes + i * Interleaved8.activationBlockBytes }
+    @inline(__always) func codes(_ b: Int, _ i: Int) -> UnsafeRawPointer { block(b, i) + 4 }
+    @inline(__always) static func vector(_ y: UnsafeRawPointer, _ g: Int) -> __m256i {
+        _mm256_set1_epi32(y.loadUnaligned(fromByteOffset: 4 * g, as: Int32.self))
+    }
+    @inline(__always) func scales<F: Interleaved8AVX2Format>(_ b: Int, _ i: Int, _: F.Type) -> (dy: Float, extra: UInt32) {
+        let ab = block(b, i)
+        return (loadHalf(ab, 0), F.extra(ab))
+    }
+}
+
+/// A few activation rows with every four-code word already broadcast across a vector (256 bytes of
+/// codes per block) and both scales as 32-bit values. The eight broadcasts per block and row cost
+/// the four-row loop ~16 % on Zen 1 and the one-row Q5_0 loop ~20 % (a C microbenchmark of the
+/// same loops, docs/BENCHMARKS.md); expanding once per call moves them out of the loop over weight
+/// groups. Codes first (32-byte aligned), then 8 bytes of scales per block.
+struct ExpandedActivations: Interleaved8Activations {
+    static let codeBytesPerBlock = 256
+    static func byteCount(rows: Int, blocks: Int) -> Int { rows * blocks * (codeBytesPerBlock + 8) }
+
+    let base: UnsafeRawPointer
+    let blocks: Int
+    let scaleBase: UnsafeRawPointer
+
+    /// Expands `rows` rows of `source` into `destination` (`byteCount(rows:blocks:)` bytes, 32-byte aligned).
+    init<F: Interleaved8AVX2Format>(expanding source: CompactActivations, rows: Int, blocks: Int, format: F.Type, into destination: UnsafeMutableRawPointer) {
+        let scales = destination + rows * blocks * Self.codeBytesPerBlock
+        for b in 0..<rows {
+            for i in 0..<blocks {
+                let y = source.codes(b, i), n = b * blocks + i
+                let out = destination + n * Self.codeBytesPerBlock
+                for g in 0..<8 { storeu256(CompactActivations.vector(y, g), out + 32 * g) }
+                let (dy, extra) = source.scales(b, i, F.self)
+                scales.storeBytes(of: dy, toByteOffset: 8 * n, as: Float.self)
+                scales.storeBytes(of: extra, toByteOffset: 8 * n + 4, as: UInt32.self)
+            }
+        }
+        base = UnsafeRawPointer(destination)
+        self.blocks = blocks
+        scaleBase = UnsafeRawPointer(scales)
+    }
+
+    @inline(__always) func codes(_ b: Int, _ i: Int) -> UnsafeRawPointer { base + (b * blocks + i) * Self.codeBytesPerBlock }
+    @inline(__always) static func vector(_ y: UnsafeRawPointer, _ g: Int) -> __m256i { loadu256(y + 32 * g) }
+    @inline(__always) func scales<F: Interleaved8AVX2Format>(_ b: Int, _ i: Int, _: F.Type) -> (dy: Float, extra: UInt32) {
+        let n = 8 * (b * blocks + i)
+        return (scaleBase.load(fromByteOffset: n, as: Float.self), scaleBase.load(fromByteOffset: n + 4, as: UInt32.self))
+    }
 }
 
 @inline(__always) private func halves8(_ p: UnsafeRawPointer) -> __m256 { _mm256_cvtph_ps(loadu128(p)) }
-
-@inline(__always) private func activationScale(_ ab: UnsafeRawPointer) -> __m256 { _mm256_set1_ps(loadHalf(ab, 0)) }
 
 /// Two 4-bit code vectors from one 32-byte load: low nibbles, then high nibbles.
 @inline(__always) private func splitNibbles(_ p: UnsafeRawPointer) -> (__m256i, __m256i) {
@@ -41,56 +100,63 @@ protocol Interleaved8AVX2Format {
 
 /// Unsigned codes ≤ 15 against activation codes ≥ −128: eight maddubs results sum to at most
 /// 8 × 2 × 15 × 128 = 30720 in i16, so one widening per block.
-@inline(__always) private func unsignedSums8(_ c: GroupCodes, _ y: UnsafeRawPointer) -> __m256i {
-    var s = _mm256_maddubs_epi16(c.v0, broadcast4(y, 0))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v1, broadcast4(y, 1)))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v2, broadcast4(y, 2)))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v3, broadcast4(y, 3)))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v4, broadcast4(y, 4)))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v5, broadcast4(y, 5)))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v6, broadcast4(y, 6)))
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v7, broadcast4(y, 7)))
+@inline(__always) private func unsignedSums8<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _: A.Type) -> __m256i {
+    var s = _mm256_maddubs_epi16(c.v0, A.vector(y, 0))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v1, A.vector(y, 1)))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v2, A.vector(y, 2)))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v3, A.vector(y, 3)))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v4, A.vector(y, 4)))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v5, A.vector(y, 5)))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v6, A.vector(y, 6)))
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c.v7, A.vector(y, 7)))
     return _mm256_madd_epi16(s, _mm256_set1_epi16(1))
 }
 
 /// Codes ≤ 31: four maddubs fit i16 (4 × 2 × 31 × 128 = 31744), so two widenings per block.
-@inline(__always) private func unsignedSums5(_ c: GroupCodes, _ y: UnsafeRawPointer) -> __m256i {
-    var lo = _mm256_maddubs_epi16(c.v0, broadcast4(y, 0))
-    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(c.v1, broadcast4(y, 1)))
-    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(c.v2, broadcast4(y, 2)))
-    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(c.v3, broadcast4(y, 3)))
-    var hi = _mm256_maddubs_epi16(c.v4, broadcast4(y, 4))
-    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(c.v5, broadcast4(y, 5)))
-    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(c.v6, broadcast4(y, 6)))
-    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(c.v7, broadcast4(y, 7)))
+@inline(__always) private func unsignedSums5<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _: A.Type) -> __m256i {
+    var lo = _mm256_maddubs_epi16(c.v0, A.vector(y, 0))
+    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(c.v1, A.vector(y, 1)))
+    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(c.v2, A.vector(y, 2)))
+    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(c.v3, A.vector(y, 3)))
+    var hi = _mm256_maddubs_epi16(c.v4, A.vector(y, 4))
+    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(c.v5, A.vector(y, 5)))
+    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(c.v6, A.vector(y, 6)))
+    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(c.v7, A.vector(y, 7)))
     let ones = _mm256_set1_epi16(1)
     return _mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones))
 }
 
-/// Σ (u − offset) y = Σ u y − offset Σ y, with the activation block's exact i16 Σy.
-@inline(__always) private func removeOffset(_ sums: __m256i, _ offset: Int32, _ ab: UnsafeRawPointer) -> __m256i {
-    let total = Int32(Int16(littleEndian: ab.loadUnaligned(fromByteOffset: 2, as: Int16.self)))
-    return _mm256_sub_epi32(sums, _mm256_set1_epi32(offset * total))
+/// Σ (u − offset) y = Σ u y − offset Σ y, with the activation block's exact Σy (`extra` holds
+/// offset·Σy, see `exactOffsetSum`).
+@inline(__always) private func removeOffset(_ sums: __m256i, _ extra: UInt32) -> __m256i {
+    _mm256_sub_epi32(sums, _mm256_set1_epi32(Int32(bitPattern: extra)))
+}
+
+/// offset·Σy from a Q8S block's exact i16 Σy.
+@inline(__always) private func exactOffsetSum(_ ab: UnsafeRawPointer, _ offset: Int32) -> UInt32 {
+    UInt32(bitPattern: offset * Int32(Int16(littleEndian: ab.loadUnaligned(fromByteOffset: 2, as: Int16.self))))
 }
 
 enum Q4_0Interleaved: Interleaved8AVX2Format {
     static var groupBlockBytes: Int { 144 }
     @inline(__always) static func codes(_ gb: UnsafeRawPointer) -> GroupCodes { fourBitCodes(gb + 16) }
-    @inline(__always) static func sums(_ c: GroupCodes, _ y: UnsafeRawPointer) -> __m256i { unsignedSums8(c, y) }
-    @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ sums: __m256i, _ acc: inout __m256) {
-        let exact = removeOffset(sums, 8, ab)
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), activationScale(ab)), _mm256_cvtepi32_ps(exact), acc)
+    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums8(c, y, a) }
+    @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { exactOffsetSum(ab, 8) }
+    @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(removeOffset(sums, extra)), acc)
     }
 }
 
 enum Q4_1Interleaved: Interleaved8AVX2Format {
     static var groupBlockBytes: Int { 160 }
     @inline(__always) static func codes(_ gb: UnsafeRawPointer) -> GroupCodes { fourBitCodes(gb + 32) }
-    @inline(__always) static func sums(_ c: GroupCodes, _ y: UnsafeRawPointer) -> __m256i { unsignedSums8(c, y) }
-    @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ sums: __m256i, _ acc: inout __m256) {
-        // ggml: d_w·d_y·Σuy + m_w·s_y, with s_y = d_y·Σy stored in f16 (Q8_1).
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), activationScale(ab)), _mm256_cvtepi32_ps(sums), acc)
-        acc = _mm256_fmadd_ps(halves8(gb + 16), _mm256_set1_ps(loadHalf(ab, 2)), acc)
+    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums8(c, y, a) }
+    /// ggml's s_y = d_y·Σy, stored in f16 (Q8_1), as f32 bits.
+    @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { loadHalf(ab, 2).bitPattern }
+    @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
+        // ggml: d_w·d_y·Σuy + m_w·s_y.
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(sums), acc)
+        acc = _mm256_fmadd_ps(halves8(gb + 16), _mm256_set1_ps(Float(bitPattern: extra)), acc)
     }
 }
 
@@ -110,10 +176,10 @@ enum Q5_0Interleaved: Interleaved8AVX2Format {
         c.v7 = _mm256_or_si256(c.v7, _mm256_and_si256(_mm256_srli_epi16(bits, 3), bit4))
         return c
     }
-    @inline(__always) static func sums(_ c: GroupCodes, _ y: UnsafeRawPointer) -> __m256i { unsignedSums5(c, y) }
-    @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ sums: __m256i, _ acc: inout __m256) {
-        let exact = removeOffset(sums, 16, ab)
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), activationScale(ab)), _mm256_cvtepi32_ps(exact), acc)
+    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums5(c, y, a) }
+    @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { exactOffsetSum(ab, 16) }
+    @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(removeOffset(sums, extra)), acc)
     }
 }
 
@@ -126,74 +192,48 @@ enum Interleaved8AVX2 {
         }
     }
 
+    /// Batches up to this size read an expanded copy of their activations (`ExpandedActivations`):
+    /// decode steps and the server's decode passes. Larger batches (prefill) keep the compact rows,
+    /// whose 36-byte blocks stay in cache while every weight group passes over them.
+    static let expansionLimit = 16
+
     /// `job.rows` are whole groups; `job.weights` is the interleaved matrix (group-major);
     /// `job.weightRowBytes` is the original row size, so a group spans 8 × that.
     @inline(__always) static func run<F: Interleaved8AVX2Format>(_ format: F.Type, _ job: MatmulJob) {
         precondition(job.rows.lowerBound % 8 == 0 && job.rows.upperBound % 8 == 0, "interleaved matmul: rows \(job.rows) not whole groups of 8")
         let blocks = job.columns / 32
-        let ab = Interleaved8.activationBlockBytes
-        let stride = job.activationRowBytes
+        let compact = CompactActivations(base: job.activations, rowBytes: job.activationRowBytes)
+        guard job.batch <= expansionLimit else { return multiply(F.self, job, compact) }
+        withUnsafeTemporaryAllocation(byteCount: ExpandedActivations.byteCount(rows: job.batch, blocks: blocks), alignment: 64) { buffer in
+            let expanded = ExpandedActivations(expanding: compact, rows: job.batch, blocks: blocks, format: F.self, into: buffer.baseAddress!)
+            multiply(F.self, job, expanded)
+        }
+    }
+
+    /// The product itself. Which activation copy `a` is does not change any result: the same
+    /// codes and scales meet the same instructions in the same order.
+    @inline(__always) static func multiply<F: Interleaved8AVX2Format, A: Interleaved8Activations>(_ format: F.Type, _ job: MatmulJob, _ a: A) {
+        let blocks = job.columns / 32
         let ahead = prefetchDistance
+        @inline(__always) func add(_ gb: UnsafeRawPointer, _ c: GroupCodes, _ b: Int, _ i: Int, _ acc: inout __m256) {
+            let (dy, extra) = a.scales(b, i, F.self)
+            F.accumulate(gb, dy, extra, F.sums(c, a.codes(b, i), A.self), &acc)
+        }
         for group in (job.rows.lowerBound / 8)..<(job.rows.upperBound / 8) {
             let w = job.weights + group * 8 * job.weightRowBytes
             let firstRow = group * 8
             var b = 0
-            // Batch-invariant mode (a server batching different requests): four rows still share each
-            // block's decoded codes, but each row sums even and odd blocks apart and adds the two at
-            // the end, exactly as the one-row loop below does, so its result does not depend on the
-            // batch. The default four-row loop sums blocks in order, as llama.cpp's kernels do;
-            // changing it moves fragile greedy steps (SmolLM2's chat answers) away from llama.cpp's.
-            while job.batchInvariant, b + 4 <= job.batch {
-                let a = job.activationRow(b)
-                var e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0
-                var o0 = e0, o1 = e0, o2 = e0, o3 = e0
-                var i = 0
-                while i + 2 <= blocks {
-                    let gb = w + i * F.groupBlockBytes
-                    prefetch(gb + ahead, bytes: 2 * F.groupBlockBytes)
-                    let c = F.codes(gb)
-                    let a0 = a + i * ab, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    F.accumulate(gb, a0, F.sums(c, a0 + 4), &e0)
-                    F.accumulate(gb, a1, F.sums(c, a1 + 4), &e1)
-                    F.accumulate(gb, a2, F.sums(c, a2 + 4), &e2)
-                    F.accumulate(gb, a3, F.sums(c, a3 + 4), &e3)
-                    let gb1 = gb + F.groupBlockBytes
-                    let c1 = F.codes(gb1)
-                    let n0 = a0 + ab, n1 = a1 + ab, n2 = a2 + ab, n3 = a3 + ab
-                    F.accumulate(gb1, n0, F.sums(c1, n0 + 4), &o0)
-                    F.accumulate(gb1, n1, F.sums(c1, n1 + 4), &o1)
-                    F.accumulate(gb1, n2, F.sums(c1, n2 + 4), &o2)
-                    F.accumulate(gb1, n3, F.sums(c1, n3 + 4), &o3)
-                    i += 2
-                }
-                if i < blocks {
-                    let gb = w + i * F.groupBlockBytes
-                    let c = F.codes(gb)
-                    let a0 = a + i * ab, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    F.accumulate(gb, a0, F.sums(c, a0 + 4), &e0)
-                    F.accumulate(gb, a1, F.sums(c, a1 + 4), &e1)
-                    F.accumulate(gb, a2, F.sums(c, a2 + 4), &e2)
-                    F.accumulate(gb, a3, F.sums(c, a3 + 4), &e3)
-                }
-                store(_mm256_add_ps(e0, o0), job, firstRow, b)
-                store(_mm256_add_ps(e1, o1), job, firstRow, b + 1)
-                store(_mm256_add_ps(e2, o2), job, firstRow, b + 2)
-                store(_mm256_add_ps(e3, o3), job, firstRow, b + 3)
-                b += 4
-            }
-            // Four activation rows share each group block's decoded codes.
+            // Four activation rows share each group block's decoded codes. Every row sums its blocks
+            // in order into one accumulator, as the one-row loop below does, so a row's result does
+            // not depend on the batch (`DotKernel.isBatchInvariant`): a server can batch different
+            // requests' rows without changing any of them.
             while b + 4 <= job.batch {
-                let a = job.activationRow(b)
                 var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
                 for i in 0..<blocks {
                     let gb = w + i * F.groupBlockBytes
                     prefetch(gb + ahead, bytes: F.groupBlockBytes)
                     let c = F.codes(gb)
-                    let a0 = a + i * ab, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride
-                    F.accumulate(gb, a0, F.sums(c, a0 + 4), &acc0)
-                    F.accumulate(gb, a1, F.sums(c, a1 + 4), &acc1)
-                    F.accumulate(gb, a2, F.sums(c, a2 + 4), &acc2)
-                    F.accumulate(gb, a3, F.sums(c, a3 + 4), &acc3)
+                    add(gb, c, b, i, &acc0); add(gb, c, b + 1, i, &acc1); add(gb, c, b + 2, i, &acc2); add(gb, c, b + 3, i, &acc3)
                 }
                 store(acc0, job, firstRow, b)
                 store(acc1, job, firstRow, b + 1)
@@ -202,23 +242,16 @@ enum Interleaved8AVX2 {
                 b += 4
             }
             while b < job.batch {
-                let a = job.activationRow(b)
-                // Two accumulators let consecutive blocks' FMAs overlap.
-                var acc0 = _mm256_setzero_ps(), acc1 = acc0
-                var i = 0
-                while i + 2 <= blocks {
-                    let gb = w + i * F.groupBlockBytes, a0 = a + i * ab
-                    prefetch(gb + ahead, bytes: 2 * F.groupBlockBytes)
-                    F.accumulate(gb, a0, F.sums(F.codes(gb), a0 + 4), &acc0)
-                    let gb1 = gb + F.groupBlockBytes, a1 = a0 + ab
-                    F.accumulate(gb1, a1, F.sums(F.codes(gb1), a1 + 4), &acc1)
-                    i += 2
+                // One accumulator, blocks in order: a second one for odd blocks measured no faster
+                // (each block's integer work hides the FMA latency) and would make this row's sum
+                // differ from the four-row loop's.
+                var acc = _mm256_setzero_ps()
+                for i in 0..<blocks {
+                    let gb = w + i * F.groupBlockBytes
+                    prefetch(gb + ahead, bytes: F.groupBlockBytes)
+                    add(gb, F.codes(gb), b, i, &acc)
                 }
-                if i < blocks {
-                    let gb = w + i * F.groupBlockBytes, a0 = a + i * ab
-                    F.accumulate(gb, a0, F.sums(F.codes(gb), a0 + 4), &acc0)
-                }
-                store(_mm256_add_ps(acc0, acc1), job, firstRow, b)
+                store(acc, job, firstRow, b)
                 b += 1
             }
         }

@@ -94,11 +94,12 @@ import Testing
         }
     }
 
-    /// `isBatchInvariant` kernels, called with `batchInvariant: true`, give every activation row the
-    /// bits it gets alone: the server batches unrelated requests and promises each the tokens it
-    /// would get served alone.
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K])
-    func batchInvariantRowsEqualTheRowAlone(_ type: GGMLType) throws {
+    /// `isBatchInvariant` kernels give every activation row the bits it gets alone: the server
+    /// batches unrelated requests and promises each the tokens it would get served alone. A batch
+    /// of 9 reads expanded activations in the interleaved kernels, one of 21 the compact rows
+    /// (`Interleaved8AVX2.expansionLimit`), and a row alone the expanded copy again.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K], [9, 21])
+    func batchInvariantRowsEqualTheRowAlone(_ type: GGMLType, batch: Int) throws {
         let layout = WeightLayout.preferred(for: type)
         let kernel = try Quantization.dotKernel(for: type, layout: layout)
         #expect(kernel.isBatchInvariant)
@@ -106,7 +107,6 @@ import Testing
         let weights = quantized(type, randomFloats(Self.rows * columns, seed: 31 &+ UInt64(type.rawValue)))
         let rowBytes = weights.count / Self.rows
         let packed = layout == .rowMajor ? weights : Self.repacked(type, weights)
-        let batch = 9
         let x = randomFloats(columns * batch, seed: 4242)
         let aRowBytes = kernel.activationRowBytes(count: columns)
         var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
@@ -122,7 +122,7 @@ import Testing
                     out.withUnsafeMutableBufferPointer { o in
                         kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
                                       activations: a.baseAddress! + firstRow * aRowBytes, activationRowBytes: aRowBytes, batch: count,
-                                      output: o.baseAddress!, outputStride: Self.rows, batchInvariant: true)
+                                      output: o.baseAddress!, outputStride: Self.rows)
                     }
                 }
             }
