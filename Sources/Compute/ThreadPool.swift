@@ -9,6 +9,12 @@ import Glibc
 /// on it briefly (a decode step issues hundreds of small jobs, and waking a sleeping thread
 /// costs tens of microseconds), then fall back to sleeping on a condition variable. The calling
 /// thread takes part as worker 0, so `ThreadPool(threads: 1)` runs everything inline.
+///
+/// Every 64th spin, in both waits, yields the core (`sched_yield`, a no-op when nothing else is
+/// runnable): with as many threads as cores, anything else that needs a moment — the server's HTTP
+/// threads, a worker the OS preempted — otherwise waits for a spinning thread's time slice to end.
+/// Measured same run, alternating binaries: Gemma 3 decode 67.1–67.8 → 70.1–70.7 tokens/s, prefill
+/// and SmolLM2's decode and serving no worse.
 public final class ThreadPool: @unchecked Sendable {
     // @unchecked: `job` is written only by the submitting thread while every worker is idle
     // (between `pending == 0` and the next generation bump), and read by workers only after
@@ -70,7 +76,11 @@ public final class ThreadPool: @unchecked Sendable {
                     pthread_mutex_unlock(&mutex)
                 }
                 body(0, threadCount)
-                while pending.load(ordering: .acquiring) > 0 { spinPause() }
+                var spins = 0
+                while pending.load(ordering: .acquiring) > 0 {
+                    spins += 1
+                    if spins & 63 == 0 { sched_yield() } else { spinPause() }
+                }
                 job = nil
             }
         }
@@ -106,7 +116,7 @@ public final class ThreadPool: @unchecked Sendable {
             while current == seen {
                 spins += 1
                 if spins < spinLimit {
-                    spinPause()
+                    if spins & 63 == 0 { sched_yield() } else { spinPause() }
                 } else {
                     pthread_mutex_lock(&mutex)
                     sleepers.add(1, ordering: .releasing)
