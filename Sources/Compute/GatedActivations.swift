@@ -7,7 +7,7 @@ import Glibc
 
 /// `activation(gate) ⊙ up`, eight lanes at a time.
 ///
-/// Both activations are written as x·σ(a·x): SiLU is x·σ(x), and tanh-GELU
+/// Both activations are written as x·σ(a(x)): SiLU is x·σ(x), and tanh-GELU
 /// 0.5·x·(1 + tanh(u)) equals x·σ(2u) exactly (1 + tanh(u) = 2σ(2u)), u = √(2/π)(x + 0.044715x³).
 /// So each element costs one exponential and one division. The sigmoid form is also the more
 /// accurate one for negative x, where 1 + tanh(u) cancels. (ggml computes SiLU the same way with
