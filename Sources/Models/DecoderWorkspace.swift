@@ -15,10 +15,18 @@ extension Workspace {
         return Workspace(batchCapacity: n, logitRows: logitRows, buffers: buffers)
     }
 
-    /// Logits for `rows` of the last batch: the final hidden states of those rows times `output`.
-    func projectLogits(rows: Range<Int>, through output: Weight, on backend: any ComputeBackend) {
-        let selected = self("selected", rows: rows.count)
-        backend.copyRows(self("hidden", rows: batchCapacity), rows: rows, into: selected)
+    /// Logits for `rows` of the last batch: the final hidden states of those rows, gathered in the
+    /// order given, times `output` — one pass over the output matrix however the rows lie.
+    func projectLogits(rows: [Int], through output: Weight, on backend: any ComputeBackend) {
+        let selected = self("selected", rows: rows.count), hidden = self("hidden", rows: batchCapacity)
+        var start = 0
+        while start < rows.count {
+            // A run of consecutive rows is one copy.
+            var end = start + 1
+            while end < rows.count, rows[end] == rows[end - 1] + 1 { end += 1 }
+            backend.copyRows(hidden, rows: rows[start]..<(rows[start] + end - start), into: selected.rows(start..<end))
+            start = end
+        }
         backend.matmul(output, selected, into: self("logits", rows: rows.count))
     }
 }

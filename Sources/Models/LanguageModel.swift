@@ -16,8 +16,9 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// `firstPosition…`, writing their keys and values into `cache` and leaving the final
     /// normalised hidden states in `workspace.hidden`.
     func forward(_ tokens: [Int32], spans: [SequenceSpan], workspace: Workspace)
-    /// Logits for `rows` (at most `workspace.logitRows`) of the last batch, into `workspace.logits`.
-    func logits(rows: Range<Int>, workspace: Workspace)
+    /// Logits for `rows` (at most `workspace.logitRows`, any rows of the last batch, in any order)
+    /// into the first rows of `workspace.logits`, in the order given.
+    func logits(rows: [Int], workspace: Workspace)
 }
 
 /// Consecutive rows of a batch that belong to one sequence: its KV cache and the position of its
@@ -36,6 +37,9 @@ public struct SequenceSpan: @unchecked Sendable {
 }
 
 extension LanguageModel {
+    /// Logits for consecutive rows of the last batch.
+    public func logits(rows: Range<Int>, workspace: Workspace) { logits(rows: Array(rows), workspace: workspace) }
+
     /// One sequence: `tokens` at positions `firstPosition…`.
     public func forward(_ tokens: [Int32], firstPosition: Int, cache: KVCache, workspace: Workspace) {
         forward(tokens, spans: [SequenceSpan(rows: 0..<tokens.count, cache: cache, firstPosition: firstPosition)], workspace: workspace)

@@ -102,7 +102,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         b.rmsNorm(x, weight: outputNorm, epsilon: c.rmsEpsilon, groups: 1, into: ws("hidden", rows: n))
     }
 
-    public func logits(rows: Range<Int>, workspace ws: Workspace) {
+    public func logits(rows: [Int], workspace ws: Workspace) {
         ws.projectLogits(rows: rows, through: output, on: backend)
     }
 }

@@ -142,24 +142,25 @@ public final class GenerationEngine: Sendable {
             }
             guard !tokens.isEmpty else { continue }
             model.forward(tokens, spans: spans, workspace: workspace)
-            if !decoding.isEmpty {
-                model.logits(rows: 0..<decoding.count, workspace: workspace)
-                backend.read(workspace("logits", rows: decoding.count), rows: 0..<decoding.count, into: logits)
-                for (i, slot) in decoding.enumerated() {
-                    slot.tokens.append(slot.nextToken)
-                    slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
-                    emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
-                }
-            }
-            for (slot, chunk, lastRow) in prompts {
+            for (slot, chunk, _) in prompts {
                 slot.pendingPrompt = slot.pendingPrompt.dropFirst(chunk.count)
                 slot.tokens += chunk
                 slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
-                if slot.pendingPrompt.isEmpty {
-                    model.logits(rows: lastRow..<(lastRow + 1), workspace: workspace)
-                    backend.read(workspace("logits", rows: 1), rows: 0..<1, into: logits)
-                    emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits, count: vocabulary))
-                }
+            }
+            // Logits of every decoding row and of every prompt that just ended, in one pass over the
+            // output matrix (at most one row per slot: `logitRows` is the slot count).
+            let finished = prompts.filter { $0.slot.pendingPrompt.isEmpty }
+            let logitRows = Array(0..<decoding.count) + finished.map(\.lastRow)
+            guard !logitRows.isEmpty else { continue }
+            model.logits(rows: logitRows, workspace: workspace)
+            backend.read(workspace("logits", rows: logitRows.count), rows: 0..<logitRows.count, into: logits)
+            for (i, slot) in decoding.enumerated() {
+                slot.tokens.append(slot.nextToken)
+                slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
+                emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
+            }
+            for (j, prompt) in finished.enumerated() {
+                emitToken(prompt.slot, logits: UnsafeMutableBufferPointer(start: logits + (decoding.count + j) * vocabulary, count: vocabulary))
             }
         }
     }
