@@ -224,6 +224,19 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
+    public func copyKV(positions: Range<Int>, from source: KVCache, to destination: KVCache) {
+        precondition(source.type == destination.type && source.width == destination.width && source.layerCount == destination.layerCount,
+                     "copyKV between caches of different shapes")
+        let cellBytes = source.width * source.type.bytesPerElement
+        for layer in 0..<source.layerCount {
+            for (from, to) in [(source.keys[layer], destination.keys[layer]), (source.values[layer], destination.values[layer])] {
+                for p in positions {
+                    (to.address + destination.cell(layer: layer, position: p) * cellBytes)
+                        .copyMemory(from: from.address + source.cell(layer: layer, position: p) * cellBytes, byteCount: cellBytes)
+                }
+            }
+        }
+    }
 
     public func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix) {
         let count = gate.rows * gate.columns

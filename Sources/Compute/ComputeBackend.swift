@@ -34,6 +34,11 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func rope(_ x: Matrix, headDim: Int, firstPosition: Int, parameters: RopeParameters)
     /// Writes rows of keys and values for positions `firstPosition…` of `layer`.
     func storeKV(keys: Matrix, values: Matrix, cache: KVCache, layer: Int, firstPosition: Int)
+    /// Copies the keys and values of `positions` in every layer from `source` into `destination`
+    /// (same type and width): a sequence that starts with tokens another sequence already holds
+    /// takes their cells instead of recomputing them. The caller guarantees `source` still holds
+    /// those positions (no ring has overwritten them).
+    func copyKV(positions: Range<Int>, from source: KVCache, to destination: KVCache)
     /// Causal (optionally windowed) attention of query rows at positions `firstPosition…`
     /// over the cached keys and values of `layer`.
     func attention(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix)

@@ -107,8 +107,7 @@ public final class GenerationEngine: Sendable {
         let vocabulary = c.vocabularySize
         // Every row computed as if alone, in prefill and decode alike: a request's tokens then
         // depend neither on its batch neighbours nor on how much of its prompt came from a cache.
-        var rowsBackend = backend
-        rowsBackend.independentRows = true
+        backend.independentRows = true
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
         defer { logits.deallocate() }
 
@@ -165,26 +164,47 @@ public final class GenerationEngine: Sendable {
         }
     }
 
-    /// Moves queued jobs into free slots, preferring the slot whose cached tokens share the
-    /// longest prefix with the prompt.
+    /// A prefix at least this long, still being evaluated by another slot, is worth waiting a
+    /// pass for instead of evaluating it a second time alongside.
+    static let minimumAwaitedPrefix = 16
+
+    /// Moves queued jobs into free slots, in order. A prompt's cached prefix comes from the free
+    /// slot that shares the most of it or, when another slot (busy or free) holds more, from a copy
+    /// of that slot's cells: concurrent requests with one system prompt evaluate it once. When a
+    /// slot is still evaluating a prompt that shares a longer prefix, the job waits for it (it
+    /// stays first in the queue; the passes go on for the other slots).
     private func admit(into slots: [Slot]) {
-        while let free = slots.first(where: { $0.job == nil }) {
-            guard let job = shared.withLock({ state -> Job? in
-                state.queue.isEmpty ? nil : state.queue.removeFirst()
-            }) else { return }
+        while slots.contains(where: { $0.job == nil }) {
+            guard let job = shared.withLock({ $0.queue.first }) else { return }
             let prompt = job.request.prompt
-            guard !prompt.isEmpty else { job.continuation.yield(.failed("the prompt is empty")); job.continuation.finish(); continue }
-            guard prompt.count < slotContext else {
-                job.continuation.yield(.failed("the prompt has \(prompt.count) tokens; a slot holds \(slotContext) (start the server with a larger --ctx)"))
+            if let problem = promptProblem(prompt) {
+                dequeue()
+                job.continuation.yield(.failed(problem))
                 job.continuation.finish()
                 continue
             }
-            let candidates = slots.filter { $0.job == nil }
-            let slot = candidates.max { sharedPrefix($0, prompt) < sharedPrefix($1, prompt) } ?? free
             // Keep at least the last prompt token to evaluate: its logits start the answer.
-            var keep = min(sharedPrefix(slot, prompt), prompt.count - 1)
+            let longest = prompt.count - 1
+            let slot = slots.filter { $0.job == nil }.max { sharedPrefix($0.tokens, prompt) < sharedPrefix($1.tokens, prompt) }!
+            var keep = min(sharedPrefix(slot.tokens, prompt), longest)
             if !canRewind(slot, to: keep) { keep = 0; slot.writtenEnd = 0 }
-            slot.tokens.removeLast(slot.tokens.count - keep)
+            let donor = slots.lazy.filter { $0 !== slot && self.holdsWholePrefix($0, end: $0.writtenEnd) }
+                .max { sharedPrefix($0.tokens, prompt) < sharedPrefix($1.tokens, prompt) }
+            let copied = donor.map { min(sharedPrefix($0.tokens, prompt), longest) } ?? 0
+            let awaited = slots.lazy.filter { $0.job != nil && !$0.pendingPrompt.isEmpty }
+                .filter { self.holdsWholePrefix($0, end: max($0.writtenEnd, $0.tokens.count + $0.pendingPrompt.count)) }
+                .map { min(self.sharedPrefix($0.tokens + $0.pendingPrompt, prompt), longest) }.max() ?? 0
+            if awaited >= max(keep, copied) + Self.minimumAwaitedPrefix { return }
+            dequeue()
+
+            if let donor, copied > keep {
+                model.backend.copyKV(positions: 0..<copied, from: donor.cache, to: slot.cache)
+                keep = copied
+                slot.writtenEnd = max(slot.writtenEnd, copied)
+                slot.tokens = Array(prompt[..<copied])
+            } else {
+                slot.tokens.removeLast(slot.tokens.count - keep)
+            }
             slot.job = job
             slot.sampler = Sampler(job.request.sampling)
             for id in prompt { slot.sampler.accept(id) }
@@ -196,10 +216,29 @@ public final class GenerationEngine: Sendable {
         }
     }
 
-    private func sharedPrefix(_ slot: Slot, _ prompt: [Int32]) -> Int {
+    private func dequeue() { shared.withLock { _ = $0.queue.removeFirst() } }
+
+    private func promptProblem(_ prompt: [Int32]) -> String? {
+        if prompt.isEmpty { return "the prompt is empty" }
+        if prompt.count >= slotContext {
+            return "the prompt has \(prompt.count) tokens; a slot holds \(slotContext) (start the server with a larger --ctx)"
+        }
+        return nil
+    }
+
+    private func sharedPrefix(_ tokens: some Collection<Int32>, _ prompt: [Int32]) -> Int {
         var n = 0
-        while n < slot.tokens.count, n < prompt.count, slot.tokens[n] == prompt[n] { n += 1 }
+        for (a, b) in zip(tokens, prompt) {
+            guard a == b else { break }
+            n += 1
+        }
         return n
+    }
+
+    /// True when every position below `end` a slot has written is still in its cache: no
+    /// sliding-window ring has wrapped, so other slots may copy any prefix of its tokens.
+    private func holdsWholePrefix(_ slot: Slot, end: Int) -> Bool {
+        slot.cache.capacity.allSatisfy { $0 >= end }
     }
 
     /// Same rule as `InferenceSession.rewind`: a sliding-window ring may have overwritten cells.

@@ -13,16 +13,19 @@ import Tokenizers
         return try! ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
     }()
 
-    /// A step is compared only while llama.cpp's own choice is robust: llama.cpp flips its step-14
-    /// token on "The capital of France is" (margin 0.059 nats) just by switching flash attention
-    /// off (`llama-completion … -fa off` prints "311" instead of "321"), so steps whose margin is
-    /// below 0.1 nats are not a property of the model. The target for top-5 logprobs is
-    /// 0.05 nats, which is NOT met and cannot be: llama.cpp disagrees with itself by 0.24–0.47
-    /// nats on these prompts between flash attention on and off (scripts/llamacpp-self-variance.py,
-    /// docs/BENCHMARKS.md); this model's massive activations (|x| up to ~22,600) make 8-bit
-    /// activation blocks amplify any last-bit difference. Our worst difference is 0.53 nats; the
-    /// bound below keeps it from silently growing.
-    static let robustMargin = 0.1
+    /// A step is compared only while llama.cpp's own choice is robust. llama.cpp moves a step's
+    /// greedy margin (top-1 minus top-2 logprob) by up to 0.21–0.35 nats on SmolLM2 and 0.29–0.67
+    /// on Gemma 3 just between its own flash-attention settings and its reference run
+    /// (`scripts/llamacpp-self-variance.py MODEL REFERENCE`, docs/BENCHMARKS.md): it flips its
+    /// step-14 token on "The capital of France is" (margin 0.059) with `-fa off`, and Gemma 3's
+    /// step 7 on "def fibonacci(n):" (margin 0.22) moves to 0.43 with `-fa on` in llama-server.
+    /// Steps below 0.35 nats are therefore not a property of the model, and any change of
+    /// summation order (ours included) may flip them. The target for top-5 logprobs is
+    /// 0.05 nats, which is NOT met and cannot be: llama.cpp disagrees with itself by 0.24–0.54
+    /// nats on these prompts between flash attention on and off; this model's massive activations
+    /// (|x| up to ~22,600) make 8-bit activation blocks amplify any last-bit difference. Our worst
+    /// difference is 0.53 nats; the bound below keeps it from silently growing.
+    static let robustMargin = 0.35
     static let logprobTolerance = 0.6
 
     @Test func greedyIdsAndTopLogprobsMatchLlamaCpp() throws {

@@ -62,6 +62,34 @@ import Tokenizers
         }
     }
 
+    /// Requests that arrive together with one long prefix (a shared system prompt) evaluate it
+    /// once: the first computes it, the others wait a pass and copy its cells. Every answer still
+    /// equals its prompt generated alone.
+    @Test(arguments: ["smollm2-135m", "gemma3-270m"])
+    func concurrentRequestsEvaluateASharedPrefixOnce(model: String) async throws {
+        let loaded = try #require(Self.models[model])
+        let engine = GenerationEngine(loaded: loaded, slots: 4, slotContext: 256)
+        let preamble = "You are a careful assistant. Answer in one short sentence, without any preamble or apology. Question: "
+        let prompts = ["What is the capital of France?", "How many legs does a spider have?", "Why is the sky blue?", "What do bees make?"]
+            .map { loaded.tokenizer.encode(preamble + $0, addBOS: loaded.tokenizer.addsBOS, parseSpecialTokens: false) }
+        var shared = 0
+        while prompts.allSatisfy({ $0[shared] == prompts[0][shared] }) { shared += 1 }
+        #expect(shared >= GenerationEngine.minimumAwaitedPrefix)
+        let streams = try prompts.map { try engine.submit(GenerationRequest(prompt: $0, maxTokens: 12, sampling: .greedy)) }
+        var results: [(tokens: [Int32], text: String, finish: GenerationEvent?)] = []
+        for stream in streams { results.append(await Self.collect(stream)) }
+        // Generated alone only now: the engine's driver and a session must not share the model at once.
+        var cached: [Int] = []
+        for (prompt, result) in zip(prompts, results) {
+            #expect(result.tokens == (try Self.alone(loaded, prompt, maxTokens: 12)), "\(model): \(result.text)")
+            guard case .finished(_, _, _, let fromCache)? = result.finish else { Issue.record("no finish"); continue }
+            cached.append(fromCache)
+        }
+        // One evaluates the prefix; the others copy at least the part all four share.
+        #expect(cached.filter { $0 == 0 }.count == 1 && cached.filter { $0 >= shared }.count == 3,
+                "\(model): shared prefix \(shared), cached \(cached)")
+    }
+
     @Test func repeatedPromptReusesTheSlotsCache() async throws {
         let loaded = try #require(Self.models["smollm2-135m"])
         let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256)
