@@ -37,10 +37,12 @@ let package = Package(
 
         // Software prefetch for the kernels' weight streams (a C macro Swift cannot call directly).
         .target(name: "CPrefetch"),
+        // f32 → f16 conversion for the KV cache (an intrinsic Swift cannot call directly).
+        .target(name: "CHalfPrecision"),
         // Quantized block formats: dequantize, quantize, activation quantization, dot kernels.
         .target(name: "Quantization", dependencies: ["GGUF", "CPrefetch"], swiftSettings: simd),
         // Tensors, CPU kernels and the backend seam (CPU now, CUDA later), persistent thread pool.
-        .target(name: "Compute", dependencies: ["GGUF", "Quantization"], swiftSettings: simd),
+        .target(name: "Compute", dependencies: ["GGUF", "Quantization", "CPrefetch", "CHalfPrecision"], swiftSettings: simd),
         // Tokenizers built from GGUF metadata (byte-level BPE; SentencePiece later).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         // Chat templates: a Jinja interpreter for the templates GGUF files carry.

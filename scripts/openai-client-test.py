@@ -78,6 +78,9 @@ for chunk in client.chat.completions.create(model=MODEL, messages=QUESTION, temp
             finish = c.finish_reason
 check("".join(pieces) == text, "streamed chat text equals the non-streamed text")
 check(usage is not None and usage.completion_tokens == u.completion_tokens and usage.prompt_tokens == u.prompt_tokens, f"stream usage {usage}")
+# The same prompt again: every token but the last comes from the slot's cache, and usage says so.
+check(usage.prompt_tokens_details is not None and usage.prompt_tokens_details.cached_tokens == u.prompt_tokens - 1,
+      f"repeated prompt's cached tokens {usage.prompt_tokens_details} (prompt {u.prompt_tokens})")
 check(finish == chat.choices[0].finish_reason, "stream finish_reason")
 
 # Completions, streaming and not

@@ -5,6 +5,7 @@ import Glibc
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
+import CPrefetch
 
 extension CPUBackend {
     /// Query rows per task in `attentionInTiles`.
@@ -36,77 +37,134 @@ extension CPUBackend {
         if !short.isEmpty { attentionByRow(short, layer: layer, shape: shape) }
     }
 
-    /// One task per (query row, head): the decode path, where one row must still feed every thread.
-    /// A task depends on its own row alone, so a row's result does not change with its batch.
+    /// Keys converted from the cache at a time in `attendOneGroup`.
+    static let keyBlock = 32
+
+    /// One task per (query row, KV head): the decode path. A task takes every query head that
+    /// shares its KV head, so each cached key and value is converted from f16 once for the group
+    /// (3 query heads in SmolLM2, 4 in Gemma 3) instead of once per head: on Zen 1 a `vcvtph2ps`
+    /// costs about as much as the multiply-add it feeds. A task depends on its own row alone, so a
+    /// row's result does not change with its batch.
     func attentionByRow(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
         var firstTask: [Int] = []
         var tasks = 0
         for span in spans {
             firstTask.append(tasks)
-            tasks += span.queries.rows * shape.heads
+            tasks += span.queries.rows * shape.kvHeads
         }
         let longest = spans.map { $0.cache.capacity[layer] }.max() ?? 0
-        ensureWorkerScratch(floats: 2 * shape.headDim + longest + 8)
+        let group = shape.heads / shape.kvHeads
+        ensureWorkerScratch(floats: group * (2 * shape.headDim + longest + 1) + Self.keyBlock * shape.headDim + 8)
         pool.run { worker, workers in
             let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
             var s = 0
             for task in ThreadPool.chunk(tasks, worker, workers) {
-                while task >= firstTask[s] + spans[s].queries.rows * shape.heads { s += 1 }
-                let (row, head) = (task - firstTask[s]).quotientAndRemainder(dividingBy: shape.heads)
+                while task >= firstTask[s] + spans[s].queries.rows * shape.kvHeads { s += 1 }
+                let (row, kvHead) = (task - firstTask[s]).quotientAndRemainder(dividingBy: shape.kvHeads)
                 if spans[s].cache.type == .f16 {
-                    Self.attendOneHead(spans[s], row: row, head: head, layer: layer, shape: shape, scratch: scratch, cells: HalfCells.self)
+                    Self.attendOneGroup(spans[s], row: row, kvHead: kvHead, layer: layer, shape: shape, scratch: scratch, cells: HalfCells.self)
                 } else {
-                    Self.attendOneHead(spans[s], row: row, head: head, layer: layer, shape: shape, scratch: scratch, cells: FloatCells.self)
+                    Self.attendOneGroup(spans[s], row: row, kvHead: kvHead, layer: layer, shape: shape, scratch: scratch, cells: FloatCells.self)
                 }
             }
         }
     }
 
-    /// Attention of one query row's head over its cache in three passes: every score (four keys at
-    /// a time, four independent dot products), the softmax weights with a vector exp, then the
-    /// weighted values, 32 lanes of the head at a time held in registers across all keys. The
-    /// one-pass online softmax this replaced spent ~90 cycles per key on its dependency chains and a
-    /// scalar `expf`. `scratch`: 2 × headDim + cache capacity + 8 floats.
+    /// Attention of one query row's heads that share `kvHead`, in three passes over blocks of
+    /// `keyBlock` keys: every score (four keys at a time, four independent dot products), the
+    /// softmax weights with a vector exp, then the weighted values, 32 lanes of a head at a time
+    /// held in registers across a block. f16 blocks are converted once into f32 for all heads.
+    /// `scratch`: group × (2 × headDim + cache capacity + 1) + keyBlock × headDim + 8 floats.
     ///
     /// Queries are rounded to f16 against an f16 cache, as ggml does before its f16 dot products.
     @inline(__always)
-    static func attendOneHead<Cells: CacheCells>(_ span: AttentionSpan, row: Int, head: Int, layer: Int, shape: AttentionShape,
-                                                 scratch: UnsafeMutablePointer<Float>, cells: Cells.Type) {
-        let headDim = shape.headDim, cache = span.cache
+    static func attendOneGroup<Cells: CacheCells>(_ span: AttentionSpan, row: Int, kvHead: Int, layer: Int, shape: AttentionShape,
+                                                  scratch: UnsafeMutablePointer<Float>, cells: Cells.Type) {
+        let headDim = shape.headDim, cache = span.cache, group = shape.heads / shape.kvHeads
         let capacity = cache.capacity[layer], width = cache.width
-        let query = scratch, accumulator = scratch + headDim, scores = scratch + 2 * headDim
         let position = span.firstPosition + row
-        let kvOffset = (head / (shape.heads / shape.kvHeads)) * headDim
         let first = firstVisible(position: position, capacity: capacity, window: shape.window)
         let count = position - first + 1
-        query.update(from: span.queries.row(row) + head * headDim, count: headDim)
-        if cache.type == .f16 { HalfPrecision.roundTrip(query, count: headDim) }
+        let queries = scratch, accumulators = queries + group * headDim
+        let scores = accumulators + group * headDim, converted = scores + group * count
+        let sums = converted + keyBlock * headDim
+        queries.update(from: span.queries.row(row) + kvHead * group * headDim, count: group * headDim)
+        if cache.type == .f16 { HalfPrecision.roundTrip(queries, count: group * headDim) }
+        accumulators.initialize(repeating: 0, count: group * headDim)
         let keys = UnsafeRawPointer(cache.keys[layer].address), values = UnsafeRawPointer(cache.values[layer].address)
+        let kvOffset = kvHead * headDim
         // Keys are positions first…position: at most two runs of cells, before and after the ring wraps.
         let firstCell = first % capacity, beforeWrap = capacity - firstCell
         @inline(__always) func cell(_ j: Int) -> Int { (j < beforeWrap ? firstCell + j : j - beforeWrap) * width + kvOffset }
 
-        var j = 0
-        while j + 4 <= count {
-            let four = Cells.dot4(query, keys, cell(j), cell(j + 1), cell(j + 2), cell(j + 3), headDim) * shape.scale
-            UnsafeMutableRawPointer(scores + j).storeBytes(of: four, as: SIMD4<Float>.self)
-            j += 4
+        // f16 rows are converted into `converted` once per block for every head of the group; an
+        // f32 cache is read in place.
+        let converting = Cells.elementBytes != 4
+        // The cells come from memory (a decode pass streams every weight in between), one head's
+        // slice of each cell at a stride of the whole cell: each block asks for the next block's keys
+        // and its own values ahead of use. In a four-slot server profile the conversion's loads took
+        // 38 % of this function's samples without it, 30 % with it.
+        let rowBytes = headDim * Cells.elementBytes
+        @inline(__always) func fetch(_ source: UnsafeRawPointer, _ range: Range<Int>) {
+            for j in range {
+                let row = source + cell(j) * Cells.elementBytes
+                var offset = 0
+                while offset < rowBytes { atelier_prefetch(row + offset); offset += 64 }
+            }
         }
-        while j < count {
-            scores[j] = Cells.dot4(query, keys, cell(j), cell(j), cell(j), cell(j), headDim)[0] * shape.scale
-            j += 1
-        }
-        let sum = softmaxWeights(scores, count)
+        fetch(keys, 0..<min(keyBlock, count))
 
-        var d = 0
-        while d < headDim {
-            let lanes = min(32, headDim - d)
-            Cells.accumulate(weights: scores, count, values, cell: cell, lane: d, lanes: lanes, into: accumulator + d)
-            d += lanes
+        func scoreBlock(_ start: Int, _ n: Int) {
+            fetch(keys, min(start + keyBlock, count)..<min(start + 2 * keyBlock, count))
+            fetch(values, start..<(start + n))
+            if converting { for j in 0..<n { Cells.convert(keys, cell(start + j), headDim, into: converted + j * headDim) } }
+            let base = converting ? UnsafeRawPointer(converted) : keys
+            @inline(__always) func at(_ j: Int) -> Int { converting ? j * headDim : cell(start + j) }
+            for g in 0..<group {
+                let q = queries + g * headDim, out = scores + g * count + start
+                var j = 0
+                while j + 4 <= n {
+                    let four = FloatCells.dot4(q, base, at(j), at(j + 1), at(j + 2), at(j + 3), headDim) * shape.scale
+                    UnsafeMutableRawPointer(out + j).storeBytes(of: four, as: SIMD4<Float>.self)
+                    j += 4
+                }
+                while j < n {
+                    out[j] = FloatCells.dot4(q, base, at(j), at(j), at(j), at(j), headDim)[0] * shape.scale
+                    j += 1
+                }
+            }
         }
-        let out = span.output.row(row) + head * headDim
-        let inverse = sum == 0 ? 0 : 1 / sum
-        for i in 0..<headDim { out[i] = accumulator[i] * inverse }
+
+        func valueBlock(_ start: Int, _ n: Int) {
+            if converting { for j in 0..<n { Cells.convert(values, cell(start + j), headDim, into: converted + j * headDim) } }
+            let base = converting ? UnsafeRawPointer(converted) : values
+            for g in 0..<group {
+                var d = 0
+                while d < headDim {
+                    let lanes = min(32, headDim - d)
+                    FloatCells.accumulate(weights: scores + g * count + start, n, base, cell: { converting ? $0 * headDim : cell(start + $0) },
+                                          lane: d, lanes: lanes, into: accumulators + g * headDim + d)
+                    d += lanes
+                }
+            }
+        }
+
+        var start = 0
+        while start < count {
+            scoreBlock(start, min(keyBlock, count - start))
+            start += keyBlock
+        }
+        for g in 0..<group { sums[g] = softmaxWeights(scores + g * count, count) }
+        start = 0
+        while start < count {
+            valueBlock(start, min(keyBlock, count - start))
+            start += keyBlock
+        }
+        for g in 0..<group {
+            let out = span.output.row(row) + (kvHead * group + g) * headDim, acc = accumulators + g * headDim
+            let inverse = sums[g] == 0 ? 0 : 1 / sums[g]
+            for i in 0..<headDim { out[i] = acc[i] * inverse }
+        }
     }
 
     /// scores[j] ← e^(scores[j] − max); returns their sum.

@@ -4,6 +4,7 @@ import _Builtin_intrinsics.intel
 
 /// How the attention kernels read the KV cache's cells: f16 or f32 elements, widened to f32.
 protocol CacheCells {
+    static var elementBytes: Int { get }
     static func element(_ base: UnsafeRawPointer, _ index: Int) -> Float
     #if arch(x86_64)
     /// Elements `index..<index + 8` of `base` as f32.
@@ -12,6 +13,7 @@ protocol CacheCells {
 }
 
 enum HalfCells: CacheCells {
+    static var elementBytes: Int { 2 }
     @inline(__always) static func element(_ base: UnsafeRawPointer, _ index: Int) -> Float {
         Float(Float16(bitPattern: base.load(fromByteOffset: 2 * index, as: UInt16.self)))
     }
@@ -23,6 +25,7 @@ enum HalfCells: CacheCells {
 }
 
 enum FloatCells: CacheCells {
+    static var elementBytes: Int { 4 }
     @inline(__always) static func element(_ base: UnsafeRawPointer, _ index: Int) -> Float {
         base.load(fromByteOffset: 4 * index, as: Float.self)
     }
@@ -34,6 +37,22 @@ enum FloatCells: CacheCells {
 }
 
 extension CacheCells {
+    /// `n` elements from element `index` of `base` into f32 `destination`.
+    @inline(__always)
+    static func convert(_ base: UnsafeRawPointer, _ index: Int, _ n: Int, into destination: UnsafeMutablePointer<Float>) {
+        var i = 0
+        #if arch(x86_64)
+        while i + 8 <= n {
+            _mm256_storeu_ps(destination + i, load8(base, index + i))
+            i += 8
+        }
+        #endif
+        while i < n {
+            destination[i] = element(base, index + i)
+            i += 1
+        }
+    }
+
     /// The dot products of `query` (n floats) with the n elements at element offsets a, b, c, d:
     /// four independent chains, so the FMA latency is hidden.
     @inline(__always)
@@ -59,14 +78,14 @@ extension CacheCells {
         return result
     }
 
-    /// y[l] = Σ_j weights[j] · element(cell(j) + lane + l) for l < lanes (≤ 32): with 32 lanes the
+    /// y[l] += Σ_j weights[j] · element(cell(j) + lane + l) for l < lanes (≤ 32): with 32 lanes the
     /// four sums stay in registers across all `count` keys.
     @inline(__always)
     static func accumulate(weights: UnsafePointer<Float>, _ count: Int, _ base: UnsafeRawPointer, cell: (Int) -> Int,
                            lane: Int, lanes: Int, into y: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
         if lanes == 32 {
-            var a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0
+            var a0 = _mm256_loadu_ps(y), a1 = _mm256_loadu_ps(y + 8), a2 = _mm256_loadu_ps(y + 16), a3 = _mm256_loadu_ps(y + 24)
             for j in 0..<count {
                 let w = _mm256_set1_ps(weights[j]), at = cell(j) + lane
                 a0 = _mm256_fmadd_ps(w, load8(base, at), a0)
@@ -82,7 +101,7 @@ extension CacheCells {
         }
         #endif
         for l in 0..<lanes {
-            var sum: Float = 0
+            var sum = y[l]
             for j in 0..<count { sum += weights[j] * element(base, cell(j) + lane + l) }
             y[l] = sum
         }

@@ -1,13 +1,23 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CHalfPrecision
 #endif
 
 /// f16 ↔ f32 for the KV cache, 8 lanes at a time with F16C where available.
 enum HalfPrecision {
     /// Round to nearest even, as ggml's `GGML_CPU_FP32_TO_FP16`.
     static func store(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
-        // Scalar: with F16C each conversion is one vcvtps2ph, and only new cache rows are stored.
-        for i in 0..<count { destination[i] = Float16(source[i]).bitPattern }
+        var i = 0
+        #if arch(x86_64)
+        while i + 8 <= count {
+            atelier_store_half8(source + i, destination + i)
+            i += 8
+        }
+        #endif
+        while i < count {
+            destination[i] = Float16(source[i]).bitPattern
+            i += 1
+        }
     }
 
     static func load(_ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
@@ -28,7 +38,19 @@ enum HalfPrecision {
     /// `f32` rounded through f16 and back: ggml converts attention queries to f16 before
     /// multiplying them with an f16 key cache, and matching it keeps our logits comparable.
     static func roundTrip(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { values[i] = Float(Float16(values[i])) }
+        var i = 0
+        #if arch(x86_64)
+        var halves = SIMD8<UInt16>()
+        while i + 8 <= count {
+            withUnsafeMutableBytes(of: &halves) { atelier_store_half8(values + i, $0.baseAddress!.assumingMemoryBound(to: UInt16.self)) }
+            _mm256_storeu_ps(values + i, _mm256_cvtph_ps(unsafeBitCast(halves, to: __m128i.self)))
+            i += 8
+        }
+        #endif
+        while i < count {
+            values[i] = Float(Float16(values[i]))
+            i += 1
+        }
     }
 }
 

@@ -1,13 +1,20 @@
 import Serving
 
 struct Usage: Codable, Sendable {
+    /// Prompt tokens whose keys and values came from a cache (this slot's earlier request or
+    /// another slot's) instead of being evaluated again, as OpenAI reports its prompt caching.
+    struct PromptDetails: Codable, Sendable {
+        var cached_tokens: Int
+    }
     var prompt_tokens: Int
     var completion_tokens: Int
     var total_tokens: Int
-    init(prompt_tokens: Int, completion_tokens: Int) {
+    var prompt_tokens_details: PromptDetails
+    init(prompt_tokens: Int, completion_tokens: Int, cached_tokens: Int = 0) {
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         total_tokens = prompt_tokens + completion_tokens
+        prompt_tokens_details = PromptDetails(cached_tokens: cached_tokens)
     }
 }
 

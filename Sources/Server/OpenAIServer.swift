@@ -204,9 +204,9 @@ public struct OpenAIServer: Sendable {
             case .text(let piece, _, let chosen, let top):
                 text += piece
                 if let chosen { logprobs.append(ChatLogprob(chosen, top: top)) }
-            case .finished(let reason, let p, let c, _):
+            case .finished(let reason, let p, let c, let cached):
                 finish = reason
-                usage = Usage(prompt_tokens: p, completion_tokens: c)
+                usage = Usage(prompt_tokens: p, completion_tokens: c, cached_tokens: cached)
             case .failed(let message):
                 throw APIError.invalid(message, param: "messages")
             }
@@ -239,9 +239,9 @@ public struct OpenAIServer: Sendable {
             case .text(let piece, _, let chosen, let top):
                 if let chosen { logprobs.add(chosen, top: top, offset: text.utf8.count) }
                 text += piece
-            case .finished(let reason, let p, let c, _):
+            case .finished(let reason, let p, let c, let cached):
                 finish = reason
-                usage = Usage(prompt_tokens: p, completion_tokens: c)
+                usage = Usage(prompt_tokens: p, completion_tokens: c, cached_tokens: cached)
             case .failed(let message):
                 throw APIError.invalid(message, param: "prompt")
             }
@@ -279,7 +279,7 @@ public struct OpenAIServer: Sendable {
                         try await send(Completion(id: id, object: "text_completion", created: created, model: model,
                                                   choices: [CompletionChoice(text: piece, logprobs: lp, finish_reason: nil)], usage: nil))
                     }
-                case .finished(let reason, let p, let c, _):
+                case .finished(let reason, let p, let c, let cached):
                     if chat {
                         try await send(ChatChunk(id: id, created: created, model: model, choices: [.init(delta: .init(), finish_reason: reason.rawValue)]))
                     } else {
@@ -287,7 +287,7 @@ public struct OpenAIServer: Sendable {
                                                   choices: [CompletionChoice(text: "", logprobs: nil, finish_reason: reason.rawValue)], usage: nil))
                     }
                     if includeUsage {
-                        let usage = Usage(prompt_tokens: p, completion_tokens: c)
+                        let usage = Usage(prompt_tokens: p, completion_tokens: c, cached_tokens: cached)
                         if chat { try await send(ChatChunk(id: id, created: created, model: model, choices: [], usage: usage)) }
                         else { try await send(Completion(id: id, object: "text_completion", created: created, model: model, choices: [], usage: usage)) }
                     }
