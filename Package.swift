@@ -48,7 +48,7 @@ let package = Package(
         // Chat templates: a Jinja interpreter for the templates GGUF files carry.
         .target(name: "ChatTemplates"),
         // Token sampling: greedy, temperature, top-k/p, min-p, penalties, seeded.
-        .target(name: "Sampling"),
+        .target(name: "Sampling", swiftSettings: simd),
         // Model architectures, one per file, on top of Compute; generation and perplexity.
         .target(name: "Models", dependencies: ["GGUF", "Quantization", "Compute", "Tokenizers", "Sampling"], swiftSettings: simd),
 

@@ -154,7 +154,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         // Quantize each shared input once: at the first weight that uses its format.
         for index in kernels.indices where offsets.firstIndex(of: offsets[index]) == index {
             let kernel = kernels[index], base = activations + offsets[index], bytes = rowBytes[index]
-            forRows(x.rows, minimumPerThread: 8) { range in
+            // Split from 4 rows: a server's decode pass quantizes 4–6 rows per projection while the
+            // other thread would otherwise wait. One decode row stays on one thread.
+            forRows(x.rows, minimumPerThread: 2) { range in
                 for b in range { kernel.quantizeActivations(x.row(b), count: x.columns, into: base + b * bytes) }
             }
         }
@@ -241,7 +243,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix) {
         let count = gate.rows * gate.columns
         let g = gate.floats, u = up.floats, o = output.floats
-        forRows(count, minimumPerThread: 8192) { range in
+        // From 4,096 elements (a server's four SmolLM2 rows are 6,144): the other thread is idle
+        // meanwhile, so the hand-off is nearly all gain. One decode row stays on one thread.
+        forRows(count, minimumPerThread: 2048) { range in
             GatedActivations.apply(activation, gate: g + range.lowerBound, up: u + range.lowerBound, into: o + range.lowerBound, count: range.count)
         }
     }

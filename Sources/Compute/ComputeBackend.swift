@@ -74,6 +74,6 @@ extension ComputeBackend {
     /// Copies `rows` of `x` into the first rows of `output` (same backend).
     public func copyRows(_ x: Matrix, rows: Range<Int>, into output: Matrix) {
         precondition(x.columns == output.columns && rows.count <= output.rows, "copyRows shape mismatch")
-        (output.buffer.address).copyMemory(from: x.buffer.address + rows.lowerBound * x.columns * 4, byteCount: rows.count * x.columns * 4)
+        output.address.copyMemory(from: x.address + rows.lowerBound * x.columns * 4, byteCount: rows.count * x.columns * 4)
     }
 }

@@ -39,33 +39,35 @@ public final class DeviceBuffer: @unchecked Sendable {
 }
 
 /// A row-major f32 matrix (`rows` × `columns`) in a backend's memory: activations, one row
-/// per token.
+/// per token. It may be a view of some rows of a larger buffer (`offset` bytes in).
 public struct Matrix: @unchecked Sendable {
     public let buffer: DeviceBuffer
+    /// Bytes from the start of `buffer` to row 0.
+    public let offset: Int
     public let rows: Int
     public let columns: Int
 
-    public init(buffer: DeviceBuffer, rows: Int, columns: Int) {
-        precondition(rows * columns * 4 <= buffer.byteCount, "matrix larger than its buffer")
+    public init(buffer: DeviceBuffer, offset: Int = 0, rows: Int, columns: Int) {
+        precondition(offset >= 0 && offset + rows * columns * 4 <= buffer.byteCount, "matrix larger than its buffer")
         self.buffer = buffer
+        self.offset = offset
         self.rows = rows
         self.columns = columns
     }
 
     /// The first `rows` rows, sharing storage (a batch shorter than the buffer's capacity).
-    public func prefix(rows: Int) -> Matrix { Matrix(buffer: buffer, rows: rows, columns: columns) }
+    public func prefix(rows: Int) -> Matrix { Matrix(buffer: buffer, offset: offset, rows: rows, columns: columns) }
 
-    /// Rows `range`, sharing storage (one sequence's rows in a batch of several).
+    /// Rows `range`, sharing storage (one sequence's rows in a batch of several). A view costs no
+    /// allocation: a server's pass takes four per sequence per layer.
     public func rows(_ range: Range<Int>) -> Matrix {
-        if range.lowerBound == 0 { return prefix(rows: range.count) }
-        let parent = buffer
-        let view = DeviceBuffer(address: buffer.address + range.lowerBound * columns * 4, byteCount: range.count * columns * 4,
-                                release: { _ in withExtendedLifetime(parent) {} })
-        return Matrix(buffer: view, rows: range.count, columns: columns)
+        Matrix(buffer: buffer, offset: offset + range.lowerBound * columns * 4, rows: range.count, columns: columns)
     }
 
+    /// Address of row 0 (host memory for the CPU backend, a device address for a GPU backend).
+    public var address: UnsafeMutableRawPointer { buffer.address + offset }
     /// Host pointer to the first element (CPU backend only).
-    public var floats: UnsafeMutablePointer<Float> { buffer.address.assumingMemoryBound(to: Float.self) }
+    public var floats: UnsafeMutablePointer<Float> { address.assumingMemoryBound(to: Float.self) }
     public func row(_ r: Int) -> UnsafeMutablePointer<Float> { floats + r * columns }
 }
 
