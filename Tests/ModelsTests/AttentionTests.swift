@@ -73,6 +73,12 @@ import Glibc
             AttentionSpan(queries: queries.rows(r..<(r + 1)), cache: cache, firstPosition: last + r, output: decodeOut[i])
         }, layer: 0, shape: shape)
 
+        // Row 7 alone: one row may split its heads' group over the threads (Gemma 3's 4 heads on 1
+        // KV head); its result must equal the same row computed beside two others, bit for bit.
+        let aloneOut = backend.makeMatrix(rows: 1, columns: queryWidth)
+        backend.attention([AttentionSpan(queries: queries.rows(7..<8), cache: cache, firstPosition: last + 7, output: aloneOut)], layer: 0, shape: shape)
+        #expect((0..<queryWidth).allSatisfy { aloneOut.row(0)[$0] == decodeOut[2].row(0)[$0] }, "row 7 alone differs from row 7 beside rows 5 and 6")
+
         var worstTiled = 0.0, worstDecode = 0.0
         for r in 0..<tiled {
             let p = last + r
