@@ -68,11 +68,7 @@ extension CPUBackend {
                 let (row, rest) = (task - firstTask[s]).quotientAndRemainder(dividingBy: perRow)
                 let (kvHead, part) = rest.quotientAndRemainder(dividingBy: parts)
                 let heads = ThreadPool.chunk(group, part, parts)
-                if spans[s].cache.type == .f16 {
-                    Self.attendOneGroup(spans[s], row: row, kvHead: kvHead, heads: heads, layer: layer, shape: shape, scratch: scratch, cells: HalfCells.self)
-                } else {
-                    Self.attendOneGroup(spans[s], row: row, kvHead: kvHead, heads: heads, layer: layer, shape: shape, scratch: scratch, cells: FloatCells.self)
-                }
+                Self.attendOneGroup(spans[s], row: row, kvHead: kvHead, heads: heads, layer: layer, shape: shape, scratch: scratch)
             }
         }
     }
@@ -85,8 +81,8 @@ extension CPUBackend {
     ///
     /// Queries are rounded to f16 against an f16 cache, as ggml does before its f16 dot products.
     @inline(__always)
-    static func attendOneGroup<Cells: CacheCells>(_ span: AttentionSpan, row: Int, kvHead: Int, heads: Range<Int>, layer: Int,
-                                                  shape: AttentionShape, scratch: UnsafeMutablePointer<Float>, cells: Cells.Type) {
+    static func attendOneGroup(_ span: AttentionSpan, row: Int, kvHead: Int, heads: Range<Int>, layer: Int,
+                               shape: AttentionShape, scratch: UnsafeMutablePointer<Float>) {
         let headDim = shape.headDim, cache = span.cache, group = heads.count
         let firstHead = kvHead * (shape.heads / shape.kvHeads) + heads.lowerBound
         let capacity = cache.capacity[layer], width = cache.width
@@ -97,63 +93,69 @@ extension CPUBackend {
         let scores = accumulators + group * headDim, converted = scores + group * count
         let sums = converted + keyBlock * headDim
         queries.update(from: span.queries.row(row) + firstHead * headDim, count: group * headDim)
-        if cache.type == .f16 { HalfPrecision.roundTrip(queries, count: group * headDim) }
+        let isHalf = cache.type == .f16, elementBytes = cache.type.bytesPerElement
+        if isHalf { HalfPrecision.roundTrip(queries, count: group * headDim) }
         accumulators.initialize(repeating: 0, count: group * headDim)
-        let keys = UnsafeRawPointer(cache.keys[layer].address), values = UnsafeRawPointer(cache.values[layer].address)
+        let keys = cache.keys[layer].address, values = cache.values[layer].address
         let kvOffset = kvHead * headDim
         // Keys are positions first…position: at most two runs of cells, before and after the ring wraps.
         let firstCell = first % capacity, beforeWrap = capacity - firstCell
         @inline(__always) func cell(_ j: Int) -> Int { (j < beforeWrap ? firstCell + j : j - beforeWrap) * width + kvOffset }
 
-        // f16 rows are converted into `converted` once per block for every head of the group; an
-        // f32 cache is read in place.
-        let converting = Cells.elementBytes != 4
         // The cells come from memory (a decode pass streams every weight in between; a long
         // context does not fit in cache), one head's slice of each cell at a stride of the whole
         // cell. Converting key j asks for key j + keyBlock and value j: one or two rows per row
         // converted, so the requests stay within the core's outstanding-miss limit (a burst of a
         // whole block's rows at once left most of them dropped). SmolLM2 decode at 1,300–1,600
         // tokens of context (`atelier run -c 2048`, 300 tokens): 49.8 → 60.2 t/s.
-        let rowBytes = headDim * Cells.elementBytes
-        @inline(__always) func fetch(_ source: UnsafeRawPointer, _ j: Int) {
-            let row = source + cell(j) * Cells.elementBytes
+        let rowBytes = headDim * elementBytes
+        @inline(__always) func fetch(_ source: UnsafeMutableRawPointer, _ j: Int) {
+            let row = source + cell(j) * elementBytes
             var offset = 0
             while offset < rowBytes { atelier_prefetch(row + offset); offset += 64 }
         }
         for j in 0..<min(keyBlock, count) { fetch(keys, j) }
 
-        func scoreBlock(_ start: Int, _ n: Int) {
+        // f16 rows `start..<start + n` are converted into `converted` once per block for every head
+        // of the group; an f32 cache is read in place. `ahead(p)` runs beside position p's row.
+        func rows(_ source: UnsafeMutableRawPointer, _ start: Int, _ n: Int, ahead: (Int) -> Void) -> UnsafePointer<Float> {
+            let halves = source.assumingMemoryBound(to: UInt16.self)
             for j in 0..<n {
-                if start + keyBlock + j < count { fetch(keys, start + keyBlock + j) }
-                fetch(values, start + j)
-                if converting { Cells.convert(keys, cell(start + j), headDim, into: converted + j * headDim) }
+                ahead(start + j)
+                if isHalf { HalfPrecision.load(halves + cell(start + j), converted + j * headDim, count: headDim) }
             }
-            let base = converting ? UnsafeRawPointer(converted) : keys
-            @inline(__always) func at(_ j: Int) -> Int { converting ? j * headDim : cell(start + j) }
+            return isHalf ? UnsafePointer(converted) : UnsafePointer(source.assumingMemoryBound(to: Float.self))
+        }
+
+        func scoreBlock(_ start: Int, _ n: Int) {
+            let base = rows(keys, start, n) { p in
+                if p + keyBlock < count { fetch(keys, p + keyBlock) }
+                fetch(values, p)
+            }
+            @inline(__always) func at(_ j: Int) -> Int { isHalf ? j * headDim : cell(start + j) }
             for g in 0..<group {
                 let q = queries + g * headDim, out = scores + g * count + start
                 var j = 0
                 while j + 4 <= n {
-                    let four = FloatCells.dot4(q, base, at(j), at(j + 1), at(j + 2), at(j + 3), headDim) * shape.scale
+                    let four = VectorMath.dot4(q, base, at(j), at(j + 1), at(j + 2), at(j + 3), headDim) * shape.scale
                     UnsafeMutableRawPointer(out + j).storeBytes(of: four, as: SIMD4<Float>.self)
                     j += 4
                 }
                 while j < n {
-                    out[j] = FloatCells.dot4(q, base, at(j), at(j), at(j), at(j), headDim)[0] * shape.scale
+                    out[j] = VectorMath.dot4(q, base, at(j), at(j), at(j), at(j), headDim)[0] * shape.scale
                     j += 1
                 }
             }
         }
 
         func valueBlock(_ start: Int, _ n: Int) {
-            if converting { for j in 0..<n { Cells.convert(values, cell(start + j), headDim, into: converted + j * headDim) } }
-            let base = converting ? UnsafeRawPointer(converted) : values
+            let base = rows(values, start, n) { _ in }
             for g in 0..<group {
                 var d = 0
                 while d < headDim {
                     let lanes = min(32, headDim - d)
-                    FloatCells.accumulate(weights: scores + g * count + start, n, base, cell: { converting ? $0 * headDim : cell(start + $0) },
-                                          lane: d, lanes: lanes, into: accumulators + g * headDim + d)
+                    VectorMath.accumulate(weights: scores + g * count + start, n, base + d, row: { isHalf ? $0 * headDim : cell(start + $0) },
+                                          lanes: lanes, into: accumulators + g * headDim + d)
                     d += lanes
                 }
             }

@@ -10,7 +10,7 @@ enum HalfPrecision {
         var i = 0
         #if arch(x86_64)
         while i + 8 <= count {
-            atelier_store_half8(source + i, destination + i)
+            _mm_storeu_si128(UnsafeMutableRawPointer(destination + i).assumingMemoryBound(to: __m128i.self), atelier_half8(source + i))
             i += 8
         }
         #endif
@@ -40,10 +40,8 @@ enum HalfPrecision {
     static func roundTrip(_ values: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         #if arch(x86_64)
-        var halves = SIMD8<UInt16>()
         while i + 8 <= count {
-            withUnsafeMutableBytes(of: &halves) { atelier_store_half8(values + i, $0.baseAddress!.assumingMemoryBound(to: UInt16.self)) }
-            _mm256_storeu_ps(values + i, _mm256_cvtph_ps(unsafeBitCast(halves, to: __m128i.self)))
+            _mm256_storeu_ps(values + i, _mm256_cvtph_ps(atelier_half8(values + i)))
             i += 8
         }
         #endif
@@ -54,7 +52,7 @@ enum HalfPrecision {
     }
 }
 
-/// Dot products and scaled accumulation over f32 or f16 rows (the KV cache's two layouts).
+/// Dot products and scaled accumulation over f32 rows (attention over the KV cache).
 enum VectorMath {
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -73,59 +71,57 @@ enum VectorMath {
         return sum
     }
 
+    /// The dot products of `query` with the `n` floats at offsets a, b, c, d of `base`: four
+    /// independent chains, so the FMA latency is hidden.
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, f16 b: UnsafePointer<UInt16>, _ n: Int) -> Float {
-        var i = 0
-        var sum: Float = 0
-        #if arch(x86_64)
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        while i + 16 <= n {
-            let k0 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b + i).assumingMemoryBound(to: __m128i.self)))
-            let k1 = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(b + i + 8).assumingMemoryBound(to: __m128i.self)))
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), k0, acc0)
-            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), k1, acc1)
-            i += 16
-        }
-        sum = horizontalSum(_mm256_add_ps(acc0, acc1))
-        #endif
-        while i < n {
-            sum += a[i] * Float(Float16(bitPattern: b[i]))
-            i += 1
-        }
-        return sum
-    }
-
-    /// `y += w × x`.
-    @inline(__always)
-    static func axpy(_ w: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let wv = SIMD8<Float>(repeating: w)
-        var i = 0
-        while i + 8 <= n {
-            var acc = SIMD8<Float>(UnsafeBufferPointer(start: y + i, count: 8))
-            acc.addProduct(wv, SIMD8(UnsafeBufferPointer(start: x + i, count: 8)))
-            UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n {
-            y[i] += w * x[i]
-            i += 1
-        }
-    }
-
-    @inline(__always)
-    static func axpy(_ w: Float, f16 x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func dot4(_ query: UnsafePointer<Float>, _ base: UnsafePointer<Float>, _ a: Int, _ b: Int, _ c: Int, _ d: Int, _ n: Int) -> SIMD4<Float> {
+        var result = SIMD4<Float>()
         var i = 0
         #if arch(x86_64)
-        let wv = _mm256_set1_ps(w)
+        var s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0
         while i + 8 <= n {
-            let v = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(x + i).assumingMemoryBound(to: __m128i.self)))
-            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(wv, v, _mm256_loadu_ps(y + i)))
+            let q = _mm256_loadu_ps(query + i)
+            s0 = _mm256_fmadd_ps(q, _mm256_loadu_ps(base + a + i), s0)
+            s1 = _mm256_fmadd_ps(q, _mm256_loadu_ps(base + b + i), s1)
+            s2 = _mm256_fmadd_ps(q, _mm256_loadu_ps(base + c + i), s2)
+            s3 = _mm256_fmadd_ps(q, _mm256_loadu_ps(base + d + i), s3)
             i += 8
         }
+        result = SIMD4(horizontalSum(s0), horizontalSum(s1), horizontalSum(s2), horizontalSum(s3))
         #endif
         while i < n {
-            y[i] += w * Float(Float16(bitPattern: x[i]))
+            result += query[i] * SIMD4(base[a + i], base[b + i], base[c + i], base[d + i])
             i += 1
+        }
+        return result
+    }
+
+    /// `y[l] += Σ_j weights[j] · base[row(j) + l]` for `l < lanes` (≤ 32): with 32 lanes the four
+    /// sums stay in registers across all `count` rows.
+    @inline(__always)
+    static func accumulate(weights: UnsafePointer<Float>, _ count: Int, _ base: UnsafePointer<Float>, row: (Int) -> Int,
+                           lanes: Int, into y: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        if lanes == 32 {
+            var a0 = _mm256_loadu_ps(y), a1 = _mm256_loadu_ps(y + 8), a2 = _mm256_loadu_ps(y + 16), a3 = _mm256_loadu_ps(y + 24)
+            for j in 0..<count {
+                let w = _mm256_set1_ps(weights[j]), x = base + row(j)
+                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), a0)
+                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8), a1)
+                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 16), a2)
+                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 24), a3)
+            }
+            _mm256_storeu_ps(y, a0)
+            _mm256_storeu_ps(y + 8, a1)
+            _mm256_storeu_ps(y + 16, a2)
+            _mm256_storeu_ps(y + 24, a3)
+            return
+        }
+        #endif
+        for l in 0..<lanes {
+            var sum = y[l]
+            for j in 0..<count { sum += weights[j] * base[row(j) + l] }
+            y[l] = sum
         }
     }
 

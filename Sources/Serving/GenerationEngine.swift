@@ -185,12 +185,11 @@ public final class GenerationEngine: Sendable {
             }
             // Keep at least the last prompt token to evaluate: its logits start the answer.
             let longest = prompt.count - 1
-            let slot = slots.filter { $0.job == nil }.max { sharedPrefix($0.tokens, prompt) < sharedPrefix($1.tokens, prompt) }!
-            var keep = min(sharedPrefix(slot.tokens, prompt), longest)
+            let (slot, own) = longestSharedPrefix(slots.filter { $0.job == nil }, prompt)!
+            var keep = min(own, longest)
             if !canRewind(slot, to: keep) { keep = 0; slot.writtenEnd = 0 }
-            let donor = slots.lazy.filter { $0 !== slot && self.holdsWholePrefix($0, end: $0.writtenEnd) }
-                .max { sharedPrefix($0.tokens, prompt) < sharedPrefix($1.tokens, prompt) }
-            let copied = donor.map { min(sharedPrefix($0.tokens, prompt), longest) } ?? 0
+            let donor = longestSharedPrefix(slots.filter { $0 !== slot && holdsWholePrefix($0, end: $0.writtenEnd) }, prompt)
+            let copied = min(donor?.length ?? 0, longest)
             let awaited = slots.lazy.filter { $0.job != nil && !$0.pendingPrompt.isEmpty }
                 .filter { self.holdsWholePrefix($0, end: max($0.writtenEnd, $0.tokens.count + $0.pendingPrompt.count)) }
                 .map { min(self.sharedPrefix($0.tokens + $0.pendingPrompt, prompt), longest) }.max() ?? 0
@@ -198,7 +197,7 @@ public final class GenerationEngine: Sendable {
             dequeue()
 
             if let donor, copied > keep {
-                model.backend.copyKV(positions: 0..<copied, from: donor.cache, to: slot.cache)
+                model.backend.copyKV(positions: 0..<copied, from: donor.slot.cache, to: slot.cache)
                 keep = copied
                 slot.writtenEnd = max(slot.writtenEnd, copied)
                 slot.tokens = Array(prompt[..<copied])
@@ -224,6 +223,11 @@ public final class GenerationEngine: Sendable {
             return "the prompt has \(prompt.count) tokens; a slot holds \(slotContext) (start the server with a larger --ctx)"
         }
         return nil
+    }
+
+    /// The slot among `candidates` whose cached tokens share the most of `prompt`, and how many.
+    private func longestSharedPrefix(_ candidates: [Slot], _ prompt: [Int32]) -> (slot: Slot, length: Int)? {
+        candidates.map { ($0, sharedPrefix($0.tokens, prompt)) }.max { $0.1 < $1.1 }
     }
 
     private func sharedPrefix(_ tokens: some Collection<Int32>, _ prompt: [Int32]) -> Int {

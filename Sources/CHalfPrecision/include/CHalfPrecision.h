@@ -9,8 +9,8 @@
 
 /// Eight floats to f16, rounded to nearest even (ggml's conversion).
 static inline __attribute__((always_inline, target("avx,f16c")))
-void atelier_store_half8(const float *source, uint16_t *destination) {
-    _mm_storeu_si128((__m128i *)destination, _mm256_cvtps_ph(_mm256_loadu_ps(source), _MM_FROUND_TO_NEAREST_INT));
+__m128i atelier_half8(const float *source) {
+    return _mm256_cvtps_ph(_mm256_loadu_ps(source), _MM_FROUND_TO_NEAREST_INT);
 }
 #endif
 
