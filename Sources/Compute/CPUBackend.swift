@@ -37,9 +37,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         let layout = WeightLayout.preferred(for: type)
         if repacksWeights, layout != .rowMajor, rows % layout.rowsPerGroup == 0, rows > 0 {
             let buffer = Self.repack(type, bytes, into: layout, rows: rows, rowBytes: rowBytes)
-            let refined = layout.refined(data: UnsafeRawPointer(buffer.address), byteCount: bytes.count)
             return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
-                          data: UnsafeRawPointer(buffer.address), owner: buffer, layout: refined)
+                          data: UnsafeRawPointer(buffer.address), owner: buffer, layout: layout)
         }
         if repacksWeights, bytes.count > 0 {
             // Every weight gets its own copy, so the file mapping can be released after loading:

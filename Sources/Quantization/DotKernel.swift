@@ -4,26 +4,12 @@ import GGUF
 public enum WeightLayout: Sendable, Equatable {
     /// As in the GGUF file: row after row of quantized blocks.
     case rowMajor
-    /// Eight rows interleaved block by block (`Interleaved8`: Q4_0, Q4_1, Q5_0).
+    /// Eight rows interleaved block by block (`Interleaved8`: Q4_0, Q4_1, Q5_0, Q8_0).
     case interleaved8
-    /// Four rows per group block with their scales together (`Interleaved4`: Q8_0).
-    case interleaved4
-    /// `interleaved4` whose codes are all in −127…127, as every quantizer that scales by amax/127
-    /// writes them (llama.cpp's included): the kernel then needs one sign operation per row block
-    /// instead of two. Chosen per matrix after repacking (`refined(data:byteCount:)`).
-    case interleaved4Symmetric
 
     /// The layout the CPU backend repacks `type` into (x86-64 AVX2), or `rowMajor`.
     public static func preferred(for type: GGMLType) -> WeightLayout {
-        if Interleaved8.supports(type) { return .interleaved8 }
-        if Interleaved4.supports(type) { return .interleaved4 }
-        return .rowMajor
-    }
-
-    /// The layout a kernel can use for a matrix already repacked into this one, given its bytes.
-    public func refined(data: UnsafeRawPointer, byteCount: Int) -> WeightLayout {
-        if self == .interleaved4, !Interleaved4.containsCodeMinus128(data, byteCount: byteCount) { return .interleaved4Symmetric }
-        return self
+        Interleaved8.supports(type) ? .interleaved8 : .rowMajor
     }
 
     /// Rows per group: a matrix can take this layout only if its row count is a multiple.
@@ -31,7 +17,6 @@ public enum WeightLayout: Sendable, Equatable {
         switch self {
         case .rowMajor: return 1
         case .interleaved8: return Interleaved8.rowsPerGroup
-        case .interleaved4, .interleaved4Symmetric: return Interleaved4.rowsPerGroup
         }
     }
 
@@ -40,7 +25,6 @@ public enum WeightLayout: Sendable, Equatable {
         switch self {
         case .rowMajor: (destination + groups.lowerBound * rowBytes).copyMemory(from: source + groups.lowerBound * rowBytes, byteCount: groups.count * rowBytes)
         case .interleaved8: Interleaved8.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
-        case .interleaved4, .interleaved4Symmetric: Interleaved4.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
         }
     }
 
@@ -49,7 +33,6 @@ public enum WeightLayout: Sendable, Equatable {
         switch self {
         case .rowMajor: Quantization.dequantize(type, from: data + row * rowBytes, to: out, count: columns)
         case .interleaved8: Interleaved8.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
-        case .interleaved4, .interleaved4Symmetric: Interleaved4.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
         }
     }
 }
@@ -85,11 +68,11 @@ public struct DotKernel: Sendable {
 
     /// Whether a row's result is the same whatever other activation rows share the call (same
     /// instructions and summation order as a batch of one). True for the interleaved layouts, whose
-    /// four-row loops keep the one-row summation order, and the K-quant kernels, whose multi-row
+    /// multi-row loops keep the one-row summation order, and the K-quant kernels, whose multi-row
     /// loops repeat the one-row arithmetic per row (bit-identical to the one-row kernels).
     public var isBatchInvariant: Bool {
         switch layout {
-        case .interleaved8, .interleaved4, .interleaved4Symmetric: return true
+        case .interleaved8: return true
         case .rowMajor: return !isPortable && [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K].contains { $0.rawValue == weightType.rawValue }
         }
     }
@@ -121,9 +104,6 @@ public struct DotKernel: Sendable {
         switch layout {
         case .interleaved8:
             Interleaved8AVX2.matmul(weightType.rawValue, job)
-            return
-        case .interleaved4, .interleaved4Symmetric:
-            Interleaved4AVX2.matmul(job, symmetric: layout == .interleaved4Symmetric)
             return
         case .rowMajor: break
         }

@@ -105,9 +105,6 @@ public enum Quantization {
         case .interleaved8:
             guard Interleaved8.supports(weight) else { throw QuantizationError.unsupportedType(weight) }
             return DotKernel(weightType: weight, activationType: .q8_1, portable: false, layout: .interleaved8)
-        case .interleaved4, .interleaved4Symmetric:
-            guard Interleaved4.supports(weight) else { throw QuantizationError.unsupportedType(weight) }
-            return DotKernel(weightType: weight, activationType: .q8_0, portable: false, layout: layout)
         }
     }
 }

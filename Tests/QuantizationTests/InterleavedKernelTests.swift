@@ -22,7 +22,7 @@ import Testing
     @Test(arguments: types)
     func repackedRowsDequantizeToTheOriginal(_ type: GGMLType) {
         let layout = WeightLayout.preferred(for: type)
-        #expect(layout == (type == .q8_0 ? .interleaved4 : .interleaved8))
+        #expect(layout == .interleaved8)
         // Hostile-looking codes too: every byte pattern is a valid block of these types.
         var rng = SplitMix64(seed: 77 &+ UInt64(type.rawValue))
         let weights = (0..<(Self.rows * Self.columns / 32 * type.typeSize)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -38,7 +38,7 @@ import Testing
         }
     }
 
-    @Test(arguments: types, [1, 2, 4, 5, 9])
+    @Test(arguments: types, [1, 2, 3, 4, 5, 6, 7, 9])
     func matmulMatchesFloat64Reference(_ type: GGMLType, batch: Int) throws {
         let layout = WeightLayout.preferred(for: type)
         let kernel = try Quantization.dotKernel(for: type, layout: layout)
@@ -95,10 +95,11 @@ import Testing
     }
 
     /// `isBatchInvariant` kernels give every activation row the bits it gets alone: the server
-    /// batches unrelated requests and promises each the tokens it would get served alone. A batch
-    /// of 9 reads expanded activations in the interleaved kernels, one of 21 the compact rows
-    /// (`Interleaved8AVX2.expansionLimit`), and a row alone the expanded copy again.
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K], [9, 21])
+    /// batches unrelated requests and promises each the tokens it would get served alone. Batches
+    /// of 6, 7 and 9 read expanded activations in the interleaved kernels and end in a two-, three-
+    /// and one-row loop; one of 21 reads the compact rows (`Interleaved8AVX2.expansionLimit`); a
+    /// row alone reads the expanded copy again.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K], [6, 7, 9, 21])
     func batchInvariantRowsEqualTheRowAlone(_ type: GGMLType, batch: Int) throws {
         let layout = WeightLayout.preferred(for: type)
         let kernel = try Quantization.dotKernel(for: type, layout: layout)
@@ -136,18 +137,21 @@ import Testing
         }
     }
 
-    /// Q8_0 matrices without a −128 code (all that amax/127 quantizers write) take the symmetric
-    /// kernel, which must give the general kernel's bits; one −128 code sends the matrix back to the
-    /// general kernel, and the symmetric one would indeed be wrong there (|y|·sign(c, y) wraps).
-    @Test(arguments: [1, 4, 5])
-    func symmetricQ8_0KernelEqualsTheGeneralOneAndIsRefusedForMinus128(batch: Int) throws {
+    /// A −128 code, which no amax/127 quantizer writes but a file may hold, is multiplied exactly:
+    /// the kernel takes |c| as unsigned (128) and moves c's sign onto the activation codes (±127).
+    /// Every sign of the activation at that position is covered (x is negated for the second pass).
+    @Test(arguments: [1, 3, 4, 5])
+    func q8_0CodeMinus128IsExact(batch: Int) throws {
         let rows = 16, columns = 4 * 32
         var weights = quantized(.q8_0, randomFloats(rows * columns, seed: 808))
         let rowBytes = weights.count / rows
-        let x = randomFloats(columns * batch, seed: 909 &+ UInt64(batch))
-        func products(_ layout: WeightLayout, _ weights: [UInt8]) throws -> [Float] {
-            let kernel = try Quantization.dotKernel(for: .q8_0, layout: layout)
-            let packed = Self.repacked(.q8_0, weights, rows: rows)
+        // Row 13, block 2, element 5 becomes −128; so does every code of row 6's block 1.
+        weights[13 * rowBytes + 2 * 34 + 2 + 5] = 0x80
+        for e in 0..<32 { weights[6 * rowBytes + 34 + 2 + e] = 0x80 }
+        let kernel = try Quantization.dotKernel(for: .q8_0, layout: .interleaved8)
+        let packed = Self.repacked(.q8_0, weights, rows: rows)
+        for sign: Float in [1, -1] {
+            let x = randomFloats(columns * batch, seed: 909 &+ UInt64(batch)).map { $0 * sign }
             let aRowBytes = kernel.activationRowBytes(count: columns)
             var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
             x.withUnsafeBufferPointer { xp in
@@ -164,39 +168,27 @@ import Testing
                     }
                 }
             }
-            return out
-        }
-        func refined(_ weights: [UInt8]) -> WeightLayout {
-            Self.repacked(.q8_0, weights, rows: rows).withUnsafeBytes {
-                WeightLayout.interleaved4.refined(data: $0.baseAddress!, byteCount: $0.count)
+            for b in 0..<batch {
+                var q81 = [UInt8](repeating: 0, count: columns / 32 * 36)
+                x.withUnsafeBufferPointer { xp in
+                    q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress! + b * columns, to: $0.baseAddress!, count: columns) }
+                }
+                let xa = dequantized(.q8_1, q81, count: columns)
+                for r in [6, 13] {
+                    let w = dequantized(.q8_0, Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)]), count: columns)
+                    var exact = 0.0, magnitude = 0.0
+                    for i in 0..<columns { exact += Double(w[i]) * Double(xa[i]); magnitude += abs(Double(w[i]) * Double(xa[i])) }
+                    let got = out[b * rows + r]
+                    #expect(abs(Double(got) - exact) <= 1e-4 * magnitude, "row \(r) batch \(b)/\(batch) sign \(sign): \(got) vs \(exact)")
+                }
             }
         }
-        #expect(refined(weights) == .interleaved4Symmetric)
-        #expect(try products(.interleaved4Symmetric, weights).map(\.bitPattern) == products(.interleaved4, weights).map(\.bitPattern))
-
-        // Row 13, block 2, element 5 becomes −128.
-        weights[13 * rowBytes + 2 * 34 + 2 + 5] = 0x80
-        #expect(refined(weights) == .interleaved4)
-        let general = try products(.interleaved4, weights), symmetric = try products(.interleaved4Symmetric, weights)
-        let xa = x.withUnsafeBufferPointer { xp -> [Float] in
-            var q81 = [UInt8](repeating: 0, count: columns / 32 * 36)
-            q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress!, to: $0.baseAddress!, count: columns) }
-            return dequantized(.q8_1, q81, count: columns)
-        }
-        let w13 = dequantized(.q8_0, Array(weights[(13 * rowBytes)..<(14 * rowBytes)]), count: columns)
-        var exact = 0.0, magnitude = 0.0
-        for i in 0..<columns { exact += Double(w13[i]) * Double(xa[i]); magnitude += abs(Double(w13[i]) * Double(xa[i])) }
-        #expect(abs(Double(general[13]) - exact) <= 1e-4 * magnitude, "general kernel on a −128 code: \(general[13]) vs \(exact)")
-        if xa[2 * 32 + 5] < 0 { #expect(symmetric[13] != general[13]) }
     }
 
     @Test func typesWithoutAnInterleavedKernelAreRefused() {
-        for type in [GGMLType.q4_K, .q6_K, .f16, .q5_1, .q8_0] {
+        for type in [GGMLType.q4_K, .q6_K, .f16, .q5_1, .f32] {
             #expect(!Interleaved8.supports(type))
             #expect(throws: QuantizationError.unsupportedType(type)) { try Quantization.dotKernel(for: type, layout: .interleaved8) }
-        }
-        for type in [GGMLType.q4_0, .q4_K, .f32] {
-            #expect(throws: QuantizationError.unsupportedType(type)) { try Quantization.dotKernel(for: type, layout: .interleaved4) }
         }
     }
 }
