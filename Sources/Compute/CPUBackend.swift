@@ -212,16 +212,19 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func storeKV(keys: Matrix, values: Matrix, cache: KVCache, layer: Int, firstPosition: Int) {
         precondition(keys.columns == cache.width && values.columns == cache.width, "KV width mismatch")
         let width = cache.width
+        let keyCells = cache.keys[layer].address, valueCells = cache.values[layer].address
+        // No array of (source, buffer) pairs: built per row, it was a heap allocation and retains
+        // on the thread every other thread waits for.
+        @inline(__always) func store(_ row: UnsafePointer<Float>, _ cells: UnsafeMutableRawPointer, _ cell: Int) {
+            switch cache.type {
+            case .f16: HalfPrecision.store(row, cells.assumingMemoryBound(to: UInt16.self) + cell * width, count: width)
+            case .f32: (cells.assumingMemoryBound(to: Float.self) + cell * width).update(from: row, count: width)
+            }
+        }
         for r in 0..<keys.rows {
             let cell = cache.cell(layer: layer, position: firstPosition + r)
-            for (source, buffer) in [(keys, cache.keys[layer]), (values, cache.values[layer])] {
-                switch cache.type {
-                case .f16:
-                    HalfPrecision.store(source.row(r), buffer.address.assumingMemoryBound(to: UInt16.self) + cell * width, count: width)
-                case .f32:
-                    (buffer.address.assumingMemoryBound(to: Float.self) + cell * width).update(from: source.row(r), count: width)
-                }
-            }
+            store(keys.row(r), keyCells, cell)
+            store(values.row(r), valueCells, cell)
         }
     }
 
