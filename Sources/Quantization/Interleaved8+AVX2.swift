@@ -232,7 +232,8 @@ enum Interleaved8AVX2 {
         case 2: run(Q4_0Interleaved.self, job)
         case 3: run(Q4_1Interleaved.self, job)
         case 6: run(Q5_0Interleaved.self, job)
-        default: run(Q8_0Interleaved.self, job)
+        case 8: run(Q8_0Interleaved.self, job)
+        default: preconditionFailure("interleaved matmul: no kernel for ggml type \(raw)")
         }
     }
 
