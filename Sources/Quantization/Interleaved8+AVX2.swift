@@ -95,6 +95,11 @@ struct ExpandedActivations: Interleaved8Activations {
 
 @inline(__always) private func halves8(_ p: UnsafeRawPointer) -> __m256 { _mm256_cvtph_ps(loadu128(p)) }
 
+/// acc += d_w·d_y·sums, with d_w the group block's eight f16 scales (every format stores them first).
+@inline(__always) private func addScaledSums(_ gb: UnsafeRawPointer, _ dy: Float, _ sums: __m256i, _ acc: inout __m256) {
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(sums), acc)
+}
+
 /// Two 4-bit code vectors from one 32-byte load: low nibbles, then high nibbles.
 @inline(__always) private func splitNibbles(_ p: UnsafeRawPointer) -> (__m256i, __m256i) {
     let x = loadu256(p), mask = byteMask(0x0F)
@@ -152,7 +157,7 @@ enum Q4_0Interleaved: Interleaved8AVX2Format {
     @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums8(c, y, a) }
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { exactOffsetSum(ab, 8) }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(removeOffset(sums, extra)), acc)
+        addScaledSums(gb, dy, removeOffset(sums, extra), &acc)
     }
 }
 
@@ -164,7 +169,7 @@ enum Q4_1Interleaved: Interleaved8AVX2Format {
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { loadHalf(ab, 2).bitPattern }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
         // ggml: d_w·d_y·Σuy + m_w·s_y.
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(sums), acc)
+        addScaledSums(gb, dy, sums, &acc)
         acc = _mm256_fmadd_ps(halves8(gb + 16), _mm256_set1_ps(Float(bitPattern: extra)), acc)
     }
 }
@@ -188,7 +193,7 @@ enum Q5_0Interleaved: Interleaved8AVX2Format {
     @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums5(c, y, a) }
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { exactOffsetSum(ab, 16) }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(removeOffset(sums, extra)), acc)
+        addScaledSums(gb, dy, removeOffset(sums, extra), &acc)
     }
 }
 
@@ -222,7 +227,7 @@ enum Q8_0Interleaved: Interleaved8AVX2Format {
     }
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { 0 }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(halves8(gb), _mm256_set1_ps(dy)), _mm256_cvtepi32_ps(sums), acc)
+        addScaledSums(gb, dy, sums, &acc)
     }
 }
 
