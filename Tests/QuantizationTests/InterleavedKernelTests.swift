@@ -19,6 +19,46 @@ import Testing
         return out
     }
 
+    /// `kernel` over weight rows `rows` of a repacked matrix and `batch` activation rows of `x`,
+    /// quantized as the kernel wants them; output rows `stride` apart, NaN where nothing was written.
+    static func products(_ kernel: DotKernel, _ packed: [UInt8], rowBytes: Int, rows: Range<Int>, columns: Int,
+                         _ x: [Float], batch: Int, stride: Int) -> [Float] {
+        let aRowBytes = kernel.activationRowBytes(count: columns)
+        var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
+        x.withUnsafeBufferPointer { xp in
+            acts.withUnsafeMutableBytes { ap in
+                for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
+            }
+        }
+        var out = [Float](repeating: .nan, count: stride * batch)
+        packed.withUnsafeBytes { w in
+            acts.withUnsafeBytes { a in
+                out.withUnsafeMutableBufferPointer { o in
+                    kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: rows, columns: columns,
+                                  activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!, outputStride: stride)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Activation row `b` of `x` as the kernels see it: its Q8_1 blocks (codes and scale are the
+    /// same for every interleaved format, the sum field aside) and their dequantized values.
+    static func referenceActivations(_ x: [Float], row b: Int, columns: Int) -> (q81: [UInt8], values: [Float]) {
+        var q81 = [UInt8](repeating: 0, count: columns / 32 * 36)
+        x.withUnsafeBufferPointer { xp in
+            q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress! + b * columns, to: $0.baseAddress!, count: columns) }
+        }
+        return (q81, dequantized(.q8_1, q81, count: columns))
+    }
+
+    /// Σ w·x in float64, and Σ |w·x| to scale a tolerance by.
+    static func float64Dot(_ w: [Float], _ x: [Float]) -> (exact: Double, magnitude: Double) {
+        var exact = 0.0, magnitude = 0.0
+        for i in w.indices { exact += Double(w[i]) * Double(x[i]); magnitude += abs(Double(w[i]) * Double(x[i])) }
+        return (exact, magnitude)
+    }
+
     @Test(arguments: types)
     func repackedRowsDequantizeToTheOriginal(_ type: GGMLType) {
         let layout = WeightLayout.preferred(for: type)
@@ -47,30 +87,10 @@ import Testing
         let rowBytes = weights.count / Self.rows
         let packed = Self.repacked(type, weights)
         let x = randomFloats(Self.columns * batch, seed: 900 &+ UInt64(batch))
-        let aRowBytes = kernel.activationRowBytes(count: Self.columns)
-        var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
-        x.withUnsafeBufferPointer { xp in
-            acts.withUnsafeMutableBytes { ap in
-                for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * Self.columns, count: Self.columns, into: ap.baseAddress! + b * aRowBytes) }
-            }
-        }
         let stride = Self.rows + 3
-        var out = [Float](repeating: .nan, count: stride * batch)
-        packed.withUnsafeBytes { w in
-            acts.withUnsafeBytes { a in
-                out.withUnsafeMutableBufferPointer { o in
-                    kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 8..<24, columns: Self.columns,
-                                  activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!, outputStride: stride)
-                }
-            }
-        }
+        let out = Self.products(kernel, packed, rowBytes: rowBytes, rows: 8..<24, columns: Self.columns, x, batch: batch, stride: stride)
         for b in 0..<batch {
-            // The activation codes and scale are Q8_1's (the sum field aside), also for Q8_0.
-            var q81 = [UInt8](repeating: 0, count: Self.columns / 32 * 36)
-            x.withUnsafeBufferPointer { xp in
-                q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress! + b * Self.columns, to: $0.baseAddress!, count: Self.columns) }
-            }
-            let xa = dequantized(.q8_1, q81, count: Self.columns)
+            let (q81, xa) = Self.referenceActivations(x, row: b, columns: Self.columns)
             for r in 0..<stride {
                 let got = out[b * stride + r]
                 guard (8..<24).contains(r) else {
@@ -78,9 +98,7 @@ import Testing
                     continue
                 }
                 let raw = Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)])
-                let w = dequantized(type, raw, count: Self.columns)
-                var exact = 0.0, magnitude = 0.0
-                for i in 0..<Self.columns { exact += Double(w[i]) * Double(xa[i]); magnitude += abs(Double(w[i]) * Double(xa[i])) }
+                let (exact, magnitude) = Self.float64Dot(dequantized(type, raw, count: Self.columns), xa)
                 // As in DotKernelTests: exact integer block sums, f32 rounding of scales and of the
                 // accumulation; Q4_1's min term uses the f16-rounded s = d·Σq.
                 var tolerance = 1e-4 * magnitude
@@ -109,25 +127,9 @@ import Testing
         let rowBytes = weights.count / Self.rows
         let packed = layout == .rowMajor ? weights : Self.repacked(type, weights)
         let x = randomFloats(columns * batch, seed: 4242)
-        let aRowBytes = kernel.activationRowBytes(count: columns)
-        var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
-        x.withUnsafeBufferPointer { xp in
-            acts.withUnsafeMutableBytes { ap in
-                for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
-            }
-        }
         func products(firstRow: Int, count: Int) -> [Float] {
-            var out = [Float](repeating: .nan, count: Self.rows * count)
-            packed.withUnsafeBytes { w in
-                acts.withUnsafeBytes { a in
-                    out.withUnsafeMutableBufferPointer { o in
-                        kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
-                                      activations: a.baseAddress! + firstRow * aRowBytes, activationRowBytes: aRowBytes, batch: count,
-                                      output: o.baseAddress!, outputStride: Self.rows)
-                    }
-                }
-            }
-            return out
+            Self.products(kernel, packed, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
+                          Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
         }
         let together = products(firstRow: 0, count: batch)
         for b in 0..<batch {
@@ -152,32 +154,12 @@ import Testing
         let packed = Self.repacked(.q8_0, weights, rows: rows)
         for sign: Float in [1, -1] {
             let x = randomFloats(columns * batch, seed: 909 &+ UInt64(batch)).map { $0 * sign }
-            let aRowBytes = kernel.activationRowBytes(count: columns)
-            var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
-            x.withUnsafeBufferPointer { xp in
-                acts.withUnsafeMutableBytes { ap in
-                    for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
-                }
-            }
-            var out = [Float](repeating: .nan, count: rows * batch)
-            packed.withUnsafeBytes { w in
-                acts.withUnsafeBytes { a in
-                    out.withUnsafeMutableBufferPointer { o in
-                        kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: 0..<rows, columns: columns,
-                                      activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!, outputStride: rows)
-                    }
-                }
-            }
+            let out = Self.products(kernel, packed, rowBytes: rowBytes, rows: 0..<rows, columns: columns, x, batch: batch, stride: rows)
             for b in 0..<batch {
-                var q81 = [UInt8](repeating: 0, count: columns / 32 * 36)
-                x.withUnsafeBufferPointer { xp in
-                    q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress! + b * columns, to: $0.baseAddress!, count: columns) }
-                }
-                let xa = dequantized(.q8_1, q81, count: columns)
+                let xa = Self.referenceActivations(x, row: b, columns: columns).values
                 for r in [6, 13] {
                     let w = dequantized(.q8_0, Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)]), count: columns)
-                    var exact = 0.0, magnitude = 0.0
-                    for i in 0..<columns { exact += Double(w[i]) * Double(xa[i]); magnitude += abs(Double(w[i]) * Double(xa[i])) }
+                    let (exact, magnitude) = Self.float64Dot(w, xa)
                     let got = out[b * rows + r]
                     #expect(abs(Double(got) - exact) <= 1e-4 * magnitude, "row \(r) batch \(b)/\(batch) sign \(sign): \(got) vs \(exact)")
                 }
