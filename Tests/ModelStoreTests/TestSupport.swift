@@ -1,16 +1,27 @@
 import Foundation
-import XCTest
+import Testing
 @testable import ModelStore
 
-/// A fresh temporary directory, removed at the end of the test.
-func makeTempDirectory(_ test: XCTestCase) throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/atelier-store-test-XXXXXX").utf8CString)
-    let path = try template.withUnsafeMutableBufferPointer { buffer -> String in
-        guard let p = mkdtemp(buffer.baseAddress!) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
-        return String(cString: p)
+/// Fresh temporary directories for one test. Swift Testing makes a new suite instance for every
+/// test, so a suite that keeps one of these in a property has its directories removed when the
+/// test is over.
+final class TemporaryDirectories: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+
+    func make() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/atelier-store-test-XXXXXX").utf8CString)
+        let path = try template.withUnsafeMutableBufferPointer { buffer -> String in
+            guard let p = mkdtemp(buffer.baseAddress!) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
+            return String(cString: p)
+        }
+        lock.withLock { paths.append(path) }
+        return path
     }
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-    return path
+
+    deinit {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
 
 /// A minimal valid GGUF v3 file: no tensors, metadata general.architecture = "llama" and
@@ -40,19 +51,19 @@ func files(in directory: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
 }
 
-/// Asserts that `body` throws a StoreError whose message contains every one of `fragments`.
-func assertStoreError(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line,
+/// Expects `body` to throw a StoreError whose message contains every one of `fragments`.
+func expectStoreError(_ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
                       _ body: () throws -> Void) {
     do {
         try body()
-        XCTFail("expected an error containing \(fragments)", file: file, line: line)
+        Issue.record("expected an error containing \(fragments)", sourceLocation: sourceLocation)
     } catch let error as StoreError {
         let message = error.description
         for fragment in fragments {
-            XCTAssertTrue(message.contains(fragment), "\"\(message)\" does not contain \"\(fragment)\"", file: file, line: line)
+            #expect(message.contains(fragment), "\"\(message)\" does not contain \"\(fragment)\"", sourceLocation: sourceLocation)
         }
     } catch {
-        XCTFail("expected a StoreError, got \(error)", file: file, line: line)
+        Issue.record("expected a StoreError, got \(error)", sourceLocation: sourceLocation)
     }
 }
 

@@ -1,6 +1,6 @@
 import CZlib
 import Foundation
-import XCTest
+import Testing
 @testable import ModelStore
 
 /// Builds zip archives byte by byte (stored and raw-deflated members).
@@ -65,12 +65,13 @@ struct ZipBuilder {
     }
 }
 
-final class WheelArchiveTests: XCTestCase {
+@Suite struct WheelArchiveTests {
+    let scratch = TemporaryDirectories()
     let text = Array("hello, wheel\n".utf8)
     let binary: [UInt8] = (0..<300_000).map { UInt8(truncatingIfNeeded: ($0 * 7) ^ ($0 >> 5)) }
 
     func archive(_ builder: ZipBuilder) throws -> String {
-        let path = try makeTempDirectory(self) + "/test.whl"
+        let path = try scratch.make() + "/test.whl"
         try writeFile(path, builder.build())
         return path
     }
@@ -78,77 +79,77 @@ final class WheelArchiveTests: XCTestCase {
     func extract(_ archivePath: String, _ member: String) throws -> [UInt8] {
         let out = archivePath + "." + member.replacingOccurrences(of: "/", with: "_") + ".out"
         let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        XCTAssertGreaterThanOrEqual(fd, 0)
+        #expect(fd >= 0)
         defer { close(fd) }
         let written = try WheelArchive(path: archivePath).extract(member, to: fd, outputPath: out)
         let bytes = readFile(out) ?? []
-        XCTAssertEqual(Int64(bytes.count), written)
+        #expect(Int64(bytes.count) == written)
         return bytes
     }
 
-    func testStoredAndDeflatedMembers() throws {
+    @Test func storedAndDeflatedMembers() throws {
         let path = try archive(ZipBuilder(members: [
             .init(name: "pkg/a.txt", data: text, deflate: false),
             .init(name: "pkg/data/b.bin", data: binary, deflate: true),
         ]))
         let zip = try WheelArchive(path: path)
-        XCTAssertEqual(zip.entries.map(\.name), ["pkg/a.txt", "pkg/data/b.bin"])
-        XCTAssertEqual(zip.entries[1].method, 8)
-        XCTAssertLessThan(zip.entries[1].compressedSize, Int64(binary.count))
-        XCTAssertEqual(try extract(path, "pkg/a.txt"), text)
-        XCTAssertEqual(try extract(path, "pkg/data/b.bin"), binary)
+        #expect(zip.entries.map(\.name) == ["pkg/a.txt", "pkg/data/b.bin"])
+        #expect(zip.entries[1].method == 8)
+        #expect(zip.entries[1].compressedSize < Int64(binary.count))
+        #expect(try extract(path, "pkg/a.txt") == text)
+        #expect(try extract(path, "pkg/data/b.bin") == binary)
     }
 
-    func testMissingMember() throws {
+    @Test func missingMember() throws {
         let path = try archive(ZipBuilder(members: [.init(name: "a", data: text, deflate: false)]))
-        assertStoreError(["has no member", "nope.gguf", path]) { _ = try extract(path, "nope.gguf") }
+        expectStoreError(["has no member", "nope.gguf", path]) { _ = try extract(path, "nope.gguf") }
     }
 
-    func testTruncatedArchive() throws {
+    @Test func truncatedArchive() throws {
         let full = ZipBuilder(members: [.init(name: "b", data: binary, deflate: true)]).build()
-        let path = try makeTempDirectory(self) + "/cut.whl"
+        let path = try scratch.make() + "/cut.whl"
         try writeFile(path, Array(full.prefix(full.count / 2)))
-        assertStoreError(["malformed zip archive", path, "end-of-central-directory"]) { _ = try WheelArchive(path: path) }
+        expectStoreError(["malformed zip archive", path, "end-of-central-directory"]) { _ = try WheelArchive(path: path) }
         try writeFile(path, Array(full.prefix(10)))
-        assertStoreError(["too short"]) { _ = try WheelArchive(path: path) }
+        expectStoreError(["too short"]) { _ = try WheelArchive(path: path) }
     }
 
-    func testBadCRC() throws {
+    @Test func badCRC() throws {
         var builder = ZipBuilder(members: [
             .init(name: "s", data: text, deflate: false),
             .init(name: "d", data: binary, deflate: true),
         ])
         builder.centralCRCOverride = ["s": 0xDEAD_BEEF, "d": 0x0BAD_F00D]
         let path = try archive(builder)
-        assertStoreError(["member s", "CRC-32 mismatch", "0xdeadbeef"]) { _ = try extract(path, "s") }
-        assertStoreError(["member d", "CRC-32 mismatch", "0x0badf00d"]) { _ = try extract(path, "d") }
+        expectStoreError(["member s", "CRC-32 mismatch", "0xdeadbeef"]) { _ = try extract(path, "s") }
+        expectStoreError(["member d", "CRC-32 mismatch", "0x0badf00d"]) { _ = try extract(path, "d") }
     }
 
-    func testCorruptDeflateData() throws {
+    @Test func corruptDeflateData() throws {
         var bytes = ZipBuilder(members: [.init(name: "d", data: binary, deflate: true)]).build()
         // Overwrite the start of the compressed stream (local header is 30 + 1 bytes).
         for i in 31..<61 { bytes[i] = 0xFF }
-        let path = try makeTempDirectory(self) + "/corrupt.whl"
+        let path = try scratch.make() + "/corrupt.whl"
         try writeFile(path, bytes)
-        assertStoreError(["member d"]) { _ = try extract(path, "d") }
+        expectStoreError(["member d"]) { _ = try extract(path, "d") }
     }
 
-    func testHostileCentralDirectory() throws {
+    @Test func hostileCentralDirectory() throws {
         var bytes = ZipBuilder(members: [.init(name: "s", data: text, deflate: false)]).build()
         let eocd = bytes.count - 22
         // Central directory offset far beyond the end of the file.
         bytes[eocd + 16] = 0xFF; bytes[eocd + 17] = 0xFF; bytes[eocd + 18] = 0xFF; bytes[eocd + 19] = 0x7F
-        let dir = try makeTempDirectory(self)
+        let dir = try scratch.make()
         try writeFile(dir + "/h1.whl", bytes)
-        assertStoreError(["central directory", "outside"]) { _ = try WheelArchive(path: dir + "/h1.whl") }
+        expectStoreError(["central directory", "outside"]) { _ = try WheelArchive(path: dir + "/h1.whl") }
         // Entry claims a huge compressed size.
         var b2 = ZipBuilder(members: [.init(name: "s", data: text, deflate: false)]).build()
         let cd = b2.count - 22 - (46 + 1)
         b2[cd + 20] = 0xFF; b2[cd + 21] = 0xFF; b2[cd + 22] = 0xFF; b2[cd + 23] = 0x7F
         try writeFile(dir + "/h2.whl", b2)
-        assertStoreError(["out of bounds"]) { _ = try WheelArchive(path: dir + "/h2.whl") }
+        expectStoreError(["out of bounds"]) { _ = try WheelArchive(path: dir + "/h2.whl") }
         // Not a zip at all.
         try writeFile(dir + "/h3.whl", [UInt8](repeating: 0x41, count: 5000))
-        assertStoreError(["no end-of-central-directory"]) { _ = try WheelArchive(path: dir + "/h3.whl") }
+        expectStoreError(["no end-of-central-directory"]) { _ = try WheelArchive(path: dir + "/h3.whl") }
     }
 }
