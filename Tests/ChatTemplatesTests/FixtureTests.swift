@@ -85,10 +85,10 @@ let fixtureNames = [
         }
     }
 
-    /// The fixture stores SmolLM2's template text; when the model is installed, the template read
-    /// from its GGUF metadata must be that text and render the same.
-    @Test func smolLM2TemplateFromModelFile() throws {
-        guard let path = try? ModelStore().installedPath(of: "smollm2-135m") else { return }
+    /// The fixture stores SmolLM2's template text; the template read from the model's GGUF
+    /// metadata must be that text and render the same (the model is pulled if the store lacks it).
+    @Test(.tags(.model)) func smolLM2TemplateFromModelFile() throws {
+        let path = try ModelStore().resolve("smollm2-135m")
         let file = try GGUFFile(path: path)
         let source = try #require(file.metadata.string("tokenizer.chat_template"))
         let fixture = try FixtureFile.load("smollm2")

@@ -2,7 +2,7 @@ import Chat
 import ChatTemplates
 import Testing
 
-@Suite struct ChatFormatTests {
+@Suite(.tags(.model)) struct ChatFormatTests {
     static let exchange = [
         ChatMessage(role: "system", content: "Be brief."),
         ChatMessage(role: "user", content: "Hi"),
@@ -11,7 +11,7 @@ import Testing
     ]
 
     @Test func gemmaFileWithoutTemplateFallsBackToGemmaTurns() throws {
-        let loaded = TestModels.gemma3
+        let loaded = try TestModels.gemma3()
         let format = try ChatFormat(metadata: loaded.file.metadata, tokenizer: loaded.tokenizer, source: "gemma3-270m")
         #expect(format.origin == .fallback(name: "gemma"))
         #expect(format.summary.contains("no chat template"))
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func smolLM2UsesItsOwnTemplate() throws {
-        let loaded = TestModels.smolLM2
+        let loaded = try TestModels.smolLM2()
         let format = try ChatFormat(metadata: loaded.file.metadata, tokenizer: loaded.tokenizer, source: "smollm2-135m")
         #expect(format.origin == .model)
         // SmolLM2's template adds its default system prompt when the conversation has none.
@@ -50,7 +50,8 @@ import Testing
     }
 
     @Test func builtInChatML() throws {
-        let format = try ChatFormat(builtIn: "chatml", tokenizer: TestModels.smolLM2.tokenizer)
+        let tokenizer = try TestModels.smolLM2().tokenizer
+        let format = try ChatFormat(builtIn: "chatml", tokenizer: tokenizer)
         #expect(format.origin == .chosen(name: "chatml"))
         #expect(try format.render(Self.exchange, addGenerationPrompt: false) == """
             <|im_start|>system
@@ -64,19 +65,21 @@ import Testing
 
             """)
         // <|im_start|> and <|im_end|> are single special tokens (ids 1 and 2) in SmolLM2.
-        let ids = format.encode(try format.render([ChatMessage(role: "user", content: "Hi")]), tokenizer: TestModels.smolLM2.tokenizer)
+        let ids = format.encode(try format.render([ChatMessage(role: "user", content: "Hi")]), tokenizer: tokenizer)
         #expect(ids.first == 1 && ids.filter { $0 == 2 }.count == 1)
     }
 
-    @Test func unknownFormatNameListsTheBuiltIns() {
-        #expect { _ = try ChatFormat(builtIn: "vicuna", tokenizer: TestModels.smolLM2.tokenizer) } throws: { error in
+    @Test func unknownFormatNameListsTheBuiltIns() throws {
+        let tokenizer = try TestModels.smolLM2().tokenizer
+        #expect { _ = try ChatFormat(builtIn: "vicuna", tokenizer: tokenizer) } throws: { error in
             "\(error)".contains("vicuna") && "\(error)".contains("chatml, gemma")
         }
     }
 
-    @Test func unsupportedTemplateFeatureIsNamed() {
+    @Test func unsupportedTemplateFeatureIsNamed() throws {
+        let tokenizer = try TestModels.smolLM2().tokenizer
         let source = "{% macro turn(m) %}{{ m.content }}{% endmacro %}{% for m in messages %}{{ turn(m) }}{% endfor %}"
-        #expect { _ = try ChatFormat(templateSource: source, name: "custom.jinja", tokenizer: TestModels.smolLM2.tokenizer) } throws: { error in
+        #expect { _ = try ChatFormat(templateSource: source, name: "custom.jinja", tokenizer: tokenizer) } throws: { error in
             "\(error)".contains("custom.jinja") && "\(error)".contains("macro")
         }
     }

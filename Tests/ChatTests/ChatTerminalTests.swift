@@ -7,7 +7,7 @@ import Glibc
 /// Drives the real `atelier chat` binary in a pseudo-terminal, the way a person does: typed
 /// lines, Ctrl-C as the terminal's interrupt character (the kernel turns it into SIGINT for the
 /// foreground process), /clear and /exit.
-@Suite(.serialized) struct ChatTerminalTests {
+@Suite(.serialized, .tags(.model, .process)) struct ChatTerminalTests {
     @Test func twoTurnsCtrlCAndClearInARealTerminal() throws {
         let terminal = try PseudoTerminal(launching: Self.atelierBinary(), arguments: [
             "chat", "smollm2-135m", "--temp", "0", "--system", "You are a helpful assistant.", "-c", "1024", "-n", "200", "-t", "2",
@@ -112,7 +112,7 @@ final class PseudoTerminal {
         posix_spawnattr_setflags(&attributes, setsid | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var child: pid_t = 0
         let status = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
         guard status == 0 else { throw TerminalError("cannot start \(executable): \(String(cString: strerror(status)))") }

@@ -7,7 +7,7 @@ import Testing
 
 /// Multi-turn chat on SmolLM2-135M-Instruct, greedy, against llama.cpp and against evaluating
 /// every turn from scratch.
-@Suite(.serialized) struct ConversationTests {
+@Suite(.serialized, .tags(.model)) struct ConversationTests {
     struct Reference: Decodable {
         struct Case: Decodable {
             let system: String?
@@ -23,7 +23,7 @@ import Testing
     }
 
     func conversation(context: Int = 1024, system: String? = nil) throws -> Conversation {
-        let loaded = TestModels.smolLM2
+        let loaded = try TestModels.smolLM2()
         let session = try InferenceSession(model: loaded.model, contextLength: context, logitRows: 1)
         let format = try ChatFormat(metadata: loaded.file.metadata, tokenizer: loaded.tokenizer, source: "smollm2-135m")
         return Conversation(session: session, tokenizer: loaded.tokenizer, format: format, systemPrompt: system)
@@ -34,12 +34,13 @@ import Testing
     /// (margin under 0.1 nats, as in the greedy tests of ModelsTests), whole when there is none.
     @Test func firstAnswersMatchLlamaCpp() throws {
         let reference = try JSONDecoder().decode(Reference.self, from: TestModels.fixture("smollm2-chat.json"))
+        let endOfTurn = try #require(try TestModels.smolLM2().tokenizer.eosTokenID)
         for case_ in reference.cases {
             let chat = try conversation(system: case_.system)
             #expect(try chat.format.render(chat.messages + [ChatMessage(role: "user", content: case_.question)]) == case_.rendered_prompt)
             var sampler = Sampler(.greedy)
             let reply = try chat.respond(to: case_.question, sampler: &sampler, maxTokens: 64) { _ in true }
-            let ours = reply.tokens + (reply.stopReason == .endOfTurn ? [TestModels.smolLM2.tokenizer.eosTokenID!] : [])
+            let ours = reply.tokens + (reply.stopReason == .endOfTurn ? [endOfTurn] : [])
             if let fragile = case_.margins.firstIndex(where: { $0 < 0.1 }) {
                 #expect(Array(ours.prefix(fragile)) == Array(case_.ids.prefix(fragile)), "\(case_.question)")
             } else {
@@ -81,7 +82,7 @@ import Testing
         var notices: [String] = []
         for question in ["What is the capital of France?", "Name three primary colors.", "What is 2 + 2?",
                          "What is the capital of Japan?", "Who wrote Hamlet?", "What is water made of?"] {
-            let reply = try chat.respond(to: question, sampler: &sampler, maxTokens: 30, onNotice: { notices.append($0) }) { _ in true }
+            let reply = try chat.respond(to: question, sampler: &sampler, maxTokens: 30, onNotice: { notices.append($0) }, onText: { _ in true })
             #expect(!reply.text.isEmpty)
             #expect(chat.cachedTokens.count == chat.session.position)
             #expect(chat.session.position <= 160)

@@ -5,7 +5,7 @@ import Testing
 
 /// `atelier inspect` must report exactly what gguf-py reports for the two real models. The
 /// models are fetched into the user's store (from PyPI) when missing.
-@Suite(.serialized) struct InspectMatchesGGUFPyTests {
+@Suite(.serialized, .tags(.model)) struct InspectMatchesGGUFPyTests {
     static let models = [("smollm2-135m", "smollm2-135m.gguf-py.json"), ("gemma3-270m", "gemma3-270m.gguf-py.json")]
 
     @Test(arguments: models)

@@ -10,7 +10,7 @@ import Glibc
 /// The planner against the engine itself: run `atelier bench` filling the whole context (prefill
 /// of n_ctx tokens, so every KV cell and workspace row is touched) in a child process and compare
 /// its peak resident memory (getrusage ru_maxrss) with the plan for the same model and settings.
-@Suite(.serialized) struct EngineMemoryTests {
+@Suite(.serialized, .tags(.slow, .model, .process)) struct EngineMemoryTests {
     @Test(arguments: [("smollm2-135m", 512), ("smollm2-135m", 2048), ("smollm2-135m", 8192),
                       ("gemma3-270m", 512), ("gemma3-270m", 2048), ("gemma3-270m", 8192)])
     func peakResidentMemoryIsPredicted(model: String, contextLength: Int) throws {
@@ -39,7 +39,7 @@ import Glibc
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([binary] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var child: pid_t = 0
         guard posix_spawn(&child, binary, &actions, nil, argv, environ) == 0 else { throw TestFailure("cannot start \(binary)") }
         var status: Int32 = 0

@@ -185,7 +185,7 @@ import Testing
 }
 
 /// The quantizer replay against the real files this project runs.
-@Suite struct RealFiles {
+@Suite(.tags(.model)) struct RealFiles {
     static let store = ModelStore()
 
     /// Gemma 3 270M Q4_K_M: the planner's per-tensor types equal the file's, tensor by tensor

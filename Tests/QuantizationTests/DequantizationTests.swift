@@ -26,7 +26,7 @@ import Testing
         #expect(Set(Self.randomBlocks.map(\.type)) == Set(Quantization.supportedWeightTypes.filter { $0 != .f32 }.map(\.name)))
     }
 
-    @Test(arguments: realRows)
+    @Test(.tags(.model), arguments: realRows)
     func realTensorRowsMatchGGUFPy(_ fixture: RealRows) throws {
         let path = try ModelStore().resolve(fixture.model)
         let file = try GGUFFile(path: path)

@@ -63,7 +63,7 @@ import Testing
         return (best, w.count)
     }
 
-    @Test(.enabled(if: enabled)) func report() throws {
+    @Test(.enabled(if: enabled, "a throughput report, not a test; ATELIER_QUANT_BENCH=1 prints it")) func report() throws {
         var lines: [String] = []
         let cases: [(GGMLType, Int, Int)] = [
             (.q4_1, 49152, 576), (.q4_1, 576, 1536), (.q4_1, 131072, 1024),

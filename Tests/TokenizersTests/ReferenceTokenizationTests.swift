@@ -3,7 +3,7 @@ import Testing
 import Tokenizers
 
 /// Ids must equal what llama.cpp produces for SmolLM2, exactly.
-@Suite struct ReferenceTokenizationTests {
+@Suite(.tags(.model)) struct ReferenceTokenizationTests {
     static let cases: [TokenizeFixture.Case] = (try? TokenizeFixture.load().cases) ?? []
 
     @Test func fixtureIsPresent() throws {
@@ -60,7 +60,7 @@ import Tokenizers
 }
 
 /// Not a timed assertion: prints how long loading and whole-file tokenization take.
-@Suite struct SpeedReport {
+@Suite(.tags(.model)) struct SpeedReport {
     @Test func loadAndWholeFileTiming() throws {
         let metadata = try SmolLM2.metadata.get()
         let clock = ContinuousClock()

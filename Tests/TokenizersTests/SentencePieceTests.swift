@@ -36,7 +36,7 @@ enum Gemma3 {
 }
 
 /// Ids must equal what llama.cpp produces for Gemma 3, exactly.
-@Suite struct GemmaReferenceTokenizationTests {
+@Suite(.tags(.model)) struct GemmaReferenceTokenizationTests {
     static let cases: [GemmaTokenizeFixture.Case] = (try? GemmaTokenizeFixture.load().cases) ?? []
 
     @Test func fixtureIsPresent() throws {
@@ -101,7 +101,7 @@ enum Gemma3 {
     }
 }
 
-@Suite struct GemmaMetadataTests {
+@Suite(.tags(.model)) struct GemmaMetadataTests {
     @Test func specialIDsAndFlags() throws {
         let t = try Gemma3.tokenizer.get()
         #expect(t.vocabularySize == 262_144)
@@ -184,8 +184,8 @@ func toySentencePieceMetadata(addSpacePrefix: Bool? = nil, scores: [Float]? = ni
     return GGUFMetadata(pairs + extra)
 }
 
-private extension String {
-    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+extension String {
+    fileprivate func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }
 
 @Suite struct ToySentencePieceTests {
@@ -293,7 +293,7 @@ private extension String {
 }
 
 /// Not a timed assertion: prints how long loading Gemma's 262k tokens and tokenizing GPL-3 take.
-@Suite struct GemmaSpeedReport {
+@Suite(.tags(.model)) struct GemmaSpeedReport {
     @Test func loadAndWholeFileTiming() throws {
         let metadata = try Gemma3.metadata.get()
         let clock = ContinuousClock()

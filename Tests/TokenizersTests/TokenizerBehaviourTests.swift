@@ -2,7 +2,7 @@ import Testing
 import GGUF
 import Tokenizers
 
-@Suite struct SmolLM2MetadataTests {
+@Suite(.tags(.model)) struct SmolLM2MetadataTests {
     @Test func specialIDsAndFlags() throws {
         let t = try SmolLM2.tokenizer.get()
         #expect(t.vocabularySize == 49152)
@@ -43,7 +43,7 @@ import Tokenizers
     }
 }
 
-@Suite struct IncrementalDecoderTests {
+@Suite(.tags(.model)) struct IncrementalDecoderTests {
     static let texts = ["👨‍👩‍👧‍👦 family", "🦙 llama", "日本語のテキスト", "naïve café", "a😀b👍🏽c", "🏳️‍🌈"]
 
     @Test(arguments: texts)

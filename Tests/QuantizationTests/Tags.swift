@@ -1,0 +1,8 @@
+import Testing
+
+/// The tags `scripts/test-fast.sh` filters on; every test target that uses a tag declares it (a tag is
+/// known by its name, so the same tag in two targets is one tag).
+extension Tag {
+    /// Loads a real model from the store (pulling it on first use).
+    @Tag static var model: Self
+}
