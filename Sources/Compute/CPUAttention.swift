@@ -1,4 +1,5 @@
-// Causal attention over the KV cache, one pass with an online softmax (Rabe & Staats 2021).
+// Causal (optionally windowed) attention over the KV cache: per query row, every score, then the
+// softmax weights, then the weighted values — the same three passes for a prompt and for a decode step.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,8 +9,11 @@ import _Builtin_intrinsics.intel
 import CPrefetch
 
 extension CPUBackend {
-    /// Query rows per task in `attentionInTiles`.
+    /// Consecutive query rows per task: they share each cached key and value row's conversion.
     static let attentionRowTile = 4
+
+    /// Keys converted from the cache at a time.
+    static let keyBlock = 32
 
     /// The oldest position a query at `position` attends to: inside the window, and not older than
     /// the cells a ring of `capacity` still holds.
@@ -22,85 +26,102 @@ extension CPUBackend {
         attention([AttentionSpan(queries: queries, cache: cache, firstPosition: firstPosition, output: output)], layer: layer, shape: shape)
     }
 
-    /// Spans long enough for tiles take `attentionInTiles` one by one; all the short ones (decode
-    /// rows) share one dispatch, so a server's pass over four sequences pays one hand-off per layer
-    /// instead of four, and its threads split 4 × heads tasks instead of each sequence's few.
+    /// One dispatch for every span: each is cut into tiles of up to `attentionRowTile` consecutive
+    /// rows, and there is one task per (tile, KV head, part of that KV head's query heads). A task
+    /// takes every query head that shares its KV head, so each cached key and value is converted
+    /// from f16 once for the group (3 query heads × 4 rows in SmolLM2) instead of once per head and
+    /// row: on Zen 1 a `vcvtph2ps` costs about as much as the multiply-add it feeds. When that
+    /// leaves fewer tasks than threads (one decode row of Gemma 3 270M, whose 4 query heads share 1
+    /// KV head) the group is split into parts.
+    ///
+    /// A row's arithmetic is the same in any tile, task or part (the f16 conversion is exact, and
+    /// every score, softmax and weighted sum is computed per row in key order), so its result does
+    /// not depend on how the prompt was chunked, which rows share its tile, or what else is in the
+    /// batch: `run`, `chat` and a server slot give a prompt the same logits by construction.
     public func attention(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
-        var short: [AttentionSpan] = []
-        for span in spans {
-            if span.queries.rows >= 2 * Self.attentionRowTile {
-                attentionInTiles(queries: span.queries, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: span.output)
-            } else if span.queries.rows > 0 {
-                short.append(span)
-            }
-        }
-        if !short.isEmpty { attentionByRow(short, layer: layer, shape: shape) }
-    }
-
-    /// Keys converted from the cache at a time in `attendOneGroup`.
-    static let keyBlock = 32
-
-    /// One task per (query row, KV head): the decode path. A task takes every query head that
-    /// shares its KV head, so each cached key and value is converted from f16 once for the group
-    /// (3 query heads in SmolLM2, 4 in Gemma 3) instead of once per head: on Zen 1 a `vcvtph2ps`
-    /// costs about as much as the multiply-add it feeds. When that leaves fewer tasks than threads
-    /// (one decode row of Gemma 3 270M, whose 4 query heads share 1 KV head) the group is split
-    /// into parts. Each head's arithmetic is the same whatever its task (the conversion is exact),
-    /// and a task reads only its own row, so a row's result does not change with its batch.
-    func attentionByRow(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
-        let group = shape.heads / shape.kvHeads
-        let rows = spans.reduce(0) { $0 + $1.queries.rows }
-        let parts = min(group, max(1, (pool.threadCount + rows * shape.kvHeads - 1) / (rows * shape.kvHeads)))
-        let perRow = shape.kvHeads * parts
+        let spans = spans.filter { $0.queries.rows > 0 }
+        guard !spans.isEmpty else { return }
+        let group = shape.heads / shape.kvHeads, tile = Self.attentionRowTile
         var firstTask: [Int] = []
-        var tasks = 0
+        var tiles = 0
         for span in spans {
-            firstTask.append(tasks)
-            tasks += span.queries.rows * perRow
+            firstTask.append(tiles)
+            tiles += (span.queries.rows + tile - 1) / tile
         }
-        let longest = spans.map { $0.cache.capacity[layer] }.max() ?? 0
-        ensureWorkerScratch(floats: group * (2 * shape.headDim + longest + 1) + Self.keyBlock * shape.headDim + 8)
+        let parts = min(group, max(1, (pool.threadCount + tiles * shape.kvHeads - 1) / (tiles * shape.kvHeads)))
+        let perTile = shape.kvHeads * parts
+        firstTask = firstTask.map { $0 * perTile }
+        let tasks = tiles * perTile
+        // The most keys a tile reads: its first row's visible keys plus one per further row.
+        let keys = spans.map { min($0.cache.capacity[layer], $0.firstPosition + $0.queries.rows) }.max()! + tile
+        ensureWorkerScratch(floats: Self.tileScratchFloats(tile: tile, group: group, headDim: shape.headDim, keys: keys))
         pool.run { worker, workers in
             let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
             var s = 0
             for task in ThreadPool.chunk(tasks, worker, workers) {
-                while task >= firstTask[s] + spans[s].queries.rows * perRow { s += 1 }
-                let (row, rest) = (task - firstTask[s]).quotientAndRemainder(dividingBy: perRow)
+                while s + 1 < spans.count && task >= firstTask[s + 1] { s += 1 }
+                let (tileIndex, rest) = (task - firstTask[s]).quotientAndRemainder(dividingBy: perTile)
                 let (kvHead, part) = rest.quotientAndRemainder(dividingBy: parts)
+                let rows = (tileIndex * tile)..<min(tileIndex * tile + tile, spans[s].queries.rows)
                 let heads = ThreadPool.chunk(group, part, parts)
-                Self.attendOneGroup(spans[s], row: row, kvHead: kvHead, heads: heads, layer: layer, shape: shape, scratch: scratch)
+                Self.attendTile(spans[s], rows: rows, kvHead: kvHead, heads: heads, layer: layer, shape: shape, scratch: scratch)
             }
         }
     }
 
-    /// Attention of one query row's heads `heads` (indices within the group of `kvHead`), in three
-    /// passes over blocks of `keyBlock` keys: every score (four keys at a time, four independent dot products), the
-    /// softmax weights with a vector exp, then the weighted values, 32 lanes of a head at a time
-    /// held in registers across a block. f16 blocks are converted once into f32 for all heads.
-    /// `scratch`: group × (2 × headDim + cache capacity + 1) + keyBlock × headDim + 8 floats.
+    /// Floats of worker scratch `attendTile` needs for `tile` rows × `group` heads reading `keys` keys.
+    static func tileScratchFloats(tile: Int, group: Int, headDim: Int, keys: Int) -> Int {
+        tile * group * (2 * headDim + keys + 1) + keyBlock * headDim + 8
+    }
+
+    /// Attention of query rows `rows` of a span, for query heads `heads` (indices within the group of
+    /// `kvHead`), in three passes over blocks of `keyBlock` keys: every score (four keys at a time,
+    /// four independent dot products), the softmax weights of each row with a vector exp, then each
+    /// row's weighted values, 32 lanes of a head at a time held in registers across a block. The
+    /// tile reads keys from the first row's oldest visible one to the last row's own; each f16 block
+    /// is converted once into f32 for all rows and heads, and every row uses only the keys it sees.
     ///
     /// Queries are rounded to f16 against an f16 cache, as ggml does before its f16 dot products.
-    @inline(__always)
-    static func attendOneGroup(_ span: AttentionSpan, row: Int, kvHead: Int, heads: Range<Int>, layer: Int,
-                               shape: AttentionShape, scratch: UnsafeMutablePointer<Float>) {
-        let headDim = shape.headDim, cache = span.cache, group = heads.count
+    static func attendTile(_ span: AttentionSpan, rows: Range<Int>, kvHead: Int, heads: Range<Int>, layer: Int,
+                           shape: AttentionShape, scratch: UnsafeMutablePointer<Float>) {
+        let headDim = shape.headDim, cache = span.cache, group = heads.count, tileRows = rows.count
         let firstHead = kvHead * (shape.heads / shape.kvHeads) + heads.lowerBound
         let capacity = cache.capacity[layer], width = cache.width
-        let position = span.firstPosition + row
-        let first = firstVisible(position: position, capacity: capacity, window: shape.window)
-        let count = position - first + 1
-        let queries = scratch, accumulators = queries + group * headDim
-        let scores = accumulators + group * headDim, converted = scores + group * count
+        @inline(__always) func visible(_ row: Int) -> ClosedRange<Int> {
+            let position = span.firstPosition + row
+            return firstVisible(position: position, capacity: capacity, window: shape.window)...position
+        }
+        let first = visible(rows.lowerBound).lowerBound
+        let count = span.firstPosition + rows.upperBound - first
+        if count > capacity {
+            // A ring holds fewer cells than the tile's keys: rows one at a time (each row's own keys fit).
+            for row in rows {
+                attendTile(span, rows: row..<(row + 1), kvHead: kvHead, heads: heads, layer: layer, shape: shape, scratch: scratch)
+            }
+            return
+        }
+        let vectors = tileRows * group
+        let queries = scratch, accumulators = queries + vectors * headDim
+        let scores = accumulators + vectors * headDim, converted = scores + vectors * count
         let sums = converted + keyBlock * headDim
-        queries.update(from: span.queries.row(row) + firstHead * headDim, count: group * headDim)
+        for i in 0..<tileRows {
+            let q = queries + i * group * headDim
+            q.update(from: span.queries.row(rows.lowerBound + i) + firstHead * headDim, count: group * headDim)
+            if cache.type == .f16 { HalfPrecision.roundTrip(q, count: group * headDim) }
+        }
         let isHalf = cache.type == .f16, elementBytes = cache.type.bytesPerElement
-        if isHalf { HalfPrecision.roundTrip(queries, count: group * headDim) }
-        accumulators.initialize(repeating: 0, count: group * headDim)
+        accumulators.initialize(repeating: 0, count: vectors * headDim)
         let keys = cache.keys[layer].address, values = cache.values[layer].address
         let kvOffset = kvHead * headDim
-        // Keys are positions first…position: at most two runs of cells, before and after the ring wraps.
+        // Keys are positions first…last: at most two runs of cells, before and after the ring wraps.
         let firstCell = first % capacity, beforeWrap = capacity - firstCell
         @inline(__always) func cell(_ j: Int) -> Int { (j < beforeWrap ? firstCell + j : j - beforeWrap) * width + kvOffset }
+        // Key j (counted from `first`) that row i sees: lower...upper.
+        @inline(__always) func seen(_ i: Int) -> ClosedRange<Int> {
+            let v = visible(rows.lowerBound + i)
+            return (v.lowerBound - first)...(v.upperBound - first)
+        }
+        @inline(__always) func scoreRow(_ i: Int, _ g: Int) -> UnsafeMutablePointer<Float> { scores + (i * group + g) * count }
 
         // The cells come from memory (a decode pass streams every weight in between; a long
         // context does not fit in cache), one head's slice of each cell at a stride of the whole
@@ -116,9 +137,9 @@ extension CPUBackend {
         }
         for j in 0..<min(keyBlock, count) { fetch(keys, j) }
 
-        // f16 rows `start..<start + n` are converted into `converted` once per block for every head
-        // of the group; an f32 cache is read in place. `ahead(p)` runs beside position p's row.
-        func rows(_ source: UnsafeMutableRawPointer, _ start: Int, _ n: Int, ahead: (Int) -> Void) -> UnsafePointer<Float> {
+        // f16 rows `start..<start + n` are converted into `converted` once per block for every row
+        // and head of the tile; an f32 cache is read in place. `ahead(p)` runs beside key p's row.
+        func rowsOf(_ source: UnsafeMutableRawPointer, _ start: Int, _ n: Int, ahead: (Int) -> Void) -> UnsafePointer<Float> {
             let halves = source.assumingMemoryBound(to: UInt16.self)
             for j in 0..<n {
                 ahead(start + j)
@@ -128,35 +149,47 @@ extension CPUBackend {
         }
 
         func scoreBlock(_ start: Int, _ n: Int) {
-            let base = rows(keys, start, n) { p in
+            let base = rowsOf(keys, start, n) { p in
                 if p + keyBlock < count { fetch(keys, p + keyBlock) }
                 fetch(values, p)
             }
-            @inline(__always) func at(_ j: Int) -> Int { isHalf ? j * headDim : cell(start + j) }
-            for g in 0..<group {
-                let q = queries + g * headDim, out = scores + g * count + start
-                var j = 0
-                while j + 4 <= n {
-                    let four = VectorMath.dot4(q, base, at(j), at(j + 1), at(j + 2), at(j + 3), headDim) * shape.scale
-                    UnsafeMutableRawPointer(out + j).storeBytes(of: four, as: SIMD4<Float>.self)
-                    j += 4
-                }
-                while j < n {
-                    out[j] = VectorMath.dot4(q, base, at(j), at(j), at(j), at(j), headDim)[0] * shape.scale
-                    j += 1
+            @inline(__always) func at(_ j: Int) -> Int { isHalf ? (j - start) * headDim : cell(j) }
+            for i in 0..<tileRows {
+                let own = seen(i)
+                let lower = max(own.lowerBound, start), end = min(own.upperBound + 1, start + n)
+                guard lower < end else { continue }
+                for g in 0..<group {
+                    let q = queries + (i * group + g) * headDim, out = scoreRow(i, g)
+                    var j = lower
+                    while j + 4 <= end {
+                        let four = VectorMath.dot4(q, base, at(j), at(j + 1), at(j + 2), at(j + 3), headDim) * shape.scale
+                        UnsafeMutableRawPointer(out + j).storeBytes(of: four, as: SIMD4<Float>.self)
+                        j += 4
+                    }
+                    while j < end {
+                        out[j] = VectorMath.dot4(q, base, at(j), at(j), at(j), at(j), headDim)[0] * shape.scale
+                        j += 1
+                    }
                 }
             }
         }
 
         func valueBlock(_ start: Int, _ n: Int) {
-            let base = rows(values, start, n) { _ in }
-            for g in 0..<group {
-                var d = 0
-                while d < headDim {
-                    let lanes = min(32, headDim - d)
-                    VectorMath.accumulate(weights: scores + g * count + start, n, base + d, row: { isHalf ? $0 * headDim : cell(start + $0) },
-                                          lanes: lanes, into: accumulators + g * headDim + d)
-                    d += lanes
+            let base = rowsOf(values, start, n) { _ in }
+            for i in 0..<tileRows {
+                let own = seen(i)
+                let lower = max(own.lowerBound, start), end = min(own.upperBound + 1, start + n)
+                guard lower < end else { continue }
+                for g in 0..<group {
+                    let weights = scoreRow(i, g) + lower
+                    var d = 0
+                    while d < headDim {
+                        let lanes = min(32, headDim - d)
+                        VectorMath.accumulate(weights: weights, end - lower, base + d,
+                                              row: { isHalf ? (lower - start + $0) * headDim : cell(lower + $0) },
+                                              lanes: lanes, into: accumulators + (i * group + g) * headDim + d)
+                        d += lanes
+                    }
                 }
             }
         }
@@ -166,16 +199,23 @@ extension CPUBackend {
             scoreBlock(start, min(keyBlock, count - start))
             start += keyBlock
         }
-        for g in 0..<group { sums[g] = softmaxWeights(scores + g * count, count) }
+        for i in 0..<tileRows {
+            let own = seen(i)
+            for g in 0..<group { sums[i * group + g] = softmaxWeights(scoreRow(i, g) + own.lowerBound, own.count) }
+        }
         start = 0
         while start < count {
             valueBlock(start, min(keyBlock, count - start))
             start += keyBlock
         }
-        for g in 0..<group {
-            let out = span.output.row(row) + (firstHead + g) * headDim, acc = accumulators + g * headDim
-            let inverse = sums[g] == 0 ? 0 : 1 / sums[g]
-            for i in 0..<headDim { out[i] = acc[i] * inverse }
+        for i in 0..<tileRows {
+            for g in 0..<group {
+                let out = span.output.row(rows.lowerBound + i) + (firstHead + g) * headDim
+                let acc = accumulators + (i * group + g) * headDim
+                let total = sums[i * group + g]
+                let inverse = total == 0 ? 0 : 1 / total
+                for e in 0..<headDim { out[e] = acc[e] * inverse }
+            }
         }
     }
 
@@ -203,111 +243,5 @@ extension CPUBackend {
             j += 1
         }
         return sum
-    }
-
-    /// Prefill: one task per (tile of query rows, KV head) takes every query head that shares the
-    /// KV head, so each cached key and value row is converted to f32 once for all of the task's
-    /// queries (4 rows × 4 heads for Gemma 3, 4 × 3 for SmolLM2) instead of once per query. Keys go
-    /// four at a time: four scores, one softmax rescale, and one pass over the accumulator that
-    /// adds all four weighted values (the decode path above makes a pass per key).
-    func attentionInTiles(queries: Matrix, cache: KVCache, layer: Int, firstPosition: Int, shape: AttentionShape, into output: Matrix) {
-        let headDim = shape.headDim
-        let groupSize = shape.heads / shape.kvHeads
-        let capacity = cache.capacity[layer]
-        let width = cache.width
-        let keys = cache.keys[layer].address, values = cache.values[layer].address
-        let isHalf = cache.type == .f16
-        let tile = Self.attentionRowTile
-        let vectors = tile * groupSize
-        let span = 4
-        ensureWorkerScratch(floats: 2 * vectors * headDim + 2 * span * headDim + 2 * vectors)
-        let tasks = (queries.rows + tile - 1) / tile * shape.kvHeads
-
-        pool.run { worker, workers in
-            let scratch = workerScratch[worker].address.assumingMemoryBound(to: Float.self)
-            let query = scratch, accumulator = scratch + vectors * headDim
-            let keyRows = accumulator + vectors * headDim, valueRows = keyRows + span * headDim
-            let maxScore = valueRows + span * headDim, sum = maxScore + vectors
-            for task in ThreadPool.chunk(tasks, worker, workers) {
-                let (rowTile, kvHead) = task.quotientAndRemainder(dividingBy: shape.kvHeads)
-                let rows = (rowTile * tile)..<min(rowTile * tile + tile, queries.rows)
-                func firstVisible(_ row: Int) -> Int {
-                    Self.firstVisible(position: firstPosition + row, capacity: capacity, window: shape.window)
-                }
-                for (i, row) in rows.enumerated() {
-                    for g in 0..<groupSize {
-                        let q = query + (i * groupSize + g) * headDim
-                        q.update(from: queries.row(row) + (kvHead * groupSize + g) * headDim, count: headDim)
-                        if isHalf { HalfPrecision.roundTrip(q, count: headDim) }
-                    }
-                }
-                accumulator.initialize(repeating: 0, count: rows.count * groupSize * headDim)
-                maxScore.initialize(repeating: -Float.infinity, count: vectors)
-                sum.initialize(repeating: 0, count: vectors)
-
-                let k16 = keys.assumingMemoryBound(to: UInt16.self), v16 = values.assumingMemoryBound(to: UInt16.self)
-                let k32 = keys.assumingMemoryBound(to: Float.self), v32 = values.assumingMemoryBound(to: Float.self)
-                let last = firstPosition + rows.upperBound - 1
-                var start = firstVisible(rows.lowerBound)
-                while start <= last {
-                    let count = min(span, last - start + 1)
-                    var k = (UnsafePointer(keyRows), UnsafePointer(keyRows), UnsafePointer(keyRows), UnsafePointer(keyRows))
-                    var v = k
-                    for j in 0..<span {
-                        // Past the last key, repeat it with weight 0 so the fused pass needs no tail.
-                        let cell = ((start + min(j, count - 1)) % capacity) * width + kvHead * headDim
-                        let kj: UnsafePointer<Float>, vj: UnsafePointer<Float>
-                        if isHalf {
-                            HalfPrecision.load(k16 + cell, keyRows + j * headDim, count: headDim)
-                            HalfPrecision.load(v16 + cell, valueRows + j * headDim, count: headDim)
-                            kj = UnsafePointer(keyRows + j * headDim)
-                            vj = UnsafePointer(valueRows + j * headDim)
-                        } else {
-                            kj = UnsafePointer(k32 + cell)
-                            vj = UnsafePointer(v32 + cell)
-                        }
-                        switch j {
-                        case 0: (k.0, v.0) = (kj, vj)
-                        case 1: (k.1, v.1) = (kj, vj)
-                        case 2: (k.2, v.2) = (kj, vj)
-                        default: (k.3, v.3) = (kj, vj)
-                        }
-                    }
-                    for (i, row) in rows.enumerated() {
-                        let visible = firstVisible(row)...(firstPosition + row)
-                        guard visible.overlaps(start...(start + count - 1)) else { continue }
-                        for g in 0..<groupSize {
-                            let index = i * groupSize + g
-                            let q = query + index * headDim, acc = accumulator + index * headDim
-                            var scores = SIMD4<Float>(repeating: -.infinity)
-                            for j in 0..<count where visible.contains(start + j) {
-                                let kj = j == 0 ? k.0 : j == 1 ? k.1 : j == 2 ? k.2 : k.3
-                                scores[j] = VectorMath.dot(q, kj, headDim) * shape.scale
-                            }
-                            let blockMax = scores.max()
-                            if blockMax > maxScore[index] {
-                                let rescale = expf(maxScore[index] - blockMax)
-                                maxScore[index] = blockMax
-                                VectorMath.scale(acc, by: rescale, headDim)
-                                sum[index] *= rescale
-                            }
-                            var weights = SIMD4<Float>()
-                            for j in 0..<span where scores[j] > -.infinity { weights[j] = expf(scores[j] - maxScore[index]) }
-                            VectorMath.axpy4(weights, v.0, v.1, v.2, v.3, acc, headDim)
-                            sum[index] += weights.sum()
-                        }
-                    }
-                    start += count
-                }
-                for (i, row) in rows.enumerated() {
-                    for g in 0..<groupSize {
-                        let index = i * groupSize + g
-                        let out = output.row(row) + (kvHead * groupSize + g) * headDim
-                        let inverse = sum[index] == 0 ? 0 : 1 / sum[index]
-                        for j in 0..<headDim { out[j] = accumulator[index * headDim + j] * inverse }
-                    }
-                }
-            }
-        }
     }
 }

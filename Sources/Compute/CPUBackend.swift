@@ -13,7 +13,6 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public var name: String { "CPU (\(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"))" }
 
     private var activationScratch = DeviceBuffer.host(byteCount: 0)
-    public var independentRows = false
     var workerScratch: [DeviceBuffer] = []
     private var workerScratchFloats = 0
 
@@ -175,22 +174,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 let local = own.lowerBound - (first - groupCounts[index]), count = own.count
                 let rows = (local * 16)..<min((local + count) * 16, weight.rows)
                 let input = UnsafeRawPointer(activations + offsets[index]), output = outputs[index]
-                guard independentRows, batch > 1, !kernels[index].isBatchInvariant else {
-                    kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
-                                          activations: input, activationRowBytes: rowBytes[index],
-                                          batch: batch, output: output.floats, outputStride: output.columns)
-                    continue
-                }
-                // One activation row at a time over 64-row tiles of weights: each row takes the
-                // single-row path, and the tile is still in cache for the next activation row.
-                for tile in stride(from: rows.lowerBound, to: rows.upperBound, by: 64) {
-                    let tileRows = tile..<min(tile + 64, rows.upperBound)
-                    for b in 0..<batch {
-                        kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: tileRows, columns: weight.columns,
-                                              activations: input + b * rowBytes[index], activationRowBytes: rowBytes[index],
-                                              batch: 1, output: output.floats + b * output.columns, outputStride: output.columns)
-                    }
-                }
+                kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
+                                      activations: input, activationRowBytes: rowBytes[index],
+                                      batch: batch, output: output.floats, outputStride: output.columns)
             }
         }
     }
@@ -256,6 +242,11 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         let count = x.rows * x.columns
         let a = accumulator.floats, b = x.floats
         for i in 0..<count { a[i] += b[i] }
+    }
+
+    public func copyRows(_ x: Matrix, rows: Range<Int>, into output: Matrix) {
+        precondition(x.columns == output.columns && rows.count <= output.rows && rows.upperBound <= x.rows, "copyRows shape mismatch")
+        output.address.copyMemory(from: x.address + rows.lowerBound * x.columns * 4, byteCount: rows.count * x.columns * 4)
     }
 
     public func read(_ x: Matrix, rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) {

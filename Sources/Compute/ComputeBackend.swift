@@ -13,11 +13,6 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// True when no weight made by `makeWeight` points into the file it came from, so the file's
     /// mapped pages can be released once the model is loaded.
     var copiesWeights: Bool { get }
-    /// When true, every row of a matrix multiply is computed exactly as it would be alone (same
-    /// instructions, same summation order), whatever else shares the batch. A server batching
-    /// different requests' decode steps sets it, so a request's tokens never depend on its
-    /// neighbours; weights are still streamed once per pass.
-    var independentRows: Bool { get set }
     func makeKVCache(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int]) -> KVCache
 
     /// `output[i] = scale × table[tokens[i]]`.
@@ -49,6 +44,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func gatedActivation(_ activation: GatedActivation, gate: Matrix, up: Matrix, into output: Matrix)
     /// `accumulator += x`.
     func add(_ x: Matrix, into accumulator: Matrix)
+    /// Copies `rows` of `x` into the first rows of `output`, both in this backend's memory (a GPU
+    /// backend copies on the device; no host round trip).
+    func copyRows(_ x: Matrix, rows: Range<Int>, into output: Matrix)
     /// Copies rows to host memory.
     func read(_ x: Matrix, rows: Range<Int>, into destination: UnsafeMutablePointer<Float>)
 }
@@ -69,11 +67,5 @@ extension ComputeBackend {
         for span in spans {
             attention(queries: span.queries, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: span.output)
         }
-    }
-
-    /// Copies `rows` of `x` into the first rows of `output` (same backend).
-    public func copyRows(_ x: Matrix, rows: Range<Int>, into output: Matrix) {
-        precondition(x.columns == output.columns && rows.count <= output.rows, "copyRows shape mismatch")
-        output.address.copyMemory(from: x.address + rows.lowerBound * x.columns * 4, byteCount: rows.count * x.columns * 4)
     }
 }

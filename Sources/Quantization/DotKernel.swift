@@ -58,23 +58,12 @@ public struct DotKernel: Sendable {
     /// Identifies the activation encoding this kernel reads: kernels with equal values can share
     /// one quantized copy of the same input (the ggml type id, or ids above 1000 for Q8S blocks).
     public var activationFormat: UInt32 {
-        isInterleaved ? (weightType.rawValue == GGMLType.q4_1.rawValue ? 1001 : 1002) : activationType.rawValue
+        isInterleaved ? (weightType.id == .q4_1 ? 1001 : 1002) : activationType.rawValue
     }
 
     /// Bytes of one quantized activation row of `count` elements.
     public func activationRowBytes(count: Int) -> Int {
         isInterleaved ? Interleaved8.activationRowBytes(count: count) : Quantization.activationRowBytes(for: weightType, count: count)
-    }
-
-    /// Whether a row's result is the same whatever other activation rows share the call (same
-    /// instructions and summation order as a batch of one). True for the interleaved layouts, whose
-    /// multi-row loops keep the one-row summation order, and the K-quant kernels, whose multi-row
-    /// loops repeat the one-row arithmetic per row (bit-identical to the one-row kernels).
-    public var isBatchInvariant: Bool {
-        switch layout {
-        case .interleaved8: return true
-        case .rowMajor: return !isPortable && [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K].contains { $0.rawValue == weightType.rawValue }
-        }
     }
 
     /// Quantizes one f32 activation row into the format this kernel multiplies with.
@@ -92,6 +81,12 @@ public struct DotKernel: Sendable {
     /// (already quantized with `Quantization.quantizeActivations`); `columns` = elements per row.
     /// Single-threaded: the caller splits `rows` across threads. Each weight row is decoded once per
     /// group of four activation rows.
+    ///
+    /// Batch-invariant by construction: every kernel family gives an activation row the same
+    /// instructions and summation order whatever else shares the batch (the one-row and multi-row
+    /// loops of a family sum each row's blocks in the same order), so a token's logits never depend
+    /// on how its prompt was chunked or which requests it was batched with. `BatchInvarianceTests`
+    /// checks every type and layout bit for bit.
     public func matmul(weights: UnsafeRawPointer, weightRowBytes: Int, rows: Range<Int>, columns: Int,
                        activations: UnsafeRawPointer, activationRowBytes: Int, batch: Int,
                        output: UnsafeMutablePointer<Float>, outputStride: Int) {
@@ -103,16 +98,16 @@ public struct DotKernel: Sendable {
         #if arch(x86_64)
         switch layout {
         case .interleaved8:
-            Interleaved8AVX2.matmul(weightType.rawValue, job)
+            Interleaved8AVX2.matmul(weightType.id, job)
             return
         case .rowMajor: break
         }
         if !isPortable {
-            AVX2Kernels.matmul(weightType.rawValue, job)
+            AVX2Kernels.matmul(weightType.id, job)
             return
         }
         #endif
-        PortableKernels.matmul(weightType.rawValue, job)
+        PortableKernels.matmul(weightType, job)
     }
 }
 

@@ -121,19 +121,14 @@ enum LegacyAVX2 {
         accumulate(format, codes: c, absCodes: ac, dw: loadHalf(wb, 0), mw: F.hasMin ? loadHalf(wb, 2) : 0, ab, &acc, &mins)
     }
 
-    /// Batch 1: two independent accumulators so consecutive blocks' FMAs overlap.
+    /// One row against one activation row: one accumulator, blocks in order — the arithmetic `rows4`
+    /// and `dot4` give each of their rows, so a row's result does not depend on its batch.
     @inline(__always) private static func dot1<F: Legacy32AVX2Format>(_ format: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int) -> Float {
         let aBytes = F.hasMin ? 36 : 34
-        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-        var m0: Float = 0, m1: Float = 0
-        var i = 0
-        while i + 2 <= blocks {
-            step(format, w + i * F.blockBytes, a + i * aBytes, &acc0, &m0)
-            step(format, w + (i + 1) * F.blockBytes, a + (i + 1) * aBytes, &acc1, &m1)
-            i += 2
-        }
-        if i < blocks { step(format, w + i * F.blockBytes, a + i * aBytes, &acc0, &m0) }
-        return (acc0 + acc1).sum() + (m0 + m1)
+        var acc = _mm256_setzero_ps()
+        var mins: Float = 0
+        for i in 0..<blocks { step(format, w + i * F.blockBytes, a + i * aBytes, &acc, &mins) }
+        return acc.sum() + mins
     }
 
     /// One activation row against four consecutive weight rows.

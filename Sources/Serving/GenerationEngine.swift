@@ -105,9 +105,6 @@ public final class GenerationEngine: Sendable {
                                             capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)))
         }
         let vocabulary = c.vocabularySize
-        // Every row computed as if alone, in prefill and decode alike: a request's tokens then
-        // depend neither on its batch neighbours nor on how much of its prompt came from a cache.
-        backend.independentRows = true
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
         defer { logits.deallocate() }
 
@@ -125,8 +122,8 @@ public final class GenerationEngine: Sendable {
 
             // One pass for all slots: every decoding slot's next token, then prompt chunks of the
             // slots still reading their prompts, as many rows as the workspace holds. Each weight is
-            // then read once per step, not once per slot. Rows are computed as if alone
-            // (`independentRows`), so sharing a pass changes no result.
+            // then read once per step, not once per slot. Every backend operation computes a
+            // row as it would alone (batch-invariant kernels and attention), so sharing a pass changes no result.
             let decoding = slots.filter { $0.job != nil && $0.pendingPrompt.isEmpty && $0.generated > 0 }
             var tokens = decoding.map(\.nextToken)
             var spans = decoding.enumerated().map { i, slot in
@@ -258,13 +255,14 @@ public final class GenerationEngine: Sendable {
         let request = job.request
         var chosen: GenerationEvent.TokenLogprob?
         var top: [GenerationEvent.TokenLogprob] = []
-        let logSumExp = request.topLogprobs != nil ? Self.logSumExp(logits) : 0
-        if let n = request.topLogprobs, n > 0 {
-            top = Self.topIndices(logits, n).map { describe($0, logprob: logits[Int($0)] - logSumExp) }
+        // The model's own distribution: before the sampler's penalties change the logits.
+        let distribution = request.topLogprobs != nil ? LogSoftmax(UnsafeBufferPointer(logits)) : nil
+        if let distribution, let n = request.topLogprobs {
+            top = topIndices(UnsafeBufferPointer(logits), n).map { describe($0, logprob: distribution(logits[Int($0)])) }
         }
-        let rawLogits = request.topLogprobs != nil ? Array(logits) : []
+        let rawLogits = distribution != nil ? Array(logits) : []
         let token = slot.sampler.sample(logits)
-        if request.topLogprobs != nil { chosen = describe(token, logprob: rawLogits[Int(token)] - logSumExp) }
+        if let distribution { chosen = describe(token, logprob: distribution(rawLogits[Int(token)])) }
         if tokenizer.isEndOfGeneration(token) {
             finish(slot, .stop)
             return
@@ -277,9 +275,9 @@ public final class GenerationEngine: Sendable {
         if slot.generated >= request.maxTokens || slot.tokens.count + 1 >= slotContext { finish(slot, .length) }
     }
 
-    private func describe(_ id: Int32, logprob: Float) -> GenerationEvent.TokenLogprob {
+    private func describe(_ id: Int32, logprob: Double) -> GenerationEvent.TokenLogprob {
         let bytes = tokenizer.decodeBytes(id, special: true)
-        return GenerationEvent.TokenLogprob(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: logprob)
+        return GenerationEvent.TokenLogprob(token: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: Float(logprob))
     }
 
     private func finish(_ slot: Slot, _ reason: FinishReason) {
@@ -294,26 +292,6 @@ public final class GenerationEngine: Sendable {
         slot.job = nil
         slot.pendingPrompt = []
         shared.withLock { $0.busySlots -= 1 }
-    }
-
-    static func logSumExp(_ logits: UnsafeMutableBufferPointer<Float>) -> Float {
-        var m = -Float.infinity
-        for x in logits where x > m { m = x }
-        var sum: Float = 0
-        for x in logits { sum += expf(x - m) }
-        return m + logf(sum)
-    }
-
-    static func topIndices(_ logits: UnsafeMutableBufferPointer<Float>, _ n: Int) -> [Int32] {
-        var best: [Int32] = []
-        for i in 0..<logits.count {
-            if best.count < n || logits[i] > logits[Int(best[best.count - 1])] {
-                var j = best.count < n ? best.count : best.count - 1
-                if best.count < n { best.append(Int32(i)) } else { best[j] = Int32(i) }
-                while j > 0, logits[Int(best[j - 1])] < logits[Int(best[j])] { best.swapAt(j - 1, j); j -= 1 }
-            }
-        }
-        return best
     }
 }
 

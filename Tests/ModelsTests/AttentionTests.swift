@@ -4,7 +4,7 @@ import Testing
 import Glibc
 #endif
 
-/// Both CPU attention paths — one task per decode row and head, and the tiled prefill — against a
+/// CPU attention — a prompt's span in tiles of rows, decode rows, one row alone — against a
 /// float64 softmax over the cache's stored keys and values: grouped heads, f16 and f32 caches,
 /// a sliding window whose ring of cells has wrapped, head sizes of SmolLM2 (64) and Gemma 3 (256).
 @Suite struct AttentionTests {
@@ -78,6 +78,24 @@ import Glibc
         let aloneOut = backend.makeMatrix(rows: 1, columns: queryWidth)
         backend.attention([AttentionSpan(queries: queries.rows(7..<8), cache: cache, firstPosition: last + 7, output: aloneOut)], layer: 0, shape: shape)
         #expect((0..<queryWidth).allSatisfy { aloneOut.row(0)[$0] == decodeOut[2].row(0)[$0] }, "row 7 alone differs from row 7 beside rows 5 and 6")
+
+        // One arithmetic per row, whatever the path: the span's rows equal the decode rows and the
+        // same positions chunked 3 + 5 (other tiles, other key ranges per tile), bit for bit — so
+        // a prompt's logits do not depend on how it was chunked or batched.
+        func same(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>) -> Bool {
+            (0..<queryWidth).allSatisfy { a[$0].bitPattern == b[$0].bitPattern }
+        }
+        for (i, r) in decodeRows.enumerated() {
+            #expect(same(tiledOut.row(r), decodeOut[i].row(0)), "row \(r) in a span differs from the row decoded")
+        }
+        let chunked = backend.makeMatrix(rows: tiled, columns: queryWidth)
+        backend.attention([
+            AttentionSpan(queries: queries.rows(0..<3), cache: cache, firstPosition: last, output: chunked.rows(0..<3)),
+            AttentionSpan(queries: queries.rows(3..<8), cache: cache, firstPosition: last + 3, output: chunked.rows(3..<8)),
+        ], layer: 0, shape: shape)
+        for r in 0..<tiled {
+            #expect(same(tiledOut.row(r), chunked.row(r)), "row \(r) differs between chunkings 8 and 3 + 5")
+        }
 
         var worstTiled = 0.0, worstDecode = 0.0
         for r in 0..<tiled {
