@@ -107,11 +107,11 @@ public enum QuantMix: String, CaseIterable, Codable, Sendable {
     static func fallback(_ type: GGMLType, rowLength: Int) -> GGMLType {
         guard rowLength % type.blockSize != 0 else { return type }
         let smaller: GGMLType
-        switch type.rawValue {
-        case GGMLType.q2_K.rawValue, GGMLType.q3_K.rawValue: smaller = .q4_0
-        case GGMLType.q4_K.rawValue: smaller = .q5_0
-        case GGMLType.q5_K.rawValue: smaller = .q5_1
-        case GGMLType.q6_K.rawValue: smaller = .q8_0
+        switch type.id {
+        case .q2_K, .q3_K: smaller = .q4_0
+        case .q4_K: smaller = .q5_0
+        case .q5_K: smaller = .q5_1
+        case .q6_K: smaller = .q8_0
         default: smaller = type
         }
         return rowLength % smaller.blockSize == 0 ? smaller : .f16

@@ -1,26 +1,28 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import GGUF
 
 // AVX2 dispatch and the small helpers shared by the kernel families. Each family is a generic driver
 // specialized per format through a protocol with static members, so the format's decode inlines
 // into the loop and no type switch runs per block.
 
 enum AVX2Kernels {
-    static func matmul(_ raw: UInt32, _ job: MatmulJob) {
-        switch raw {
-        case 0: FloatAVX2.matmul(F32Row.self, job)
-        case 1: FloatAVX2.matmul(F16Row.self, job)
-        case 30: FloatAVX2.matmul(BF16Row.self, job)
-        case 2: LegacyAVX2.matmul(Q4_0Codes.self, job)
-        case 3: LegacyAVX2.matmul(Q4_1Codes.self, job)
-        case 6: LegacyAVX2.matmul(Q5_0Codes.self, job)
-        case 7: LegacyAVX2.matmul(Q5_1Codes.self, job)
-        case 8: LegacyAVX2.matmul(Q8_0Codes.self, job)
-        case 10: KQuantAVX2.matmul(Q2_KCodes.self, job)
-        case 11: KQuantAVX2.matmul(Q3_KCodes.self, job)
-        case 12: KQuantAVX2.matmul(Q4_KCodes.self, job)
-        case 13: KQuantAVX2.matmul(Q5_KCodes.self, job)
-        default: KQuantAVX2.matmul(Q6_KCodes.self, job)
+    static func matmul(_ type: GGMLTypeID, _ job: MatmulJob) {
+        switch type {
+        case .f32: FloatAVX2.matmul(F32Row.self, job)
+        case .f16: FloatAVX2.matmul(F16Row.self, job)
+        case .bf16: FloatAVX2.matmul(BF16Row.self, job)
+        case .q4_0: LegacyAVX2.matmul(Q4_0Codes.self, job)
+        case .q4_1: LegacyAVX2.matmul(Q4_1Codes.self, job)
+        case .q5_0: LegacyAVX2.matmul(Q5_0Codes.self, job)
+        case .q5_1: LegacyAVX2.matmul(Q5_1Codes.self, job)
+        case .q8_0: LegacyAVX2.matmul(Q8_0Codes.self, job)
+        case .q2_K: KQuantAVX2.matmul(Q2_KCodes.self, job)
+        case .q3_K: KQuantAVX2.matmul(Q3_KCodes.self, job)
+        case .q4_K: KQuantAVX2.matmul(Q4_KCodes.self, job)
+        case .q5_K: KQuantAVX2.matmul(Q5_KCodes.self, job)
+        case .q6_K: KQuantAVX2.matmul(Q6_KCodes.self, job)
+        default: preconditionFailure("AVX2 matmul: no kernel for ggml type \(type)")
         }
     }
 }

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import GGUF
 
 // All K-quants x Q8_K through the unified form of KQuants.swift: each super-block is decoded once into
 // 256 unsigned codes plus 8 per-32 scale vectors (scratch on the stack, L1-resident), then dotted with
@@ -7,7 +8,7 @@ import _Builtin_intrinsics.intel
 // madd by the i16 scales and the i32 sum per super-block stay far below 2^31.
 
 protocol KQuantAVX2Format {
-    static var raw: UInt32 { get }
+    static var id: GGMLTypeID { get }
     static var blockBytes: Int { get }
     /// Writes the 256 unsigned codes in element order.
     static func codes(_ block: UnsafeRawPointer, into out: UnsafeMutableRawPointer)
@@ -16,7 +17,7 @@ protocol KQuantAVX2Format {
 @inline(__always) private func srl(_ v: __m256i, _ n: Int32) -> __m256i { _mm256_srli_epi16(v, n) }
 
 enum Q2_KCodes: KQuantAVX2Format {
-    static var raw: UInt32 { 10 }
+    static var id: GGMLTypeID { .q2_K }
     static var blockBytes: Int { 84 }
     @inline(__always) static func codes(_ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
         for h in 0..<2 {
@@ -27,7 +28,7 @@ enum Q2_KCodes: KQuantAVX2Format {
 }
 
 enum Q3_KCodes: KQuantAVX2Format {
-    static var raw: UInt32 { 11 }
+    static var id: GGMLTypeID { .q3_K }
     static var blockBytes: Int { 110 }
     @inline(__always) static func codes(_ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
         let hm = loadu256(b)
@@ -43,7 +44,7 @@ enum Q3_KCodes: KQuantAVX2Format {
 }
 
 enum Q4_KCodes: KQuantAVX2Format {
-    static var raw: UInt32 { 12 }
+    static var id: GGMLTypeID { .q4_K }
     static var blockBytes: Int { 144 }
     @inline(__always) static func codes(_ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
         for k in 0..<4 {
@@ -55,7 +56,7 @@ enum Q4_KCodes: KQuantAVX2Format {
 }
 
 enum Q5_KCodes: KQuantAVX2Format {
-    static var raw: UInt32 { 13 }
+    static var id: GGMLTypeID { .q5_K }
     static var blockBytes: Int { 176 }
     @inline(__always) static func codes(_ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
         let qh = loadu256(b + 16)
@@ -70,7 +71,7 @@ enum Q5_KCodes: KQuantAVX2Format {
 }
 
 enum Q6_KCodes: KQuantAVX2Format {
-    static var raw: UInt32 { 14 }
+    static var id: GGMLTypeID { .q6_K }
     static var blockBytes: Int { 210 }
     @inline(__always) static func codes(_ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
         for h in 0..<2 {
@@ -88,8 +89,8 @@ enum Q6_KCodes: KQuantAVX2Format {
 
 enum KQuantAVX2 {
     @inline(__always) static func matmul<F: KQuantAVX2Format>(_ format: F.Type, _ job: MatmulJob) {
-        if job.batch == 1 && F.raw == 12 { return KQuantOneRowAVX2.q4_K(job) }
-        if job.batch == 1 && F.raw == 14 { return KQuantOneRowAVX2.q6_K(job) }
+        if job.batch == 1 && F.id == .q4_K { return KQuantOneRowAVX2.q4_K(job) }
+        if job.batch == 1 && F.id == .q6_K { return KQuantOneRowAVX2.q6_K(job) }
         let blocks = job.columns / 256
         let stride = job.activationRowBytes
         let ahead = prefetchDistance
@@ -110,7 +111,7 @@ enum KQuantAVX2 {
                         let wb = w + i * F.blockBytes
                         prefetch(wb + ahead, bytes: F.blockBytes)
                         F.codes(wb, into: codes)
-                        let f = KQuant.scales(F.raw, wb, scale: scales, corr: corr)
+                        let f = KQuant.scales(F.id, wb, scale: scales, corr: corr)
                         // Vector k covers elements 32k..32k+31: its i16 pair sums use scale 2k in the low
                         // 128-bit half and scale 2k+1 in the high half.
                         for k in 0..<8 {

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import GGUF
 
 // Kernels for the interleaved layout (Interleaved8.swift): lane k of every vector is row k of an
 // eight-row group, so a group's eight dot products finish as one vector, with no horizontal sum.
@@ -232,13 +233,13 @@ enum Q8_0Interleaved: Interleaved8AVX2Format {
 }
 
 enum Interleaved8AVX2 {
-    static func matmul(_ raw: UInt32, _ job: MatmulJob) {
-        switch raw {
-        case 2: run(Q4_0Interleaved.self, job)
-        case 3: run(Q4_1Interleaved.self, job)
-        case 6: run(Q5_0Interleaved.self, job)
-        case 8: run(Q8_0Interleaved.self, job)
-        default: preconditionFailure("interleaved matmul: no kernel for ggml type \(raw)")
+    static func matmul(_ type: GGMLTypeID, _ job: MatmulJob) {
+        switch type {
+        case .q4_0: run(Q4_0Interleaved.self, job)
+        case .q4_1: run(Q4_1Interleaved.self, job)
+        case .q5_0: run(Q5_0Interleaved.self, job)
+        case .q8_0: run(Q8_0Interleaved.self, job)
+        default: preconditionFailure("interleaved matmul: no kernel for ggml type \(type)")
         }
     }
 

@@ -36,7 +36,7 @@ public enum Interleaved8 {
     /// Types with an interleaved kernel (x86-64 AVX2 only; elsewhere weights stay row-major).
     public static func supports(_ type: GGMLType) -> Bool {
         #if arch(x86_64)
-        return [GGMLType.q4_0, .q4_1, .q5_0, .q8_0].contains { $0.rawValue == type.rawValue }
+        return [GGMLTypeID.q4_0, .q4_1, .q5_0, .q8_0].contains(type.id)
         #else
         return false
         #endif
@@ -56,13 +56,13 @@ public enum Interleaved8 {
             let rows = source + group * 8 * rowBytes
             let out = destination + group * blocks * groupBytes
             for i in 0..<blocks {
-                repackBlock(type.rawValue, rows + i * type.typeSize, rowBytes, out + i * groupBytes)
+                repackBlock(type.id, rows + i * type.typeSize, rowBytes, out + i * groupBytes)
             }
         }
     }
 
     @inline(__always)
-    private static func repackBlock(_ raw: UInt32, _ first: UnsafeRawPointer, _ rowBytes: Int, _ out: UnsafeMutableRawPointer) {
+    private static func repackBlock(_ type: GGMLTypeID, _ first: UnsafeRawPointer, _ rowBytes: Int, _ out: UnsafeMutableRawPointer) {
         @inline(__always) func row(_ k: Int) -> UnsafeRawPointer { first + k * rowBytes }
         @inline(__always) func copyWords(codesAt qs: Int, to codes: Int, words: Int) {
             // Word w of row k's codes goes to lane k of 32-byte vector w.
@@ -74,12 +74,12 @@ public enum Interleaved8 {
             }
         }
         for k in 0..<8 { out.storeBytes(of: row(k).loadUnaligned(as: UInt16.self), toByteOffset: 2 * k, as: UInt16.self) }
-        switch raw {
-        case 2: copyWords(codesAt: 2, to: 16, words: 4)
-        case 3:
+        switch type {
+        case .q4_0: copyWords(codesAt: 2, to: 16, words: 4)
+        case .q4_1:
             for k in 0..<8 { out.storeBytes(of: row(k).loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 16 + 2 * k, as: UInt16.self) }
             copyWords(codesAt: 4, to: 32, words: 4)
-        case 6:
+        case .q5_0:
             for k in 0..<8 {
                 let qh = UInt32(littleEndian: row(k).loadUnaligned(fromByteOffset: 2, as: UInt32.self))
                 for e in 0..<4 {
@@ -89,8 +89,8 @@ public enum Interleaved8 {
                 }
             }
             copyWords(codesAt: 6, to: 48, words: 4)
-        case 8: copyWords(codesAt: 2, to: 16, words: 8)
-        default: preconditionFailure("repack: no interleaved layout for ggml type \(raw)")
+        case .q8_0: copyWords(codesAt: 2, to: 16, words: 8)
+        default: preconditionFailure("repack: no interleaved layout for ggml type \(type)")
         }
     }
 
@@ -107,12 +107,12 @@ public enum Interleaved8 {
                 let gb = base + i * groupBytes
                 let b = block.baseAddress!
                 b.storeBytes(of: gb.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self), as: UInt16.self)
-                switch type.rawValue {
-                case 2: copyRowWords(gb + 16, k, b + 2, words: 4)
-                case 3:
+                switch type.id {
+                case .q4_0: copyRowWords(gb + 16, k, b + 2, words: 4)
+                case .q4_1:
                     b.storeBytes(of: gb.loadUnaligned(fromByteOffset: 16 + 2 * k, as: UInt16.self), toByteOffset: 2, as: UInt16.self)
                     copyRowWords(gb + 32, k, b + 4, words: 4)
-                case 6:
+                case .q5_0:
                     var qh: UInt32 = 0
                     for e in 0..<4 {
                         let byte = UInt32(gb.load(fromByteOffset: 16 + 4 * k + e, as: UInt8.self))
@@ -120,7 +120,7 @@ public enum Interleaved8 {
                     }
                     b.storeBytes(of: qh.littleEndian, toByteOffset: 2, as: UInt32.self)
                     copyRowWords(gb + 48, k, b + 6, words: 4)
-                case 8: copyRowWords(gb + 16, k, b + 2, words: 8)
+                case .q8_0: copyRowWords(gb + 16, k, b + 2, words: 8)
                 default: preconditionFailure("dequantizeRow: \(type.name) has no interleaved layout")
                 }
                 Quantization.dequantize(type, from: UnsafeRawPointer(b), to: out + 32 * i, count: 32)
@@ -140,6 +140,6 @@ public enum Interleaved8 {
     /// Quantizes an activation row into Q8S blocks for `type`'s interleaved kernel (llama.cpp's
     /// run-time rounding, see `ActivationQuantizer`).
     public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for type: GGMLType, into destination: UnsafeMutableRawPointer) {
-        ActivationQuantizer.quantize(x, count: count, sum: type.rawValue == GGMLType.q4_1.rawValue ? .scaled : .exact, into: destination)
+        ActivationQuantizer.quantize(x, count: count, sum: type.id == .q4_1 ? .scaled : .exact, into: destination)
     }
 }

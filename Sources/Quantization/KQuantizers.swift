@@ -4,6 +4,8 @@
 // sub-block, which keeps the round-trip error near half a step instead of a clamped full range.
 // ggml's importance-weighted search (make_qkx*_quants) gives lower error but is not needed here.
 
+import GGUF
+
 extension KQuant {
     struct Layout {
         let subBlocks: Int      // 16 or 8
@@ -11,24 +13,25 @@ extension KQuant {
         let codeMax: Int        // largest unsigned code
     }
 
-    static func quantize(_ raw: UInt32, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, blocks: Int, blockBytes: Int) {
+    static func quantize(_ type: GGMLTypeID, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, blocks: Int, blockBytes: Int) {
         for b in 0..<blocks {
             let x = src + b * blockSize
             let block = dst + b * blockBytes
             for i in 0..<blockBytes { block.storeBytes(of: 0, toByteOffset: i, as: UInt8.self) }
-            switch raw {
-            case 10: quantizeMinMax(x, block, raw: raw, Layout(subBlocks: 16, scaleMax: 15, codeMax: 3))
-            case 11: quantizeSigned(x, block, raw: raw, subScaleMax: 31, offset: 4)
-            case 12: quantizeMinMax(x, block, raw: raw, Layout(subBlocks: 8, scaleMax: 63, codeMax: 15))
-            case 13: quantizeMinMax(x, block, raw: raw, Layout(subBlocks: 8, scaleMax: 63, codeMax: 31))
-            case 14: quantizeSigned(x, block, raw: raw, subScaleMax: 127, offset: 32)
-            default: quantizeQ8K(x, block)
+            switch type {
+            case .q2_K: quantizeMinMax(x, block, type, Layout(subBlocks: 16, scaleMax: 15, codeMax: 3))
+            case .q3_K: quantizeSigned(x, block, type, subScaleMax: 31, offset: 4)
+            case .q4_K: quantizeMinMax(x, block, type, Layout(subBlocks: 8, scaleMax: 63, codeMax: 15))
+            case .q5_K: quantizeMinMax(x, block, type, Layout(subBlocks: 8, scaleMax: 63, codeMax: 31))
+            case .q6_K: quantizeSigned(x, block, type, subScaleMax: 127, offset: 32)
+            case .q8_K: quantizeQ8K(x, block)
+            default: preconditionFailure("KQuant.quantize: \(type) is not a K-quant")
             }
         }
     }
 
     /// Q2_K, Q4_K, Q5_K: value = S_j * code - M_j with S_j = d * sc_j, M_j = dmin * m_j.
-    private static func quantizeMinMax(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer, raw: UInt32, _ L: Layout) {
+    private static func quantizeMinMax(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer, _ type: GGMLTypeID, _ L: Layout) {
         let size = blockSize / L.subBlocks
         var offs = [Float](repeating: 0, count: L.subBlocks)
         var hi = [Float](repeating: 0, count: L.subBlocks)
@@ -57,29 +60,30 @@ extension KQuant {
         }
         func put(_ v: UInt8, _ i: Int) { block.storeBytes(of: v, toByteOffset: i, as: UInt8.self) }
         func or(_ v: UInt8, _ i: Int) { put(block.load(fromByteOffset: i, as: UInt8.self) | v, i) }
-        switch raw {
-        case 10:
+        switch type {
+        case .q2_K:
             for j in 0..<16 { put(UInt8(sc[j]) | UInt8(m[j]) << 4, j) }
             for e in 0..<blockSize { or(codes[e] << UInt8(2 * ((e % 128) / 32)), 16 + 32 * (e / 128) + e % 32) }
             storeHalf(d, block, 80); storeHalf(dmin, block, 82)
-        default:
+        case .q4_K, .q5_K:
             storeHalf(d, block, 0); storeHalf(dmin, block, 2)
             for j in 0..<4 {
                 put(UInt8(sc[j]) | UInt8(sc[j + 4] >> 4) << 6, 4 + j)
                 put(UInt8(m[j]) | UInt8(m[j + 4] >> 4) << 6, 4 + j + 4)
                 put(UInt8(sc[j + 4] & 0x0F) | UInt8(m[j + 4] & 0x0F) << 4, 4 + j + 8)
             }
-            let qs = raw == 12 ? 16 : 48
+            let qs = type == .q4_K ? 16 : 48
             for e in 0..<blockSize {
                 let s = e / 32, l = e % 32
                 or((codes[e] & 0x0F) << (s & 1 == 0 ? 0 : 4), qs + 32 * (s / 2) + l)
-                if raw == 13 { or(((codes[e] >> 4) & 1) << UInt8(s), 16 + l) }
+                if type == .q5_K { or(((codes[e] >> 4) & 1) << UInt8(s), 16 + l) }
             }
+        default: preconditionFailure("KQuant.quantizeMinMax: \(type) has no min")
         }
     }
 
     /// Q3_K, Q6_K: value = S_j * (code - offset); the signed extreme of each sub-block maps to -offset.
-    private static func quantizeSigned(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer, raw: UInt32,
+    private static func quantizeSigned(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer, _ type: GGMLTypeID,
                                        subScaleMax: Int, offset: Int) {
         var ideal = [Float](repeating: 0, count: 16)
         for j in 0..<16 {
@@ -101,7 +105,7 @@ extension KQuant {
         }
         func put(_ v: UInt8, _ i: Int) { block.storeBytes(of: v, toByteOffset: i, as: UInt8.self) }
         func or(_ v: UInt8, _ i: Int) { put(block.load(fromByteOffset: i, as: UInt8.self) | v, i) }
-        if raw == 11 {
+        if type == .q3_K {
             for k in 0..<16 {
                 let v = UInt8(sc[k] + 32)
                 if k < 8 { or(v & 0x0F, 96 + k) } else { or((v & 0x0F) << 4, 96 + k - 8) }

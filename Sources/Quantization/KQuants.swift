@@ -6,6 +6,8 @@
 // code (code - offset) is split into code * scale - offset * scale, so corr = offset * scale and
 // dcorr = d. Against Q8_K activations the corr term only needs the activation's 16-element sums (bsums).
 
+import GGUF
+
 enum KQuant {
     static let blockSize = 256
 
@@ -33,64 +35,66 @@ enum KQuant {
 
     /// Unsigned code of element e (see the file comment for its meaning per type).
     @inline(__always)
-    static func code(_ raw: UInt32, _ b: UnsafeRawPointer, _ e: Int) -> UInt8 {
+    static func code(_ type: GGMLTypeID, _ b: UnsafeRawPointer, _ e: Int) -> UInt8 {
         func byte(_ i: Int) -> UInt8 { b.load(fromByteOffset: i, as: UInt8.self) }
         let l = e % 32, s = e / 32
-        switch raw {
-        case 10: // Q2_K
+        switch type {
+        case .q2_K:
             return (byte(16 + 32 * (e / 128) + l) >> UInt8(2 * ((e % 128) / 32))) & 3
-        case 11: // Q3_K: low 2 bits plus hmask bit as bit 2 (a set bit means "no -4 offset")
+        case .q3_K: // low 2 bits plus hmask bit as bit 2 (a set bit means "no -4 offset")
             let q2 = (byte(32 + 32 * (e / 128) + l) >> UInt8(2 * ((e % 128) / 32))) & 3
             return q2 | ((byte(l) >> UInt8(s)) & 1) << 2
-        case 12: // Q4_K
+        case .q4_K:
             let q = byte(16 + 32 * (s / 2) + l)
             return s & 1 == 0 ? q & 0x0F : q >> 4
-        case 13: // Q5_K
+        case .q5_K:
             let q = byte(48 + 32 * (s / 2) + l)
             return (s & 1 == 0 ? q & 0x0F : q >> 4) | ((byte(16 + l) >> UInt8(s)) & 1) << 4
-        default: // Q6_K
+        case .q6_K:
             let h = e / 128, g = (e % 128) / 32
             let lo = byte(64 * h + 32 * (g & 1) + l)
             let hi = (byte(128 + 32 * h + l) >> UInt8(2 * g)) & 3
             return (g < 2 ? lo & 0x0F : lo >> 4) | hi << 4
+        default: preconditionFailure("KQuant.code: \(type) is not a K-quant")
         }
     }
 
     /// Fills the 16 per-16-element scales and corrections and returns (dw, dcorr).
     @inline(__always)
-    static func scales(_ raw: UInt32, _ b: UnsafeRawPointer, scale: UnsafeMutablePointer<Int16>, corr: UnsafeMutablePointer<Int16>) -> Decoded {
-        switch raw {
-        case 10:
+    static func scales(_ type: GGMLTypeID, _ b: UnsafeRawPointer, scale: UnsafeMutablePointer<Int16>, corr: UnsafeMutablePointer<Int16>) -> Decoded {
+        switch type {
+        case .q2_K:
             for j in 0..<16 {
                 let sc = b.load(fromByteOffset: j, as: UInt8.self)
                 scale[j] = Int16(sc & 0x0F); corr[j] = Int16(sc >> 4)
             }
             return Decoded(dw: loadHalf(b, 80), dcorr: loadHalf(b, 82))
-        case 11:
+        case .q3_K:
             for j in 0..<16 { let s = scaleQ3(j, b + 96); scale[j] = s; corr[j] = 4 * s }
             let d = loadHalf(b, 108)
             return Decoded(dw: d, dcorr: d)
-        case 12, 13:
+        case .q4_K, .q5_K:
             for s in 0..<8 {
                 let (sc, m) = scaleMinK4(s, b + 4)
                 scale[2 * s] = Int16(sc); scale[2 * s + 1] = Int16(sc)
                 corr[2 * s] = Int16(m); corr[2 * s + 1] = Int16(m)
             }
             return Decoded(dw: loadHalf(b, 0), dcorr: loadHalf(b, 2))
-        default:
+        case .q6_K:
             for j in 0..<16 { let s = Int16(b.load(fromByteOffset: 192 + j, as: Int8.self)); scale[j] = s; corr[j] = 32 * s }
             let d = loadHalf(b, 208)
             return Decoded(dw: d, dcorr: d)
+        default: preconditionFailure("KQuant.scales: \(type) is not a K-quant")
         }
     }
 
     /// Code offset of the signed types (their value is scale * (code - offset)).
-    @inline(__always) static func signedOffset(_ raw: UInt32) -> Int32? {
-        raw == 11 ? 4 : (raw == 14 ? 32 : nil)
+    @inline(__always) static func signedOffset(_ type: GGMLTypeID) -> Int32? {
+        type == .q3_K ? 4 : (type == .q6_K ? 32 : nil)
     }
 
-    static func dequantize(_ raw: UInt32, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int, blockBytes: Int) {
-        if raw == 15 { // Q8_K
+    static func dequantize(_ type: GGMLTypeID, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int, blockBytes: Int) {
+        if type == .q8_K {
             for b in 0..<blocks {
                 let block = src + b * blockBytes
                 let d = loadFloat(block, 0)
@@ -101,7 +105,7 @@ enum KQuant {
         var scale = (Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0),
                      Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0))
         var corr = scale
-        let offset = signedOffset(raw)
+        let offset = signedOffset(type)
         withUnsafeMutableBytes(of: &scale) { sbuf in
             withUnsafeMutableBytes(of: &corr) { cbuf in
                 let sc = sbuf.baseAddress!.assumingMemoryBound(to: Int16.self)
@@ -109,14 +113,14 @@ enum KQuant {
                 for b in 0..<blocks {
                     let block = src + b * blockBytes
                     let out = dst + b * blockSize
-                    let f = scales(raw, block, scale: sc, corr: co)
+                    let f = scales(type, block, scale: sc, corr: co)
                     for j in 0..<16 {
                         let dl = f.dw * Float(sc[j])
                         if let offset {
-                            for e in 16 * j..<16 * j + 16 { out[e] = dl * Float(Int32(code(raw, block, e)) - offset) }
+                            for e in 16 * j..<16 * j + 16 { out[e] = dl * Float(Int32(code(type, block, e)) - offset) }
                         } else {
                             let ml = f.dcorr * Float(co[j])
-                            for e in 16 * j..<16 * j + 16 { out[e] = dl * Float(code(raw, block, e)) - ml }
+                            for e in 16 * j..<16 * j + 16 { out[e] = dl * Float(code(type, block, e)) - ml }
                         }
                     }
                 }

@@ -4,69 +4,73 @@
 // the high nibble of qs[e - 16]. Q5 types keep the fifth bit of element e in bit e of a u32.
 // Float expressions mirror gguf-py's evaluation order (d*q, then + m) so results are bit-identical.
 
+import GGUF
+
 enum Legacy32 {
     static let blockSize = 32
 
     /// Byte offset of the packed codes and whether the block carries a min (Q4_1/Q5_1) or a sum (Q8_1).
-    @inline(__always) static func qsOffset(_ raw: UInt32) -> Int {
-        switch raw {
-        case 2, 8: return 2        // Q4_0, Q8_0
-        case 3, 9: return 4        // Q4_1, Q8_1
-        case 6: return 6           // Q5_0
-        default: return 8          // Q5_1
+    @inline(__always) static func qsOffset(_ type: GGMLTypeID) -> Int {
+        switch type {
+        case .q4_0, .q8_0: return 2
+        case .q4_1, .q8_1: return 4
+        case .q5_0: return 6
+        case .q5_1: return 8
+        default: preconditionFailure("Legacy32: \(type) is not a 32-element legacy type")
         }
     }
 
     /// Code of element `e` as the integer the dot product multiplies: signed for Q4_0/Q5_0/Q8_0/Q8_1,
     /// unsigned (offset by the block min) for Q4_1/Q5_1.
     @inline(__always)
-    static func code(_ raw: UInt32, _ block: UnsafeRawPointer, _ e: Int) -> Int32 {
-        switch raw {
-        case 8: return Int32(block.load(fromByteOffset: 2 + e, as: Int8.self))
-        case 9: return Int32(block.load(fromByteOffset: 4 + e, as: Int8.self))
+    static func code(_ type: GGMLTypeID, _ block: UnsafeRawPointer, _ e: Int) -> Int32 {
+        switch type {
+        case .q8_0: return Int32(block.load(fromByteOffset: 2 + e, as: Int8.self))
+        case .q8_1: return Int32(block.load(fromByteOffset: 4 + e, as: Int8.self))
         default: break
         }
-        let qs = qsOffset(raw)
+        let qs = qsOffset(type)
         let byte = block.load(fromByteOffset: qs + (e & 15), as: UInt8.self)
         var q = Int32(e < 16 ? byte & 0x0F : byte >> 4)
-        if raw == 6 || raw == 7 {
-            let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: raw == 6 ? 2 : 4, as: UInt32.self))
+        if type == .q5_0 || type == .q5_1 {
+            let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: type == .q5_0 ? 2 : 4, as: UInt32.self))
             q |= Int32((qh >> UInt32(e)) & 1) << 4
         }
-        switch raw {
-        case 2: return q - 8
-        case 6: return q - 16
+        switch type {
+        case .q4_0: return q - 8
+        case .q5_0: return q - 16
         default: return q
         }
     }
 
-    static func dequantize(_ raw: UInt32, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int, blockBytes: Int) {
-        let hasMin = raw == 3 || raw == 7
+    static func dequantize(_ type: GGMLTypeID, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int, blockBytes: Int) {
+        let hasMin = type == .q4_1 || type == .q5_1
         for b in 0..<blocks {
             let block = src + b * blockBytes
             let out = dst + b * blockSize
             let d = loadHalf(block, 0)
             if hasMin {
                 let m = loadHalf(block, 2)
-                for e in 0..<blockSize { out[e] = d * Float(code(raw, block, e)) + m }
+                for e in 0..<blockSize { out[e] = d * Float(code(type, block, e)) + m }
             } else {
-                for e in 0..<blockSize { out[e] = Float(code(raw, block, e)) * d }
+                for e in 0..<blockSize { out[e] = Float(code(type, block, e)) * d }
             }
         }
     }
 
     // MARK: - Reference quantizers (ggml quantize_row_*_ref, gguf-py quantize_blocks)
 
-    static func quantize(_ raw: UInt32, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, blocks: Int, blockBytes: Int) {
+    static func quantize(_ type: GGMLTypeID, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, blocks: Int, blockBytes: Int) {
         for b in 0..<blocks {
             let x = src + b * blockSize
             let block = dst + b * blockBytes
-            switch raw {
-            case 2: quantizeSymmetric(x, block, levels: 16, qsOffset: 2, qhOffset: nil)
-            case 6: quantizeSymmetric(x, block, levels: 32, qsOffset: 6, qhOffset: 2)
-            case 3: quantizeMinMax(x, block, levels: 16, qsOffset: 4, qhOffset: nil)
-            case 7: quantizeMinMax(x, block, levels: 32, qsOffset: 8, qhOffset: 4)
-            default: quantizeQ8(x, block, withSum: raw == 9)
+            switch type {
+            case .q4_0: quantizeSymmetric(x, block, levels: 16, qsOffset: 2, qhOffset: nil)
+            case .q5_0: quantizeSymmetric(x, block, levels: 32, qsOffset: 6, qhOffset: 2)
+            case .q4_1: quantizeMinMax(x, block, levels: 16, qsOffset: 4, qhOffset: nil)
+            case .q5_1: quantizeMinMax(x, block, levels: 32, qsOffset: 8, qhOffset: 4)
+            case .q8_0, .q8_1: quantizeQ8(x, block, withSum: type == .q8_1)
+            default: preconditionFailure("Legacy32.quantize: \(type) is not a 32-element legacy type")
             }
         }
     }

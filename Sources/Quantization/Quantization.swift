@@ -9,10 +9,10 @@ public enum Quantization {
     ]
 
     /// Types `quantize` and `dequantize` accept: the weight types plus the activation formats.
-    static let codecTypes: Set<UInt32> = Set((supportedWeightTypes + [.q8_1, .q8_K]).map(\.rawValue))
+    static let codecTypes: Set<GGMLTypeID> = Set((supportedWeightTypes + [.q8_1, .q8_K]).map(\.id))
 
     public static func checkSupported(_ type: GGMLType) throws {
-        guard supportedWeightTypes.contains(where: { $0.rawValue == type.rawValue }) else {
+        guard supportedWeightTypes.contains(where: { $0.id == type.id }) else {
             throw QuantizationError.unsupportedType(type)
         }
     }
@@ -20,20 +20,20 @@ public enum Quantization {
     /// `count` is a multiple of `type.blockSize`. Bit-identical to ggml/gguf-py dequantization.
     /// Also accepts Q8_1 and Q8_K. Traps on any other type (callers check with `checkSupported`).
     public static func dequantize(_ type: GGMLType, from source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
-        precondition(codecTypes.contains(type.rawValue), "dequantize: unsupported type \(type.name)")
+        precondition(codecTypes.contains(type.id), "dequantize: unsupported type \(type.name)")
         precondition(count % type.blockSize == 0, "dequantize: \(count) is not a multiple of \(type.name)'s block size")
         let blocks = count / type.blockSize
-        switch type.rawValue {
-        case 0:
+        switch type.id {
+        case .f32:
             for i in 0..<count { destination[i] = loadFloat(source, 4 * i) }
-        case 1:
+        case .f16:
             for i in 0..<count { destination[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-        case 30:
+        case .bf16:
             for i in 0..<count { destination[i] = bf16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-        case 2, 3, 6, 7, 8, 9:
-            Legacy32.dequantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1:
+            Legacy32.dequantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
         default:
-            KQuant.dequantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+            KQuant.dequantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
         }
     }
 
@@ -41,30 +41,30 @@ public enum Quantization {
     /// match gguf-py); K-quants use a simple max-abs / min-max quantizer (see KQuantizers.swift);
     /// Q8_K is ggml's reference. F16 rounds to nearest even, BF16 as ggml.
     public static func quantize(_ type: GGMLType, from source: UnsafePointer<Float>, to destination: UnsafeMutableRawPointer, count: Int) {
-        precondition(codecTypes.contains(type.rawValue), "quantize: unsupported type \(type.name)")
+        precondition(codecTypes.contains(type.id), "quantize: unsupported type \(type.name)")
         precondition(count % type.blockSize == 0, "quantize: \(count) is not a multiple of \(type.name)'s block size")
         let blocks = count / type.blockSize
-        switch type.rawValue {
-        case 0:
+        switch type.id {
+        case .f32:
             destination.copyMemory(from: source, byteCount: 4 * count)
-        case 1:
+        case .f16:
             for i in 0..<count { destination.storeBytes(of: floatToHalf(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
-        case 30:
+        case .bf16:
             for i in 0..<count { destination.storeBytes(of: floatToBF16(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
-        case 2, 3, 6, 7, 8, 9:
-            Legacy32.quantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1:
+            Legacy32.quantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
         default:
-            KQuant.quantize(type.rawValue, source, destination, blocks: blocks, blockBytes: type.typeSize)
+            KQuant.quantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
         }
     }
 
     /// Which activation format a weight type's dot product pairs with (ggml's vec_dot_type), except that
     /// float weights keep float activations.
     public static func activationType(for weight: GGMLType) -> GGMLType {
-        switch weight.rawValue {
-        case 2, 6, 8: return .q8_0
-        case 3, 7: return .q8_1
-        case 10, 11, 12, 13, 14: return .q8_K
+        switch weight.id {
+        case .q4_0, .q5_0, .q8_0: return .q8_0
+        case .q4_1, .q5_1: return .q8_1
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return .q8_K
         default: return .f32
         }
     }
@@ -80,9 +80,9 @@ public enum Quantization {
     /// half to even), Q8_K its reference (which is also what it runs). Codes stay in -127...127,
     /// which the AVX2 sign trick needs.
     public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into destination: UnsafeMutableRawPointer) {
-        switch activationType(for: weight).rawValue {
-        case GGMLType.q8_0.rawValue: ActivationQuantizer.quantize(x, count: count, sum: .none, into: destination)
-        case GGMLType.q8_1.rawValue: ActivationQuantizer.quantize(x, count: count, sum: .scaled, into: destination)
+        switch activationType(for: weight).id {
+        case .q8_0: ActivationQuantizer.quantize(x, count: count, sum: .none, into: destination)
+        case .q8_1: ActivationQuantizer.quantize(x, count: count, sum: .scaled, into: destination)
         default: quantize(activationType(for: weight), from: x, to: destination, count: count)
         }
     }
