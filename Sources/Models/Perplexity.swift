@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Sampling
 import Tokenizers
 
 public struct PerplexityResult: Sendable, Codable {
@@ -40,7 +41,7 @@ extension InferenceSession {
             if addBOS, let bos = tokenizer.bosTokenID { window[0] = bos }
             reset()
             try evaluate(window, scoredIndices: first..<(n - 1)) { index, logits in
-                negativeLogLikelihood -= InferenceSession.logSoftmax(logits, at: Int(window[index + 1]))
+                negativeLogLikelihood -= logSoftmax(logits, at: Int(window[index + 1]))
                 scored += 1
             }
             perChunk.append(exp(negativeLogLikelihood / Double(scored)))
@@ -49,18 +50,5 @@ extension InferenceSession {
         return PerplexityResult(perplexity: exp(negativeLogLikelihood / Double(scored)), chunks: chunks, contextLength: n,
                                 scoredTokens: scored, totalTokens: tokens.count, perChunk: perChunk,
                                 seconds: (clock.now - start).seconds)
-    }
-
-    public static func logSoftmax(_ logits: [Float], at target: Int) -> Double {
-        logits.withUnsafeBufferPointer { logSoftmax($0, at: target) }
-    }
-
-    /// log p(target) under softmax(logits), accumulated in double.
-    public static func logSoftmax(_ logits: UnsafeBufferPointer<Float>, at target: Int) -> Double {
-        var maxLogit = -Float.infinity
-        for v in logits { maxLogit = max(maxLogit, v) }
-        var sum = 0.0
-        for v in logits { sum += exp(Double(v - maxLogit)) }
-        return Double(logits[target] - maxLogit) - log(sum)
     }
 }

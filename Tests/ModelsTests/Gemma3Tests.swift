@@ -33,7 +33,7 @@ import Testing
                     #expect(Sampler.argmax(logits) == case_.generated_ids[step], "\(case_.prompt) step \(step)")
                 }
                 for pair in case_.top5_per_step[step] {
-                    let difference = abs(InferenceSession.logSoftmax(logits, at: Int(pair[0])) - pair[1])
+                    let difference = abs(logSoftmax(logits, at: Int(pair[0])) - pair[1])
                     worst = max(worst, difference)
                     if pair[1] >= Self.likely { worstLikely = max(worstLikely, difference) }
                 }
@@ -80,7 +80,7 @@ import Testing
         let last = try stepwise.evaluate(ids)
         #expect(Sampler.argmax(batched) == Sampler.argmax(last))
         let top = batched.indices.max { batched[$0] < batched[$1] }!
-        #expect(abs(InferenceSession.logSoftmax(batched, at: top) - InferenceSession.logSoftmax(last, at: top)) < SmolLM2Tests.logprobTolerance)
+        #expect(abs(logSoftmax(batched, at: top) - logSoftmax(last, at: top)) < SmolLM2Tests.logprobTolerance)
     }
 
     /// A chat turn rewinds the session to where the new rendering first differs. On a ring layer

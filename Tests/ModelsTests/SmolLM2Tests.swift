@@ -51,7 +51,7 @@ import Tokenizers
                     #expect(Sampler.argmax(logits) == case_.generated_ids[step], "\(case_.prompt) step \(step)")
                 }
                 for pair in case_.top5_per_step[step] {
-                    let ours = InferenceSession.logSoftmax(logits, at: Int(pair[0]))
+                    let ours = logSoftmax(logits, at: Int(pair[0]))
                     worst = max(worst, abs(ours - pair[1]))
                     guard pair[1] >= Self.likely else { continue }
                     worstLikely = max(worstLikely, abs(ours - pair[1]))
@@ -81,7 +81,7 @@ import Tokenizers
     func expectSameDistribution(_ a: [Float], _ b: [Float], _ what: String) {
         #expect(Sampler.argmax(a) == Sampler.argmax(b), "\(what): different next token")
         let top = a.indices.sorted { a[$0] > a[$1] }.prefix(5)
-        let worst = top.map { abs(InferenceSession.logSoftmax(a, at: $0) - InferenceSession.logSoftmax(b, at: $0)) }.max()!
+        let worst = top.map { abs(logSoftmax(a, at: $0) - logSoftmax(b, at: $0)) }.max()!
         #expect(worst <= Self.logprobTolerance, "\(what): top-5 logprob difference \(worst)")
         print("\(what): worst top-5 logprob difference \(worst) nats")
     }
