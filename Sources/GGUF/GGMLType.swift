@@ -19,6 +19,11 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
 
     public var isQuantized: Bool { blockSize > 1 }
 
+    /// The id alone decides: every other field follows from it, and comparing names would put a
+    /// string comparison into every type check.
+    public static func == (a: GGMLType, b: GGMLType) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
     public init?(rawValue: UInt32) {
         guard let known = GGMLType.table[rawValue] else { return nil }
         self = known
