@@ -87,12 +87,17 @@ public final class GenerationEngine: Sendable {
         var writtenEnd = 0
         var job: Job?
         var sampler = Sampler(.greedy)
-        var text = CompletionText(stops: [])
+        /// The request's text: whole characters, then nothing from a stop string on.
+        var decoder: IncrementalDecoder
+        var stops = StopStringFilter(stops: [])
         var pendingPrompt: ArraySlice<Int32> = []
         var generated = 0
         var cachedPrompt = 0
         var nextToken: Int32 = 0
-        init(cache: KVCache) { self.cache = cache }
+        init(cache: KVCache, tokenizer: any Tokenizer) {
+            self.cache = cache
+            decoder = IncrementalDecoder(tokenizer: tokenizer)
+        }
     }
 
     private func drive() {
@@ -102,7 +107,8 @@ public final class GenerationEngine: Sendable {
         let workspace = model.makeWorkspace(batchCapacity: rowCapacity, logitRows: slotCount)
         let slots = (0..<slotCount).map { _ in
             Slot(cache: backend.makeKVCache(type: .f16, width: c.kvWidth, contextLength: slotContext,
-                                            capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)))
+                                            capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)),
+                 tokenizer: tokenizer)
         }
         let vocabulary = c.vocabularySize
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
@@ -204,7 +210,8 @@ public final class GenerationEngine: Sendable {
             slot.job = job
             slot.sampler = Sampler(job.request.sampling)
             for id in prompt { slot.sampler.accept(id) }
-            slot.text = CompletionText(stops: job.request.stop)
+            slot.decoder = IncrementalDecoder(tokenizer: tokenizer)
+            slot.stops = StopStringFilter(stops: job.request.stop)
             slot.pendingPrompt = prompt[keep...]
             slot.generated = 0
             slot.cachedPrompt = keep
@@ -269,9 +276,9 @@ public final class GenerationEngine: Sendable {
         }
         slot.generated += 1
         slot.nextToken = token
-        let piece = slot.text.append(tokenizer.decodeBytes(token, special: false))
+        let piece = slot.stops.append(slot.decoder.push(token))
         job.continuation.yield(.text(piece, token: token, logprob: chosen, top: top))
-        if slot.text.stopped { finish(slot, .stop); return }
+        if slot.stops.stopped { finish(slot, .stop); return }
         if slot.generated >= request.maxTokens || slot.tokens.count + 1 >= slotContext { finish(slot, .length) }
     }
 
@@ -282,8 +289,10 @@ public final class GenerationEngine: Sendable {
 
     private func finish(_ slot: Slot, _ reason: FinishReason) {
         guard let job = slot.job else { return }
-        let rest = slot.text.flush()
-        if !rest.isEmpty, reason != .stop || !slot.text.stopped {
+        // A character that can no longer complete, and text held back for a stop string that
+        // did not come (a stopped filter returns nothing).
+        let rest = slot.stops.append(slot.decoder.flush()) + slot.stops.flush()
+        if !rest.isEmpty {
             job.continuation.yield(.text(rest, token: -1, logprob: nil, top: []))
         }
         job.continuation.yield(.finished(reason, promptTokens: job.request.prompt.count, completionTokens: slot.generated,

@@ -147,26 +147,51 @@ import Tokenizers
     }
 }
 
-@Suite struct CompletionTextTests {
+@Suite struct StopStringFilterTests {
     @Test func holdsBackAPossibleStopString() {
-        var t = CompletionText(stops: ["END"])
-        #expect(t.append(Array("hello E".utf8)) == "hello ")
-        #expect(t.append(Array("N".utf8)) == "")
-        #expect(t.append(Array("D more".utf8)) == "")
+        var t = StopStringFilter(stops: ["END"])
+        #expect(t.append("hello E") == "hello ")
+        #expect(t.append("N") == "")
+        #expect(t.append("D more") == "")
         #expect(t.stopped)
-        #expect(t.text == "hello ")
+        #expect(t.append("after") == "")
+        #expect(t.flush() == "")
     }
 
     @Test func falseAlarmIsReleased() {
-        var t = CompletionText(stops: ["END"])
-        #expect(t.append(Array("E".utf8)) == "")
-        #expect(t.append(Array("X".utf8)) == "EX")
+        var t = StopStringFilter(stops: ["END"])
+        #expect(t.append("E") == "")
+        #expect(t.append("X") == "EX")
+        #expect(t.append("EN") == "")
+        #expect(t.flush() == "EN")
     }
 
-    @Test func splitCharacterWaitsForItsLastByte() {
-        var t = CompletionText(stops: [])
-        let bytes = Array("é".utf8)
-        #expect(t.append([bytes[0]]) == "")
-        #expect(t.append([bytes[1]]) == "é")
+    /// Whichever stop string comes first in the text ends it, not the first in the list.
+    @Test func theEarliestStopStringWins() {
+        var t = StopStringFilter(stops: ["b", "a"])
+        #expect(t.append("xab") == "x")
+        #expect(t.stopped)
+    }
+
+    /// A held-back tail may be the start of several stop strings; the longest is kept.
+    @Test func holdsTheLongestPossibleStart() {
+        var t = StopStringFilter(stops: ["aab", "ab"])
+        #expect(t.append("xaa") == "x")
+        #expect(t.append("b!") == "")
+        #expect(t.stopped)
+    }
+
+    /// A combining mark arriving in a later piece joins the character already sent; it must still
+    /// go out (counting characters instead of scalars lost it), and a stop string made of the
+    /// base letter matches as OpenAI's byte comparison does.
+    @Test func combiningMarksInLaterPiecesAreNotLost() {
+        var t = StopStringFilter(stops: [])
+        #expect(t.append("cafe") == "cafe")
+        #expect(t.append("\u{301}!") == "\u{301}!")
+        var flag = StopStringFilter(stops: [])
+        #expect(flag.append("\u{1F1EB}") == "\u{1F1EB}")
+        #expect(flag.append("\u{1F1F7} ok") == "\u{1F1F7} ok")
+        var stop = StopStringFilter(stops: ["e"])
+        #expect(stop.append("cafe\u{301}") == "caf")
     }
 }
