@@ -34,43 +34,10 @@ enum HalfPrecision {
             i += 1
         }
     }
-
-    /// `f32` rounded through f16 and back: ggml converts attention queries to f16 before
-    /// multiplying them with an f16 key cache, and matching it keeps our logits comparable.
-    static func roundTrip(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        #if arch(x86_64)
-        while i + 8 <= count {
-            _mm256_storeu_ps(values + i, _mm256_cvtph_ps(atelier_half8(values + i)))
-            i += 8
-        }
-        #endif
-        while i < count {
-            values[i] = Float(Float16(values[i]))
-            i += 1
-        }
-    }
 }
 
 /// Dot products and scaled accumulation over f32 rows (attention over the KV cache).
 enum VectorMath {
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        var i = 0
-        while i + 16 <= n {
-            acc0.addProduct(SIMD8(UnsafeBufferPointer(start: a + i, count: 8)), SIMD8(UnsafeBufferPointer(start: b + i, count: 8)))
-            acc1.addProduct(SIMD8(UnsafeBufferPointer(start: a + i + 8, count: 8)), SIMD8(UnsafeBufferPointer(start: b + i + 8, count: 8)))
-            i += 16
-        }
-        var sum = (acc0 + acc1).sum()
-        while i < n {
-            sum += a[i] * b[i]
-            i += 1
-        }
-        return sum
-    }
-
     /// The dot products of `query` with the `n` floats at offsets a, b, c, d of `base`: four
     /// independent chains, so the FMA latency is hidden.
     @inline(__always)
@@ -123,34 +90,6 @@ enum VectorMath {
             for j in 0..<count { sum += weights[j] * base[row(j) + l] }
             y[l] = sum
         }
-    }
-
-    /// `y += w[0]·x0 + w[1]·x1 + w[2]·x2 + w[3]·x3`: one load and store of `y` for four rows.
-    @inline(__always)
-    static func axpy4(_ w: SIMD4<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>,
-                      _ x3: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let w0 = SIMD8<Float>(repeating: w[0]), w1 = SIMD8<Float>(repeating: w[1])
-        let w2 = SIMD8<Float>(repeating: w[2]), w3 = SIMD8<Float>(repeating: w[3])
-        var i = 0
-        while i + 8 <= n {
-            var acc = SIMD8<Float>(UnsafeBufferPointer(start: y + i, count: 8))
-            acc.addProduct(w0, SIMD8(UnsafeBufferPointer(start: x0 + i, count: 8)))
-            acc.addProduct(w1, SIMD8(UnsafeBufferPointer(start: x1 + i, count: 8)))
-            acc.addProduct(w2, SIMD8(UnsafeBufferPointer(start: x2 + i, count: 8)))
-            acc.addProduct(w3, SIMD8(UnsafeBufferPointer(start: x3 + i, count: 8)))
-            UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n {
-            y[i] += w[0] * x0[i] + w[1] * x1[i] + w[2] * x2[i] + w[3] * x3[i]
-            i += 1
-        }
-    }
-
-    /// `y *= s`.
-    @inline(__always)
-    static func scale(_ y: UnsafeMutablePointer<Float>, by s: Float, _ n: Int) {
-        for i in 0..<n { y[i] *= s }
     }
 
     #if arch(x86_64)

@@ -17,6 +17,7 @@ import Glibc
         Case(headDim: 64, heads: 9, kvHeads: 3, type: .f16, window: nil),
         Case(headDim: 64, heads: 9, kvHeads: 3, type: .f32, window: nil),
         Case(headDim: 256, heads: 4, kvHeads: 1, type: .f16, window: 19),
+        Case(headDim: 256, heads: 4, kvHeads: 1, type: .f32, window: 19),
         Case(headDim: 40, heads: 2, kvHeads: 2, type: .f32, window: 19),
     ]
 
@@ -63,7 +64,7 @@ import Glibc
         for r in 0..<tiled {
             let row = (0..<queryWidth).map { _ in random.next() }
             for i in 0..<queryWidth { queries.row(r)[i] = row[i] }
-            q.append(row.map(stored))
+            q.append(row)  // queries stay f32 against either cache
         }
         let tiledOut = backend.makeMatrix(rows: tiled, columns: queryWidth)
         backend.attention([AttentionSpan(queries: queries, cache: cache, firstPosition: last, output: tiledOut)], layer: 0, shape: shape)

@@ -5,44 +5,13 @@ import ModelStore
 import Sampling
 import Testing
 
-/// Gemma 3 270M Q4_K_M against llama.cpp 0c1e57098 on the same file.
+/// Gemma 3 270M Q4_K_M: perplexity against llama.cpp 0c1e57098 on the same file, sliding-window
+/// rings, rewind. Fidelity to the exact computation: FidelityTests.
 @Suite(.serialized) struct Gemma3Tests {
     static let loaded: LoadedModel = {
         let path = try! ModelStore().resolve("gemma3-270m")
         return try! ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
     }()
-
-    /// Tokens llama.cpp gives at least e^-3 ≈ 5%: the candidates that matter for sampling. Tail
-    /// tokens (down to −11 nats) differ by up to ~0.9 nats on "def fibonacci(n):"; the 0.05
-    /// nats is not met on either model (see SmolLM2Tests and docs/BENCHMARKS.md).
-    static let likely = SmolLM2Tests.likely
-
-    @Test func greedyIdsMatchLlamaCppOnRobustSteps() throws {
-        let reference = try LlamaCppReference.load("llamacpp-gemma3.json")
-        let tokenizer = Self.loaded.tokenizer
-        for case_ in reference.greedy {
-            #expect(tokenizer.encode(case_.prompt, addBOS: tokenizer.addsBOS, parseSpecialTokens: true) == case_.prompt_ids)
-            let session = try InferenceSession(model: Self.loaded.model, contextLength: 256)
-            // Teacher-forced, as in SmolLM2Tests: every step continues from llama.cpp's token.
-            var logits = try session.evaluate(case_.prompt_ids)
-            var worst = 0.0, worstLikely = 0.0, robust = 0
-            let steps = case_.generated_ids.count
-            for step in 0..<steps {
-                if case_.margin_per_step[step] >= SmolLM2Tests.robustMargin {
-                    robust += 1
-                    #expect(Sampler.argmax(logits) == case_.generated_ids[step], "\(case_.prompt) step \(step)")
-                }
-                for pair in case_.top5_per_step[step] {
-                    let difference = abs(logSoftmax(logits, at: Int(pair[0])) - pair[1])
-                    worst = max(worst, difference)
-                    if pair[1] >= Self.likely { worstLikely = max(worstLikely, difference) }
-                }
-                logits = try session.evaluate([case_.generated_ids[step]])
-            }
-            #expect(worstLikely <= SmolLM2Tests.logprobTolerance, "\(case_.prompt): worst logprob difference on likely tokens \(worstLikely)")
-            print("gemma3 greedy \"\(case_.prompt)\": \(steps) steps compared (ids on \(robust) robust ones), worst top-5 logprob difference \(worst) nats, \(worstLikely) on tokens llama.cpp gives ≥ 5%")
-        }
-    }
 
     @Test(arguments: [(128, 18.4190), (512, 13.8844)])
     func perplexityOnGPL3WithinHalfAPercentOfLlamaCpp(context: Int, expected: Double) throws {
@@ -78,9 +47,9 @@ import Testing
         let batched = try InferenceSession(model: Self.loaded.model, contextLength: 1024, batchCapacity: 256).evaluate(ids)
         let stepwise = try InferenceSession(model: Self.loaded.model, contextLength: 1024, batchCapacity: 64)
         let last = try stepwise.evaluate(ids)
-        #expect(Sampler.argmax(batched) == Sampler.argmax(last))
-        let top = batched.indices.max { batched[$0] < batched[$1] }!
-        #expect(abs(logSoftmax(batched, at: top) - logSoftmax(last, at: top)) < SmolLM2Tests.logprobTolerance)
+        // Every row is computed the same way in any chunking, so the rings' history is the only
+        // thing that could make them differ.
+        #expect(batched.map(\.bitPattern) == last.map(\.bitPattern))
     }
 
     /// A chat turn rewinds the session to where the new rendering first differs. On a ring layer
@@ -95,8 +64,7 @@ import Testing
         #expect(session.position == 700)
         #expect(session.rewind(to: 700 - 40))
         let again = try session.evaluate(Array(ids[660...]))
-        let worst = zip(original, again).map { abs($0 - $1) }.max()!
-        #expect(worst < 1e-3, "largest logit difference \(worst)")
+        #expect(again.map(\.bitPattern) == original.map(\.bitPattern), "re-evaluated logits differ")
         // Rewound too far, the cells are gone: the session refuses rather than attend to the wrong keys.
         #expect(session.rewind(to: 700 - 64))
         #expect(!session.rewind(to: 0))
