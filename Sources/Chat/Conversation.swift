@@ -18,7 +18,7 @@ public final class Conversation {
     /// User and assistant messages, alternating, oldest first.
     public private(set) var turns: [ChatMessage] = []
     /// The tokens whose keys and values are in the session's cache, in order.
-    public private(set) var cachedTokens: [Int32] = []
+    public var cachedTokens: [Int32] { session.sequence.tokens }
     /// Room kept free for an answer: when a new message would leave less than this, the oldest
     /// turns are dropped first.
     public var answerReserve: Int
@@ -75,14 +75,7 @@ public final class Conversation {
                 + (systemPrompt == nil ? "" : " (the system prompt is kept)"))
         }
 
-        // Reuse the cached prefix; at least one token must be evaluated to get fresh logits.
-        var shared = zip(cachedTokens, tokens).prefix { $0 == $1 }.count
-        shared = min(shared, tokens.count - 1)
-        if !session.rewind(to: shared) {
-            session.reset()
-            shared = 0
-        }
-        cachedTokens = Array(cachedTokens.prefix(shared))
+        let shared = session.keepReusablePrefix(of: tokens)
 
         var decoder = IncrementalDecoder(tokenizer: tokenizer)
         var answer = "", generated: [Int32] = []
@@ -98,13 +91,11 @@ public final class Conversation {
             }
         } catch {
             turns.removeLast()
-            cachedTokens = Array((tokens + generated).prefix(session.position))
             throw error
         }
         let tail = decoder.flush()
         answer += tail
         if !tail.isEmpty { _ = onText(tail) }
-        cachedTokens = Array((tokens + generated).prefix(session.position))
         turns.append(ChatMessage(role: "assistant", content: answer))
 
         let reason: StopReason = stats.stoppedAtEndOfGeneration ? .endOfTurn

@@ -9,11 +9,8 @@ public final class InferenceSession: @unchecked Sendable {
     public let batchCapacity: Int
     public let cache: KVCache
     public let workspace: Workspace
-    /// Tokens evaluated so far; the next token goes at `position`.
-    public private(set) var position = 0
-    /// One past the highest position whose keys and values were ever written since `reset()`:
-    /// ring (sliding-window) layers may have overwritten cells below it, which bounds `rewind`.
-    private var writtenEnd = 0
+    /// The tokens evaluated so far, in the cache.
+    public private(set) var sequence: SequenceState
     private let hostLogits: UnsafeMutableBufferPointer<Float>
 
     public init(model: any LanguageModel, contextLength: Int, kvType: KVCacheType = .f16, batchCapacity: Int = 512, logitRows: Int = 32) throws {
@@ -23,6 +20,7 @@ public final class InferenceSession: @unchecked Sendable {
         self.batchCapacity = max(1, min(batchCapacity, contextLength))
         let capacity = model.kvCapacity(contextLength: contextLength, batchCapacity: self.batchCapacity)
         cache = model.backend.makeKVCache(type: kvType, width: model.configuration.kvWidth, contextLength: contextLength, capacity: capacity)
+        sequence = SequenceState(contextLength: contextLength, layerCapacities: capacity, slidingWindow: model.configuration.slidingWindow)
         workspace = model.makeWorkspace(batchCapacity: self.batchCapacity, logitRows: max(1, logitRows))
         hostLogits = .allocate(capacity: model.configuration.vocabularySize * max(1, logitRows))
     }
@@ -30,27 +28,21 @@ public final class InferenceSession: @unchecked Sendable {
     deinit { hostLogits.deallocate() }
 
     public var vocabularySize: Int { model.configuration.vocabularySize }
+    /// The next token goes here.
+    public var position: Int { sequence.position }
     public var remainingContext: Int { contextLength - position }
 
     /// Forgets everything evaluated (the cache is overwritten from position 0).
-    public func reset() {
-        position = 0
-        writtenEnd = 0
-    }
+    public func reset() { sequence.reset() }
 
-    /// Moves back to `newPosition`, forgetting the tokens after it, so a conversation can
-    /// re-evaluate only from where its tokens first differ. False when that is impossible:
-    /// a sliding-window layer keeps a ring of `window + slack` cells, and rewinding further
-    /// back than the slack would need cells that newer positions have since overwritten.
+    /// Moves back to `newPosition`, forgetting the tokens after it; false when a sliding-window
+    /// ring has overwritten cells that position needs (`SequenceState.canRewind`).
     @discardableResult
-    public func rewind(to newPosition: Int) -> Bool {
-        guard (0...position).contains(newPosition) else { return false }
-        for capacity in cache.capacity where capacity < contextLength {
-            guard let window = model.configuration.slidingWindow, writtenEnd - newPosition <= capacity - window else { return false }
-        }
-        position = newPosition
-        return true
-    }
+    public func rewind(to newPosition: Int) -> Bool { sequence.rewind(to: newPosition) }
+
+    /// Keeps the cached tokens `tokens` starts with (all but its last, or none when going back
+    /// that far is impossible) and returns how many: `tokens[kept...]` is left to evaluate.
+    public func keepReusablePrefix(of tokens: [Int32]) -> Int { sequence.keepReusablePrefix(of: tokens) }
 
     /// Evaluates `tokens` and returns a copy of the logits after the last one.
     @discardableResult
@@ -75,8 +67,7 @@ public final class InferenceSession: @unchecked Sendable {
         while start < tokens.count {
             let batch = Array(tokens[start..<min(start + batchCapacity, tokens.count)])
             model.forward(batch, firstPosition: position, cache: cache, workspace: workspace)
-            position += batch.count
-            writtenEnd = max(writtenEnd, position)
+            sequence.append(batch)
             let batchRange = start..<(start + batch.count)
             var wanted = scoredIndices.clamped(to: batchRange)
             let isLastBatch = batchRange.upperBound == tokens.count

@@ -82,9 +82,7 @@ public final class GenerationEngine: Sendable {
     /// A sequence position in the batch: its cache, the tokens the cache holds, and the job using it.
     final class Slot {
         let cache: KVCache
-        var tokens: [Int32] = []
-        /// One past the highest position ever written since the cache was last emptied.
-        var writtenEnd = 0
+        var sequence: SequenceState
         var job: Job?
         var sampler = Sampler(.greedy)
         /// The request's text: whole characters, then nothing from a stop string on.
@@ -94,8 +92,9 @@ public final class GenerationEngine: Sendable {
         var generated = 0
         var cachedPrompt = 0
         var nextToken: Int32 = 0
-        init(cache: KVCache, tokenizer: any Tokenizer) {
+        init(cache: KVCache, slidingWindow: Int?, tokenizer: any Tokenizer) {
             self.cache = cache
+            sequence = SequenceState(contextLength: cache.contextLength, layerCapacities: cache.capacity, slidingWindow: slidingWindow)
             decoder = IncrementalDecoder(tokenizer: tokenizer)
         }
     }
@@ -108,7 +107,7 @@ public final class GenerationEngine: Sendable {
         let slots = (0..<slotCount).map { _ in
             Slot(cache: backend.makeKVCache(type: .f16, width: c.kvWidth, contextLength: slotContext,
                                             capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)),
-                 tokenizer: tokenizer)
+                 slidingWindow: c.slidingWindow, tokenizer: tokenizer)
         }
         let vocabulary = c.vocabularySize
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
@@ -133,12 +132,12 @@ public final class GenerationEngine: Sendable {
             let decoding = slots.filter { $0.job != nil && $0.pendingPrompt.isEmpty && $0.generated > 0 }
             var tokens = decoding.map(\.nextToken)
             var spans = decoding.enumerated().map { i, slot in
-                SequenceSpan(rows: i..<(i + 1), cache: slot.cache, firstPosition: slot.tokens.count)
+                SequenceSpan(rows: i..<(i + 1), cache: slot.cache, firstPosition: slot.sequence.position)
             }
             var prompts: [(slot: Slot, chunk: [Int32], lastRow: Int)] = []
             for slot in slots where slot.job != nil && !slot.pendingPrompt.isEmpty && tokens.count < rowCapacity {
                 let chunk = Array(slot.pendingPrompt.prefix(min(prefillChunk, rowCapacity - tokens.count)))
-                spans.append(SequenceSpan(rows: tokens.count..<(tokens.count + chunk.count), cache: slot.cache, firstPosition: slot.tokens.count))
+                spans.append(SequenceSpan(rows: tokens.count..<(tokens.count + chunk.count), cache: slot.cache, firstPosition: slot.sequence.position))
                 tokens += chunk
                 prompts.append((slot, chunk, tokens.count - 1))
             }
@@ -146,8 +145,7 @@ public final class GenerationEngine: Sendable {
             model.forward(tokens, spans: spans, workspace: workspace)
             for (slot, chunk, _) in prompts {
                 slot.pendingPrompt = slot.pendingPrompt.dropFirst(chunk.count)
-                slot.tokens += chunk
-                slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
+                slot.sequence.append(chunk)
             }
             // Logits of every decoding row and of every prompt that just ended, in one pass over the
             // output matrix (at most one row per slot: `logitRows` is the slot count).
@@ -157,8 +155,7 @@ public final class GenerationEngine: Sendable {
             model.logits(rows: logitRows, workspace: workspace)
             backend.read(workspace("logits", rows: logitRows.count), rows: 0..<logitRows.count, into: logits)
             for (i, slot) in decoding.enumerated() {
-                slot.tokens.append(slot.nextToken)
-                slot.writtenEnd = max(slot.writtenEnd, slot.tokens.count)
+                slot.sequence.append(CollectionOfOne(slot.nextToken))
                 emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
             }
             for (j, prompt) in finished.enumerated() {
@@ -188,24 +185,22 @@ public final class GenerationEngine: Sendable {
             }
             // Keep at least the last prompt token to evaluate: its logits start the answer.
             let longest = prompt.count - 1
-            let (slot, own) = longestSharedPrefix(slots.filter { $0.job == nil }, prompt)!
-            var keep = min(own, longest)
-            if !canRewind(slot, to: keep) { keep = 0; slot.writtenEnd = 0 }
-            let donor = longestSharedPrefix(slots.filter { $0 !== slot && holdsWholePrefix($0, end: $0.writtenEnd) }, prompt)
+            let (slot, _) = longestSharedPrefix(slots.filter { $0.job == nil }, prompt)!
+            var keep = slot.sequence.reusablePrefix(of: prompt)
+            // A donor's cells can be copied only while none of its rings has wrapped.
+            let donor = longestSharedPrefix(slots.filter { $0 !== slot && $0.sequence.holdsEveryPosition(below: $0.sequence.writtenEnd) }, prompt)
             let copied = min(donor?.length ?? 0, longest)
             let awaited = slots.lazy.filter { $0.job != nil && !$0.pendingPrompt.isEmpty }
-                .filter { self.holdsWholePrefix($0, end: max($0.writtenEnd, $0.tokens.count + $0.pendingPrompt.count)) }
-                .map { min(self.sharedPrefix($0.tokens + $0.pendingPrompt, prompt), longest) }.max() ?? 0
+                .filter { $0.sequence.holdsEveryPosition(below: max($0.sequence.writtenEnd, $0.sequence.position + $0.pendingPrompt.count)) }
+                .map { min(SequenceState.sharedPrefixLength($0.sequence.tokens + $0.pendingPrompt, prompt), longest) }.max() ?? 0
             if awaited >= max(keep, copied) + Self.minimumAwaitedPrefix { return }
             dequeue()
 
+            slot.sequence.keepReusablePrefix(of: prompt)
             if let donor, copied > keep {
                 model.backend.copyKV(positions: 0..<copied, from: donor.slot.cache, to: slot.cache)
+                slot.sequence.append(prompt[keep..<copied])
                 keep = copied
-                slot.writtenEnd = max(slot.writtenEnd, copied)
-                slot.tokens = Array(prompt[..<copied])
-            } else {
-                slot.tokens.removeLast(slot.tokens.count - keep)
             }
             slot.job = job
             slot.sampler = Sampler(job.request.sampling)
@@ -231,30 +226,7 @@ public final class GenerationEngine: Sendable {
 
     /// The slot among `candidates` whose cached tokens share the most of `prompt`, and how many.
     private func longestSharedPrefix(_ candidates: [Slot], _ prompt: [Int32]) -> (slot: Slot, length: Int)? {
-        candidates.map { ($0, sharedPrefix($0.tokens, prompt)) }.max { $0.1 < $1.1 }
-    }
-
-    private func sharedPrefix(_ tokens: some Collection<Int32>, _ prompt: [Int32]) -> Int {
-        var n = 0
-        for (a, b) in zip(tokens, prompt) {
-            guard a == b else { break }
-            n += 1
-        }
-        return n
-    }
-
-    /// True when every position below `end` a slot has written is still in its cache: no
-    /// sliding-window ring has wrapped, so other slots may copy any prefix of its tokens.
-    private func holdsWholePrefix(_ slot: Slot, end: Int) -> Bool {
-        slot.cache.capacity.allSatisfy { $0 >= end }
-    }
-
-    /// Same rule as `InferenceSession.rewind`: a sliding-window ring may have overwritten cells.
-    private func canRewind(_ slot: Slot, to position: Int) -> Bool {
-        for capacity in slot.cache.capacity where capacity < slotContext {
-            guard let window = model.configuration.slidingWindow, slot.writtenEnd - position <= capacity - window else { return false }
-        }
-        return true
+        candidates.map { ($0, $0.sequence.sharedPrefixLength(with: prompt)) }.max { $0.1 < $1.1 }
     }
 
     private func emitToken(_ slot: Slot, logits: UnsafeMutableBufferPointer<Float>) {
@@ -279,7 +251,7 @@ public final class GenerationEngine: Sendable {
         let piece = slot.stops.append(slot.decoder.push(token))
         job.continuation.yield(.text(piece, token: token, logprob: chosen, top: top))
         if slot.stops.stopped { finish(slot, .stop); return }
-        if slot.generated >= request.maxTokens || slot.tokens.count + 1 >= slotContext { finish(slot, .length) }
+        if slot.generated >= request.maxTokens || slot.sequence.position + 1 >= slotContext { finish(slot, .length) }
     }
 
     private func describe(_ id: Int32, logprob: Double) -> GenerationEvent.TokenLogprob {
