@@ -1,5 +1,5 @@
-import Testing
 import ChatTemplates
+import Testing
 
 private let conversation = [ChatMessage(role: "user", content: "Hi")]
 
@@ -8,7 +8,9 @@ private func render(_ source: String, _ messages: [ChatMessage] = conversation) 
 }
 
 /// Asserts that parsing or rendering `source` throws an error whose description is `expected`.
-private func expectError(_ source: String, _ expected: String, kind: ChatTemplateError.Kind, sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectError(
+    _ source: String, _ expected: String, kind: ChatTemplateError.Kind, sourceLocation: SourceLocation = #_sourceLocation
+) {
     do {
         let out = try render(source)
         Issue.record("expected error '\(expected)', rendered \(out.debugDescription)", sourceLocation: sourceLocation)
@@ -23,7 +25,9 @@ private func expectError(_ source: String, _ expected: String, kind: ChatTemplat
 @Suite struct ChatTemplateErrorTests {
     @Test func unsupportedFilterIsNamedWithLine() {
         expectError("hello\n{{ messages | frobnicate }}", "unsupported filter 'frobnicate' at line 2", kind: .unsupported)
-        expectError("{% for m in messages %}\n\n{{ m.content|trim|wordwrap(5) }}{% endfor %}", "unsupported filter 'wordwrap' at line 3", kind: .unsupported)
+        expectError(
+            "{% for m in messages %}\n\n{{ m.content|trim|wordwrap(5) }}{% endfor %}", "unsupported filter 'wordwrap' at line 3",
+            kind: .unsupported)
     }
 
     @Test func unsupportedTagTestAndMethodAreNamed() {
@@ -48,7 +52,8 @@ private func expectError(_ source: String, _ expected: String, kind: ChatTemplat
     }
 
     @Test func syntaxErrorsAreReportedNotCrashed() {
-        expectError("{% if true %}never closed", "unexpected end of template, expected one of 'elif', 'else', 'endif' at line 1", kind: .syntax)
+        expectError(
+            "{% if true %}never closed", "unexpected end of template, expected one of 'elif', 'else', 'endif' at line 1", kind: .syntax)
         expectError("{{ 'unterminated }}", "unterminated string literal at line 1", kind: .syntax)
         expectError("line1\n{{ 1 + }}", "unexpected '}}' in expression at line 2", kind: .syntax)
         expectError("{% endfor %}", "unexpected 'endfor' at line 1", kind: .syntax)
@@ -68,18 +73,25 @@ private func expectError(_ source: String, _ expected: String, kind: ChatTemplat
 @Suite struct ChatTemplateFeatureTests {
     @Test func loopLastAndIndex() throws {
         let msgs = ["a", "b", "c"].map { ChatMessage(role: "user", content: $0) }
-        #expect(try render("{% for m in messages %}{{ loop.index }}{{ m.content }}{% if not loop.last %},{% endif %}{% endfor %}", msgs) == "1a,2b,3c")
-        #expect(try render("{% for m in messages %}{% if loop.last %}{{ loop.length }}:{{ m.content }}{% endif %}{% endfor %}", msgs) == "3:c")
+        #expect(
+            try render("{% for m in messages %}{{ loop.index }}{{ m.content }}{% if not loop.last %},{% endif %}{% endfor %}", msgs)
+                == "1a,2b,3c")
+        #expect(
+            try render("{% for m in messages %}{% if loop.last %}{{ loop.length }}:{{ m.content }}{% endif %}{% endfor %}", msgs) == "3:c")
     }
 
     @Test func slicing() throws {
         let msgs = ["a", "b", "c"].map { ChatMessage(role: "user", content: $0) }
-        #expect(try render("{% for m in messages[1:] %}{{ m.content }}{% endfor %}|{% for m in messages[::-1] %}{{ m.content }}{% endfor %}|{{ 'abcdef'[1:4] }}", msgs) == "bc|cba|bcd")
+        #expect(
+            try render(
+                "{% for m in messages[1:] %}{{ m.content }}{% endfor %}|{% for m in messages[::-1] %}{{ m.content }}{% endfor %}|{{ 'abcdef'[1:4] }}",
+                msgs) == "bc|cba|bcd")
     }
 
     @Test func namespaceEscapesLoopScope() throws {
         let msgs = ["a", "b"].map { ChatMessage(role: "user", content: $0) }
-        let src = "{% set ns = namespace(n=0) %}{% set plain = 0 %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% set plain = plain + 1 %}{% endfor %}{{ ns.n }} {{ plain }}"
+        let src =
+            "{% set ns = namespace(n=0) %}{% set plain = 0 %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% set plain = plain + 1 %}{% endfor %}{{ ns.n }} {{ plain }}"
         #expect(try render(src, msgs) == "2 0")
         // Values verified with jinja2 3.1.6: a `set` does not survive into the next iteration.
         #expect(try render("{% set x = 0 %}{% for i in [1,2] %}{{ x }}{% set x = i %}{% endfor %}{{ x }}") == "000")

@@ -1,12 +1,13 @@
+import ChatTemplates
+import GGUF
+import ModelStore
+import Testing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Testing
-import ChatTemplates
-import GGUF
-import ModelStore
 
 /// Fixtures are found from this file's location (no resource bundle).
 enum Fixture {
@@ -45,7 +46,9 @@ func firstDifference(_ a: String, _ b: String) -> String {
     var i = 0
     while i < x.count && i < y.count && x[i] == y[i] { i += 1 }
     func ctx(_ s: [Unicode.Scalar]) -> String {
-        var v = String.UnicodeScalarView(); v.append(contentsOf: s[max(0, i - 30)..<min(s.count, i + 30)]); return String(v).debugDescription
+        var v = String.UnicodeScalarView()
+        v.append(contentsOf: s[max(0, i - 30)..<min(s.count, i + 30)])
+        return String(v).debugDescription
     }
     return "first difference at scalar \(i): got \(ctx(x)) expected \(ctx(y))"
 }
@@ -66,7 +69,8 @@ let fixtureNames = [
             if let expected = c.expected {
                 let got: String
                 do {
-                    got = try template.render(messages: messages, addGenerationPrompt: c.add_generation_prompt, bosToken: c.bos_token, eosToken: c.eos_token)
+                    got = try template.render(
+                        messages: messages, addGenerationPrompt: c.add_generation_prompt, bosToken: c.bos_token, eosToken: c.eos_token)
                 } catch {
                     Issue.record("\(name)/\(c.name): unexpected error \(error)")
                     continue
@@ -74,7 +78,8 @@ let fixtureNames = [
                 #expect(got == expected, "\(name)/\(c.name): \(firstDifference(got, expected))")
             } else if let message = c.error {
                 do {
-                    let got = try template.render(messages: messages, addGenerationPrompt: c.add_generation_prompt, bosToken: c.bos_token, eosToken: c.eos_token)
+                    let got = try template.render(
+                        messages: messages, addGenerationPrompt: c.add_generation_prompt, bosToken: c.bos_token, eosToken: c.eos_token)
                     Issue.record("\(name)/\(c.name): expected error '\(message)', rendered \(got.debugDescription)")
                 } catch let e as ChatTemplateError {
                     #expect(e.kind == .raised, "\(name)/\(c.name)")
@@ -94,7 +99,11 @@ let fixtureNames = [
         let fixture = try FixtureFile.load("smollm2")
         #expect(source == fixture.template)
         let template = try ChatTemplate(source: source)
-        let out = try template.render(messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "", eosToken: "")
-        #expect(out == "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        let out = try template.render(
+            messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true, bosToken: "", eosToken: "")
+        #expect(
+            out
+                == "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        )
     }
 }

@@ -17,18 +17,19 @@ import Testing
         #expect(format.summary.contains("no chat template"))
         // Gemma 3's own format: the system text opens the first user turn; assistant is "model";
         // content is trimmed (Google's template does the same).
-        #expect(try format.render(Self.exchange) == """
-            <bos><start_of_turn>user
-            Be brief.
+        #expect(
+            try format.render(Self.exchange) == """
+                <bos><start_of_turn>user
+                Be brief.
 
-            Hi<end_of_turn>
-            <start_of_turn>model
-            Hello!<end_of_turn>
-            <start_of_turn>user
-            Bye<end_of_turn>
-            <start_of_turn>model
+                Hi<end_of_turn>
+                <start_of_turn>model
+                Hello!<end_of_turn>
+                <start_of_turn>user
+                Bye<end_of_turn>
+                <start_of_turn>model
 
-            """)
+                """)
         // The rendered text already starts with <bos>: it must not be added twice.
         let ids = format.encode(try format.render(Self.exchange), tokenizer: loaded.tokenizer)
         #expect(ids.prefix(2) == [loaded.tokenizer.bosTokenID!, 105])  // 105 = <start_of_turn>
@@ -39,31 +40,33 @@ import Testing
         let format = try ChatFormat(metadata: loaded.file.metadata, tokenizer: loaded.tokenizer, source: "smollm2-135m")
         #expect(format.origin == .model)
         // SmolLM2's template adds its default system prompt when the conversation has none.
-        #expect(try format.render([ChatMessage(role: "user", content: "Hi")]) == """
-            <|im_start|>system
-            You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>
-            <|im_start|>user
-            Hi<|im_end|>
-            <|im_start|>assistant
+        #expect(
+            try format.render([ChatMessage(role: "user", content: "Hi")]) == """
+                <|im_start|>system
+                You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>
+                <|im_start|>user
+                Hi<|im_end|>
+                <|im_start|>assistant
 
-            """)
+                """)
     }
 
     @Test func builtInChatML() throws {
         let tokenizer = try TestModels.smolLM2().tokenizer
         let format = try ChatFormat(builtIn: "chatml", tokenizer: tokenizer)
         #expect(format.origin == .chosen(name: "chatml"))
-        #expect(try format.render(Self.exchange, addGenerationPrompt: false) == """
-            <|im_start|>system
-            Be brief.<|im_end|>
-            <|im_start|>user
-            Hi<|im_end|>
-            <|im_start|>assistant
-             Hello! <|im_end|>
-            <|im_start|>user
-            Bye<|im_end|>
+        #expect(
+            try format.render(Self.exchange, addGenerationPrompt: false) == """
+                <|im_start|>system
+                Be brief.<|im_end|>
+                <|im_start|>user
+                Hi<|im_end|>
+                <|im_start|>assistant
+                 Hello! <|im_end|>
+                <|im_start|>user
+                Bye<|im_end|>
 
-            """)
+                """)
         // <|im_start|> and <|im_end|> are single special tokens (ids 1 and 2) in SmolLM2.
         let ids = format.encode(try format.render([ChatMessage(role: "user", content: "Hi")]), tokenizer: tokenizer)
         #expect(ids.first == 1 && ids.filter { $0 == 2 }.count == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,9 +10,11 @@ import Glibc
 /// foreground process), /clear and /exit.
 @Suite(.serialized, .tags(.model, .process)) struct ChatTerminalTests {
     @Test func twoTurnsCtrlCAndClearInARealTerminal() throws {
-        let terminal = try PseudoTerminal(launching: Self.atelierBinary(), arguments: [
-            "chat", "smollm2-135m", "--temp", "0", "--system", "You are a helpful assistant.", "-c", "1024", "-n", "200", "-t", "2",
-        ])
+        let terminal = try PseudoTerminal(
+            launching: Self.atelierBinary(),
+            arguments: [
+                "chat", "smollm2-135m", "--temp", "0", "--system", "You are a helpful assistant.", "-c", "1024", "-n", "200", "-t", "2",
+            ])
         defer { terminal.terminate() }
         try terminal.waitFor("Ctrl-C stops an answer.\r\n> ", timeout: 120)
 
@@ -166,7 +169,9 @@ final class PseudoTerminal {
             guard poll(&descriptor, 1, 200) > 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = chunk.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
-            if n > 0 { output += chunk[..<n] } else if !isRunning {
+            if n > 0 {
+                output += chunk[..<n]
+            } else if !isRunning {
                 throw TerminalError("atelier exited; the terminal shows:\n" + String(decoding: output.suffix(2000), as: UTF8.self))
             }
         }

@@ -71,7 +71,9 @@ import Testing
         let prompt = fresh.format.encode(try fresh.format.render(history), tokenizer: fresh.tokenizer)
         var freshSampler = Sampler(.greedy)
         var ids: [Int32] = []
-        _ = try fresh.session.generate(prompt: prompt, maxTokens: 64, sampler: &freshSampler, tokenizer: fresh.tokenizer) { ids.append($0); return true }
+        _ = try fresh.session.generate(prompt: prompt, maxTokens: 64, sampler: &freshSampler, tokenizer: fresh.tokenizer) {
+            ids.append($0); return true
+        }
         #expect(second.tokens == ids)
         #expect(!second.text.isEmpty)
     }
@@ -80,9 +82,12 @@ import Testing
         let chat = try conversation(context: 160, system: "You are a helpful assistant.")
         var sampler = Sampler(.greedy)
         var notices: [String] = []
-        for question in ["What is the capital of France?", "Name three primary colors.", "What is 2 + 2?",
-                         "What is the capital of Japan?", "Who wrote Hamlet?", "What is water made of?"] {
-            let reply = try chat.respond(to: question, sampler: &sampler, maxTokens: 30, onNotice: { notices.append($0) }, onText: { _ in true })
+        for question in [
+            "What is the capital of France?", "Name three primary colors.", "What is 2 + 2?",
+            "What is the capital of Japan?", "Who wrote Hamlet?", "What is water made of?",
+        ] {
+            let reply = try chat.respond(
+                to: question, sampler: &sampler, maxTokens: 30, onNotice: { notices.append($0) }, onText: { _ in true })
             #expect(!reply.text.isEmpty)
             #expect(chat.cachedTokens.count == chat.session.position)
             #expect(chat.session.position <= 160)

@@ -1,7 +1,7 @@
 import Compute
 import Foundation
-import Models
 import ModelStore
+import Models
 
 /// The two real models, loaded on first use and then shared by every chat suite; a model the
 /// store lacks is pulled. A failure to get one fails the tests that need it, not the test run.

@@ -28,8 +28,10 @@ import Testing
         o = Offsets(bytes: bytes, layout: layout)
     }
 
-    func expectRejected(_ bytes: [UInt8], _ reason: GGUFError.Reason, field: String? = nil, at offset: Int? = nil,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRejected(
+        _ bytes: [UInt8], _ reason: GGUFError.Reason, field: String? = nil, at offset: Int? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard let error = rejection(bytes) else {
             Issue.record("accepted a file that should fail with \(reason)", sourceLocation: sourceLocation)
             return

@@ -75,8 +75,9 @@ import Testing
 
         var writer = GGUFWriter(version: 3, metadata: m)
         for tensor in reference.tensors {
-            try writer.addTensor(name: tensor.name, type: tensor.type, dimensions: tensor.dimensions,
-                                 data: Array(reference.data(for: tensor)))
+            try writer.addTensor(
+                name: tensor.name, type: tensor.type, dimensions: tensor.dimensions,
+                data: Array(reference.data(for: tensor)))
         }
         let original = try readBytes(Fixture.path("gguf-py-small.gguf"))
         #expect(writer.serialize().bytes == original)

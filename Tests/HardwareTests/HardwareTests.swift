@@ -1,6 +1,7 @@
 import Foundation
-@testable import Hardware
 import Testing
+
+@testable import Hardware
 
 @Suite struct HardwareTests {
     /// An excerpt in the kernel's format: two logical CPUs on one core (SMT), AVX2 without AVX-512.

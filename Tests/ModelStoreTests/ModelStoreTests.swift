@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+
 @testable import ModelStore
 
 @Suite struct ModelStoreTests {
@@ -9,8 +10,9 @@ import Testing
     /// Store in a fresh temp directory with fast retries (never the user's real store).
     func makeStore(freeBytes: (@Sendable (String) throws -> Int64)? = nil) throws -> ModelStore {
         let root = try scratch.make() + "/home"
-        return ModelStore(root: root, freeBytes: freeBytes ?? { _ in Int64.max / 2 },
-                          downloadPolicy: DownloadPolicy(maxAttempts: 4, baseDelay: 0.01))
+        return ModelStore(
+            root: root, freeBytes: freeBytes ?? { _ in Int64.max / 2 },
+            downloadPolicy: DownloadPolicy(maxAttempts: 4, baseDelay: 0.01))
     }
 
     func ggufFiles(_ store: ModelStore) -> [String] {
@@ -66,8 +68,9 @@ import Testing
         }
         #expect(ggufFiles(store) == [])
         #expect(files(in: store.modelsDirectory) == [])
-        #expect(files(in: store.partialDirectory).filter { $0.hasSuffix(".part") }.count == 1,
-                "the partial download is kept for a later resume")
+        #expect(
+            files(in: store.partialDirectory).filter { $0.hasSuffix(".part") }.count == 1,
+            "the partial download is kept for a later resume")
     }
 
     @Test func http404NamesURLAndStatus() throws {
@@ -83,7 +86,9 @@ import Testing
         let server = try TestHTTPServer(blob: blob, mode: .normal)
         defer { server.stop() }
         let store = try makeStore(freeBytes: { _ in 4096 })
-        expectStoreError(["not enough disk space", store.root, "4096 bytes free", "need \(Int64(blob.count) + ModelStore.spaceMargin) bytes"]) {
+        expectStoreError([
+            "not enough disk space", store.root, "4096 bytes free", "need \(Int64(blob.count) + ModelStore.spaceMargin) bytes",
+        ]) {
             _ = try store.pull(server.url)
         }
         #expect(ggufFiles(store) == [])
@@ -203,7 +208,8 @@ import Testing
         #expect(throws: Never.self) { try ModelStore.validateName("qwen2.5-0.5b_instruct") }
         #expect(store.installedPath(of: "../evil") == nil)
         #expect(ggufFiles(store) == [])
-        #expect(ModelStore.derivedName(fromURL: "https://h/a/Qwen2.5-0.5B-Instruct-Q4_K_M.gguf?download=true")
+        #expect(
+            ModelStore.derivedName(fromURL: "https://h/a/Qwen2.5-0.5B-Instruct-Q4_K_M.gguf?download=true")
                 == "qwen2.5-0.5b-instruct-q4_k_m")
         #expect(ModelStore.derivedName(fromFileName: "My Model (v2).GGUF") == "my-model--v2-")
     }

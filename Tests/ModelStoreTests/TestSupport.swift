@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ModelStore
 
 /// Fresh temporary directories for one test. Swift Testing makes a new suite instance for every
@@ -52,8 +53,10 @@ func files(in directory: String) -> [String] {
 }
 
 /// Expects `body` to throw a StoreError whose message contains every one of `fragments`.
-func expectStoreError(_ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
-                      _ body: () throws -> Void) {
+func expectStoreError(
+    _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     do {
         try body()
         Issue.record("expected an error containing \(fragments)", sourceLocation: sourceLocation)

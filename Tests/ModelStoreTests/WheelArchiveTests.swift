@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import Testing
+
 @testable import ModelStore
 
 /// Builds zip archives byte by byte (stored and raw-deflated members).
@@ -16,8 +17,10 @@ struct ZipBuilder {
 
     static func rawDeflate(_ data: [UInt8]) -> [UInt8] {
         var stream = z_stream()
-        precondition(deflateInit2_(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
-                                   zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        precondition(
+            deflateInit2_(
+                &stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
+                zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK)
         defer { deflateEnd(&stream) }
         var input = data
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(data.count))) + 64)
@@ -88,10 +91,11 @@ struct ZipBuilder {
     }
 
     @Test func storedAndDeflatedMembers() throws {
-        let path = try archive(ZipBuilder(members: [
-            .init(name: "pkg/a.txt", data: text, deflate: false),
-            .init(name: "pkg/data/b.bin", data: binary, deflate: true),
-        ]))
+        let path = try archive(
+            ZipBuilder(members: [
+                .init(name: "pkg/a.txt", data: text, deflate: false),
+                .init(name: "pkg/data/b.bin", data: binary, deflate: true),
+            ]))
         let zip = try WheelArchive(path: path)
         #expect(zip.entries.map(\.name) == ["pkg/a.txt", "pkg/data/b.bin"])
         #expect(zip.entries[1].method == 8)

@@ -6,7 +6,8 @@ import Testing
 /// precision, and independent of how elements are split over threads.
 @Suite struct GatedActivationTests {
     /// x from −90 to 90: both tails, the region near zero, and the exponent's clamping range.
-    static let inputs: [Float] = (0..<3601).map { Float($0 - 1800) * 0.05 }
+    static let inputs: [Float] =
+        (0..<3601).map { Float($0 - 1800) * 0.05 }
         + [-1e-6, 1e-6, -1e-30, 0, 1e-30, -200, 200, -Float.greatestFiniteMagnitude, Float.greatestFiniteMagnitude]
 
     /// SiLU x·σ(x) and tanh-GELU 0.5·x·(1 + tanh(u)), u = √(2/π)(x + 0.044715x³). GELU is written

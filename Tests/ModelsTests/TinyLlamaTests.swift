@@ -132,7 +132,9 @@ import Testing
                 var attended = [Double](repeating: 0, count: s.d)
                 for head in 0..<s.heads {
                     let g = head / (s.heads / s.kvHeads)
-                    let scores = keys[l].map { key in (0..<dh).reduce(0.0) { $0 + q[head * dh + $1] * key[g * dh + $1] } / Double(dh).squareRoot() }
+                    let scores = keys[l].map { key in
+                        (0..<dh).reduce(0.0) { $0 + q[head * dh + $1] * key[g * dh + $1] } / Double(dh).squareRoot()
+                    }
                     let m = scores.max()!
                     let e = scores.map { exp($0 - m) }
                     let total = e.reduce(0, +)

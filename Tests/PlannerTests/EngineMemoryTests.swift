@@ -1,8 +1,10 @@
 import Foundation
-import ModelStore
 import GGUF
+import ModelStore
 import Testing
+
 @testable import Planner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,17 +13,21 @@ import Glibc
 /// of n_ctx tokens, so every KV cell and workspace row is touched) in a child process and compare
 /// its peak resident memory (getrusage ru_maxrss) with the plan for the same model and settings.
 @Suite(.serialized, .tags(.slow, .model, .process)) struct EngineMemoryTests {
-    @Test(arguments: [("smollm2-135m", 512), ("smollm2-135m", 2048), ("smollm2-135m", 8192),
-                      ("gemma3-270m", 512), ("gemma3-270m", 2048), ("gemma3-270m", 8192)])
+    @Test(arguments: [
+        ("smollm2-135m", 512), ("smollm2-135m", 2048), ("smollm2-135m", 8192),
+        ("gemma3-270m", 512), ("gemma3-270m", 2048), ("gemma3-270m", 8192),
+    ])
     func peakResidentMemoryIsPredicted(model: String, contextLength: Int) throws {
         let path = try ModelStore().resolve(model)
         let file = try GGUFFile(path: path)
         let shape = try ModelShape(file: file)
-        let plan = InferencePlan.make(shape: shape, inventory: WeightInventory(file: file),
-                                      settings: InferenceSettings(contextLength: contextLength), engine: .atelier,
-                                      hardware: HardwareTarget(gpu: nil, ramBytes: 64 << 30, cpuBandwidth: 20e9, cpuThreads: 2))
-        let measured = try Self.peakResidentBytes(of: try Self.atelierBinary(),
-                                                  ["bench", path, "-c", "\(contextLength)", "-p", "\(contextLength)", "-n", "0", "-r", "1", "-t", "2"])
+        let plan = InferencePlan.make(
+            shape: shape, inventory: WeightInventory(file: file),
+            settings: InferenceSettings(contextLength: contextLength), engine: .atelier,
+            hardware: HardwareTarget(gpu: nil, ramBytes: 64 << 30, cpuBandwidth: 20e9, cpuThreads: 2))
+        let measured = try Self.peakResidentBytes(
+            of: try Self.atelierBinary(),
+            ["bench", path, "-c", "\(contextLength)", "-p", "\(contextLength)", "-n", "0", "-r", "1", "-t", "2"])
         let predicted = Double(plan.host.total)
         let error = abs(predicted - measured) / measured
         #expect(error < 0.05, "\(model) n_ctx \(contextLength): predicted \(predicted / MiB) MiB, measured \(measured / MiB) MiB")
@@ -31,7 +37,9 @@ import Glibc
     /// getrusage of a posix_spawn'ed child would include this test process's memory, which the child
     /// shares until it execs).
     static func peakResidentBytes(of binary: String, _ arguments: [String]) throws -> Double {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-rss-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "atelier-rss-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        ).path
         defer { unlink(log) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -44,10 +52,13 @@ import Glibc
         guard posix_spawn(&child, binary, &actions, nil, argv, environ) == 0 else { throw TestFailure("cannot start \(binary)") }
         var status: Int32 = 0
         guard waitpid(child, &status, 0) == child else { throw TestFailure("waitpid failed") }
-        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else { throw TestFailure("\(binary) \(arguments) exited with status \(status)") }
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw TestFailure("\(binary) \(arguments) exited with status \(status)")
+        }
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("peak resident memory: ") }),
-              let bytes = Double(line.dropFirst("peak resident memory: ".count).prefix { $0.isNumber }) else {
+            let bytes = Double(line.dropFirst("peak resident memory: ".count).prefix { $0.isNumber })
+        else {
             throw TestFailure("no peak resident memory line in: \(text)")
         }
         return bytes

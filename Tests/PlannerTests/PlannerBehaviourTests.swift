@@ -1,6 +1,7 @@
 import GGUF
 import ModelStore
 import Testing
+
 @testable import Planner
 
 /// Each documented error of another calculator (planning notes §7) as a case the planner gets right.
@@ -28,8 +29,9 @@ import Testing
     /// measured 54.84; the planner must be closer.
     @Test func flatEfficiencyIsWorseThanBandwidthPlusOverhead() throws {
         let m = try shape("Llama 3 8B")
-        let plan = InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: .f16), settings: InferenceSettings(contextLength: 512),
-                                      engine: .llamaCpp, hardware: HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4090")))
+        let plan = InferencePlan.make(
+            shape: m, inventory: WeightInventory(shape: m, mix: .f16), settings: InferenceSettings(contextLength: 512),
+            engine: .llamaCpp, hardware: HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4090")))
         let llmfit = 1008.0 / 16.06 * 0.55
         #expect(relativeError(plan.decode.expected, 54.84) < relativeError(llmfit, 54.84))
     }
@@ -41,12 +43,15 @@ import Testing
         let m = try shape("Llama 3 8B")
         let hardware = HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4090"))
         func speed(_ mix: QuantMix) -> Double {
-            InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
-                               engine: .llamaCpp, hardware: hardware).decode.expected
+            InferencePlan.make(
+                shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
+                engine: .llamaCpp, hardware: hardware
+            ).decode.expected
         }
         let measured = 54.84 / 130.58
         let ours = speed(.f16) / speed(.q4_K_M)
-        let f16Bytes = Double(WeightInventory(shape: m, mix: .f16).totalBytes), q4Bytes = Double(WeightInventory(shape: m, mix: .q4_K_M).totalBytes)
+        let f16Bytes = Double(WeightInventory(shape: m, mix: .f16).totalBytes),
+            q4Bytes = Double(WeightInventory(shape: m, mix: .q4_K_M).totalBytes)
         let whichllm = (0.40 / f16Bytes) / (0.55 / q4Bytes)
         #expect(relativeError(ours, measured) < relativeError(whichllm, measured))
     }
@@ -76,10 +81,12 @@ import Testing
         let m = try shape("Llama 2 7B")
         let w = WeightInventory(shape: m, mix: .q4_K_M)
         let hardware = HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 3090"))
-        let one = InferencePlan.make(shape: m, inventory: w, settings: InferenceSettings(contextLength: 2048), engine: .llamaCpp, hardware: hardware, gpuLayers: 1)
+        let one = InferencePlan.make(
+            shape: m, inventory: w, settings: InferenceSettings(contextLength: 2048), engine: .llamaCpp, hardware: hardware, gpuLayers: 1)
         #expect(one.gpu.weights == w.outputBytes)
         #expect(one.gpu.kvCache == 0)
-        let all = InferencePlan.make(shape: m, inventory: w, settings: InferenceSettings(contextLength: 2048), engine: .llamaCpp, hardware: hardware, gpuLayers: 33)
+        let all = InferencePlan.make(
+            shape: m, inventory: w, settings: InferenceSettings(contextLength: 2048), engine: .llamaCpp, hardware: hardware, gpuLayers: 33)
         #expect(all.gpu.weights == w.totalBytes - w.tokenEmbeddingBytes)
         #expect(all.host.weights == w.tokenEmbeddingBytes + w.overheadBytes)
     }
@@ -120,7 +127,8 @@ import Testing
         let plan = InferencePlan.make(shape: m, inventory: w, settings: s, engine: .llamaCpp, hardware: hardware)
         #expect(plan.verdict == .partialOffload)
         #expect(plan.gpu.total <= hardware.gpuBudgetBytes)
-        let oneMore = InferencePlan.make(shape: m, inventory: w, settings: s, engine: .llamaCpp, hardware: hardware, gpuLayers: plan.gpuLayers + 1)
+        let oneMore = InferencePlan.make(
+            shape: m, inventory: w, settings: s, engine: .llamaCpp, hardware: hardware, gpuLayers: plan.gpuLayers + 1)
         #expect(oneMore.gpu.total > hardware.gpuBudgetBytes)
         // Split-time speed: slower than all-GPU, faster than all-CPU.
         let cpu = InferencePlan.make(shape: m, inventory: w, settings: s, engine: .llamaCpp, hardware: hardware, gpuLayers: 0)
@@ -130,17 +138,21 @@ import Testing
     @Test func doesNotFitAnywhere() throws {
         let m = try shape("BLOOM 176B")
         let hardware = HardwareTarget(gpu: try Catalog.gpu(named: "RTX 4070 Ti"), ramBytes: 32 << 30, cpuBandwidth: 80e9, cpuThreads: 8)
-        let plan = InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: .q4_K_M), settings: InferenceSettings(contextLength: 2048),
-                                      engine: .llamaCpp, hardware: hardware)
+        let plan = InferencePlan.make(
+            shape: m, inventory: WeightInventory(shape: m, mix: .q4_K_M), settings: InferenceSettings(contextLength: 2048),
+            engine: .llamaCpp, hardware: hardware)
         #expect(plan.verdict == .doesNotFit)
-        #expect(ReverseQueries.bestQuant(shape: m, settings: InferenceSettings(contextLength: 2048), engine: .llamaCpp, hardware: hardware) == nil)
+        #expect(
+            ReverseQueries.bestQuant(shape: m, settings: InferenceSettings(contextLength: 2048), engine: .llamaCpp, hardware: hardware)
+                == nil)
     }
 
     /// The best quantization for a 7B on an 8 GiB card is below F16 and the plan at that mix fits.
     @Test func bestQuantFor7BOn8GB() throws {
         let m = try shape("Mistral 7B v0.1")
         let hardware = HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4060"))
-        let best = try #require(ReverseQueries.bestQuant(shape: m, settings: InferenceSettings(contextLength: 4096), engine: .llamaCpp, hardware: hardware))
+        let best = try #require(
+            ReverseQueries.bestQuant(shape: m, settings: InferenceSettings(contextLength: 4096), engine: .llamaCpp, hardware: hardware))
         #expect(best.plan.verdict == .fitsGPU)
         #expect(best.mix == .q6_K || best.mix == .q5_K_M)
     }
@@ -198,7 +210,9 @@ import Testing
         let replay = WeightInventory(shape: shape, mix: .q4_K_M)
         let realTypes = Dictionary(uniqueKeysWithValues: real.entries.map { ($0.name, $0.typeName) })
         for entry in replay.entries {
-            #expect(realTypes[entry.name] == entry.typeName, "\(entry.name): file \(realTypes[entry.name] ?? "absent"), replay \(entry.typeName)")
+            #expect(
+                realTypes[entry.name] == entry.typeName,
+                "\(entry.name): file \(realTypes[entry.name] ?? "absent"), replay \(entry.typeName)")
         }
         #expect(replay.totalBytes == real.totalBytes)
         #expect(replay.entries.count == real.entries.count)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Planner
 
 // The measured validation points V1–V18 of the planning notes, each with its source. Memory must
@@ -12,8 +13,9 @@ func shape(_ name: String) throws -> ModelShape { try #require(try Catalog.model
 
 /// A GPU with only the figures a validation point states.
 func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFLOPS: Double? = nil) -> GPUSpec {
-    GPUSpec(name: name, aliases: [], vendor: "nvidia", memoryGiB: memoryGiB, bandwidthGBps: bandwidthGBps,
-            fp16TensorTFLOPS: fp16TFLOPS, sources: ["test"])
+    GPUSpec(
+        name: name, aliases: [], vendor: "nvidia", memoryGiB: memoryGiB, bandwidthGBps: bandwidthGBps,
+        fp16TensorTFLOPS: fp16TFLOPS, sources: ["test"])
 }
 
 @Suite struct InferenceMemoryValidation {
@@ -29,8 +31,9 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
         #expect(Double(KVCacheModel.bytes(shape: m, settings: settings, engine: .llamaCpp)) == 1024 * MiB)
         #expect(abs(Double(ComputeBufferModel.llamaCppFullOffload(shape: m, settings: settings)) / MiB - 164.01) < 0.1)
         let gpu = try Catalog.gpu(named: "RTX 3090")
-        let plan = InferencePlan.make(shape: m, inventory: weights, settings: settings, engine: .llamaCpp,
-                                      hardware: HardwareTarget.desktop(with: gpu))
+        let plan = InferencePlan.make(
+            shape: m, inventory: weights, settings: settings, engine: .llamaCpp,
+            hardware: HardwareTarget.desktop(with: gpu))
         #expect(plan.verdict == .fitsGPU)
         #expect(plan.gpuLayers == 33)
         // The token table stays on the host: 70.31 MiB.
@@ -62,8 +65,9 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
     /// V4: Mistral-Small-22B (56 layers, 8 KV heads of 128) at num_ctx 49152 with q8_0 KV: 5712 MiB
     /// (ollama#6160) — q8_0 is 34/32 bytes per element; Ollama's own estimator used 1.0.
     @Test func v4QuantizedKVIs34Over32Bytes() {
-        let m = ModelShape(name: "Mistral-Small-22B", family: "llama", layers: 56, embeddingLength: 6144, heads: 48, kvHeads: 8,
-                           headDim: 128, feedForwardLength: 16384, vocabularySize: 32768, contextLength: 32768)
+        let m = ModelShape(
+            name: "Mistral-Small-22B", family: "llama", layers: 56, embeddingLength: 6144, heads: 48, kvHeads: 8,
+            headDim: 128, feedForwardLength: 16384, vocabularySize: 32768, contextLength: 32768)
         let s = InferenceSettings(contextLength: 49152, kvType: .q8_0, flashAttention: true)
         let kv = Double(KVCacheModel.bytes(shape: m, settings: s, engine: .llamaCpp)) / MiB
         #expect(kv == 5712)
@@ -73,8 +77,9 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
 
     /// V5: Mistral-Small-3.1-24B (40 layers, 8 KV heads of 128) at ctx 4096: KV 640 MiB (ollama#10417).
     @Test func v5KVOfA24B() {
-        let m = ModelShape(name: "Mistral-Small-3.1-24B", family: "llama", layers: 40, embeddingLength: 5120, heads: 32, kvHeads: 8,
-                           headDim: 128, feedForwardLength: 32768, vocabularySize: 131072, contextLength: 131072)
+        let m = ModelShape(
+            name: "Mistral-Small-3.1-24B", family: "llama", layers: 40, embeddingLength: 5120, heads: 32, kvHeads: 8,
+            headDim: 128, feedForwardLength: 32768, vocabularySize: 131072, contextLength: 131072)
         #expect(Double(KVCacheModel.bytes(shape: m, settings: InferenceSettings(contextLength: 4096), engine: .llamaCpp)) / MiB == 640)
     }
 
@@ -86,8 +91,10 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
 
     /// V10: Llama-3.1-8B named mixes, bits per weight from llama.cpp's tools/quantize/README.md:
     /// replaying the quantizer's per-tensor rules must reproduce every mix.
-    @Test(arguments: [(QuantMix.q2_K, 3.1593), (.q4_K_S, 4.6672), (.q4_K_M, 4.8944), (.q5_K_M, 5.7036),
-                      (.q6_K, 6.5633), (.q8_0, 8.5008), (.f16, 16.0005)])
+    @Test(arguments: [
+        (QuantMix.q2_K, 3.1593), (.q4_K_S, 4.6672), (.q4_K_M, 4.8944), (.q5_K_M, 5.7036),
+        (.q6_K, 6.5633), (.q8_0, 8.5008), (.f16, 16.0005),
+    ])
     func v10NamedMixesOfLlama31(mix: QuantMix, bitsPerWeight: Double) throws {
         let w = WeightInventory(shape: try shape("Llama 3.1 8B"), mix: mix)
         #expect(relativeError(w.bitsPerWeight, bitsPerWeight) < 0.01, "\(mix.rawValue): \(w.bitsPerWeight) bpw")
@@ -164,12 +171,17 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
     /// query and value (4.19 M trainable for 7B): Llama-2-7B LoRA micro-batch 1 21.30 GB, 2 29.07 GB;
     /// 13B LoRA 38.12 GB; QLoRA nf4-dq 7B 13.84 GB, 13B 22.55 GB
     /// (Lightning-AI/litgpt tutorials/resource-tables.md). "Max GPU RAM" is the allocator peak.
-    @Test(arguments: [("Llama 2 7B", TrainingSettings.Method.lora, 1, 21.30), ("Llama 2 7B", .lora, 2, 29.07),
-                      ("Llama 2 13B", .lora, 1, 38.12), ("Llama 2 7B", .qlora, 1, 13.84), ("Llama 2 13B", .qlora, 1, 22.55)])
+    @Test(arguments: [
+        ("Llama 2 7B", TrainingSettings.Method.lora, 1, 21.30), ("Llama 2 7B", .lora, 2, 29.07),
+        ("Llama 2 13B", .lora, 1, 38.12), ("Llama 2 7B", .qlora, 1, 13.84), ("Llama 2 13B", .qlora, 1, 22.55),
+    ])
     func v7LitGPT(model: String, method: TrainingSettings.Method, microBatch: Int, measuredGB: Double) throws {
         let m = try shape(model)
-        let memory = TrainingMemory.estimate(shape: m, settings: TrainingSettings(method: method, sequenceLength: 1304, microBatch: microBatch))
-        #expect(relativeError(Double(memory.allocatorPeak) / GB, measuredGB) < 0.10, "\(model) \(method) mb\(microBatch): \(Double(memory.allocatorPeak) / GB) GB")
+        let memory = TrainingMemory.estimate(
+            shape: m, settings: TrainingSettings(method: method, sequenceLength: 1304, microBatch: microBatch))
+        #expect(
+            relativeError(Double(memory.allocatorPeak) / GB, measuredGB) < 0.10,
+            "\(model) \(method) mb\(microBatch): \(Double(memory.allocatorPeak) / GB) GB")
     }
 
     @Test func v7TrainableParametersOfLoRA() throws {
@@ -190,14 +202,17 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
     /// V9: llama-bench decode (tg) on GPUs, llama.cpp (XiongjieDai/GPU-Benchmarks-on-LLM-Inference):
     /// 4090 Llama-3-8B Q4_K_M 130.58 and F16 54.84 t/s, 3090 115.42 and 47.40; Llama-2-7B Q4_0
     /// 4090 149.37, 3090 120.6.
-    @Test(arguments: [("RTX 4090", "Llama 3 8B", QuantMix.q4_K_M, 130.58), ("RTX 4090", "Llama 3 8B", .f16, 54.84),
-                      ("RTX 3090", "Llama 3 8B", .q4_K_M, 115.42), ("RTX 3090", "Llama 3 8B", .f16, 47.40),
-                      ("RTX 4090", "Llama 2 7B", .q4_0, 149.37), ("RTX 3090", "Llama 2 7B", .q4_0, 120.6)])
+    @Test(arguments: [
+        ("RTX 4090", "Llama 3 8B", QuantMix.q4_K_M, 130.58), ("RTX 4090", "Llama 3 8B", .f16, 54.84),
+        ("RTX 3090", "Llama 3 8B", .q4_K_M, 115.42), ("RTX 3090", "Llama 3 8B", .f16, 47.40),
+        ("RTX 4090", "Llama 2 7B", .q4_0, 149.37), ("RTX 3090", "Llama 2 7B", .q4_0, 120.6),
+    ])
     func v9DecodeOnGPUs(gpuName: String, model: String, mix: QuantMix, measured: Double) throws {
         let gpu = try Catalog.gpu(named: gpuName)
         let m = try shape(model)
-        let plan = InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
-                                      engine: .llamaCpp, hardware: HardwareTarget.desktop(with: gpu))
+        let plan = InferencePlan.make(
+            shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
+            engine: .llamaCpp, hardware: HardwareTarget.desktop(with: gpu))
         #expect(plan.verdict == .fitsGPU)
         #expect(relativeError(plan.decode.expected, measured) < 0.20, "\(gpuName) \(model) \(mix.rawValue): \(plan.decode.expected)")
         #expect(plan.decode.low <= plan.decode.expected && plan.decode.expected <= plan.decode.high)
@@ -207,8 +222,9 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
     @Test(arguments: [(QuantMix.q4_K_M, 7138.99), (.f16, 9382.0)])
     func v9PrefillOn4090(mix: QuantMix, measured: Double) throws {
         let m = try shape("Llama 3 8B")
-        let plan = InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
-                                      engine: .llamaCpp, hardware: HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4090")))
+        let plan = InferencePlan.make(
+            shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
+            engine: .llamaCpp, hardware: HardwareTarget.desktop(with: try Catalog.gpu(named: "RTX 4090")))
         #expect(relativeError(plan.prefill.expected, measured) < 0.20, "\(mix.rawValue): \(plan.prefill.expected)")
     }
 
@@ -217,8 +233,9 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
     @Test func v12DesktopCPU() throws {
         let m = try shape("Llama 2 7B")
         let cpu = HardwareTarget(gpu: nil, ramBytes: 64 << 30, cpuBandwidth: 57.6e9, cpuThreads: 8)
-        let plan = InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: .q4_0), settings: InferenceSettings(contextLength: 512),
-                                      engine: .llamaCpp, hardware: cpu)
+        let plan = InferencePlan.make(
+            shape: m, inventory: WeightInventory(shape: m, mix: .q4_0), settings: InferenceSettings(contextLength: 512),
+            engine: .llamaCpp, hardware: cpu)
         #expect(plan.verdict == .cpuOnly)
         #expect(relativeError(plan.decode.expected, 10.7) < 0.20, "\(plan.decode.expected)")
     }
@@ -229,8 +246,9 @@ func customGPU(_ name: String, memoryGiB: Double, bandwidthGBps: Double, fp16TFL
     func v18SmallModelsOnTwoThreads(model: String, mix: QuantMix, measured: Double) throws {
         let m = try shape(model)
         let cpu = HardwareTarget(gpu: nil, ramBytes: 20 << 30, cpuBandwidth: 28e9, cpuThreads: 2)
-        let plan = InferencePlan.make(shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
-                                      engine: .llamaCpp, hardware: cpu)
+        let plan = InferencePlan.make(
+            shape: m, inventory: WeightInventory(shape: m, mix: mix), settings: InferenceSettings(contextLength: 512),
+            engine: .llamaCpp, hardware: cpu)
         #expect(relativeError(plan.decode.expected, measured) < 0.20, "\(model): \(plan.decode.expected)")
     }
 }

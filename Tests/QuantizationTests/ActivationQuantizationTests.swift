@@ -6,7 +6,9 @@ import Testing
     static func activations(_ x: [Float], for weight: GGMLType) -> [UInt8] {
         var out = [UInt8](repeating: 0xAA, count: Quantization.activationRowBytes(for: weight, count: x.count))
         x.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBytes { Quantization.quantizeActivations(src.baseAddress!, count: x.count, for: weight, into: $0.baseAddress!) }
+            out.withUnsafeMutableBytes {
+                Quantization.quantizeActivations(src.baseAddress!, count: x.count, for: weight, into: $0.baseAddress!)
+            }
         }
         return out
     }

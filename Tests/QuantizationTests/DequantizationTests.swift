@@ -43,7 +43,9 @@ import Testing
         #expect(out.prefix(fixture.first.count).map(\.bitPattern) == fixture.first)
         var h = SHA256()
         out.withUnsafeBytes { h.update($0) }
-        #expect(SHA256.hex(h.finalize()) == fixture.sha256, "\(fixture.model) \(fixture.tensor) rows \(fixture.rowStart)..<\(fixture.rowStart + fixture.rowCount)")
+        #expect(
+            SHA256.hex(h.finalize()) == fixture.sha256,
+            "\(fixture.model) \(fixture.tensor) rows \(fixture.rowStart)..<\(fixture.rowStart + fixture.rowCount)")
     }
 
     @Test(arguments: randomBlocks)
@@ -52,7 +54,9 @@ import Testing
         let out = dequantized(type, bytes(hex: fixture.hex), count: fixture.count)
         let mismatches = zip(out.map(\.bitPattern), fixture.expected).enumerated().filter { $0.element.0 != $0.element.1 }
         #expect(out.count == fixture.expected.count)
-        #expect(mismatches.isEmpty, "\(fixture.type): \(mismatches.count) mismatches, first at \(mismatches.first.map { "\($0.offset)" } ?? "-")")
+        #expect(
+            mismatches.isEmpty,
+            "\(fixture.type): \(mismatches.count) mismatches, first at \(mismatches.first.map { "\($0.offset)" } ?? "-")")
     }
 }
 

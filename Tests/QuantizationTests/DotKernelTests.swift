@@ -31,7 +31,8 @@ import Testing
         x.withUnsafeBufferPointer { xp in
             acts.withUnsafeMutableBytes { ap in
                 for b in 0..<batch {
-                    Quantization.quantizeActivations(xp.baseAddress! + b * s.columns, count: s.columns, for: type, into: ap.baseAddress! + b * aRowBytes)
+                    Quantization.quantizeActivations(
+                        xp.baseAddress! + b * s.columns, count: s.columns, for: type, into: ap.baseAddress! + b * aRowBytes)
                 }
             }
         }
@@ -40,9 +41,10 @@ import Testing
         s.weights.withUnsafeBytes { w in
             acts.withUnsafeBytes { a in
                 out.withUnsafeMutableBufferPointer { o in
-                    kernel.matmul(weights: w.baseAddress!, weightRowBytes: s.weightRowBytes, rows: rows, columns: s.columns,
-                                  activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch,
-                                  output: o.baseAddress!, outputStride: outputStride)
+                    kernel.matmul(
+                        weights: w.baseAddress!, weightRowBytes: s.weightRowBytes, rows: rows, columns: s.columns,
+                        activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch,
+                        output: o.baseAddress!, outputStride: outputStride)
                 }
             }
         }
@@ -71,8 +73,10 @@ import Testing
                         tolerance += abs(m * sa) / 1024
                     }
                 }
-                #expect(abs(Double(got) - exact) <= tolerance,
-                        "\(type)\(kernel.isPortable ? " portable" : "") row \(r) batch \(b)/\(batch): \(got) vs \(exact) (tolerance \(tolerance))")
+                #expect(
+                    abs(Double(got) - exact) <= tolerance,
+                    "\(type)\(kernel.isPortable ? " portable" : "") row \(r) batch \(b)/\(batch): \(got) vs \(exact) (tolerance \(tolerance))"
+                )
             }
         }
     }

@@ -16,13 +16,17 @@ import Testing
         var out = [UInt8](repeating: 0, count: rows * rowBytes)
         out.withUnsafeMutableBytes { dst in
             block.withUnsafeBytes { src in
-                for r in 0..<rows { (dst.baseAddress! + r * rowBytes).copyMemory(from: src.baseAddress! + (r % seedRows) * rowBytes, byteCount: rowBytes) }
+                for r in 0..<rows {
+                    (dst.baseAddress! + r * rowBytes).copyMemory(from: src.baseAddress! + (r % seedRows) * rowBytes, byteCount: rowBytes)
+                }
             }
         }
         return out
     }
 
-    static func measure(_ type: GGMLType, rows: Int, columns: Int, batch: Int, interleaved: Bool = false) throws -> (seconds: Double, bytes: Int) {
+    static func measure(
+        _ type: GGMLType, rows: Int, columns: Int, batch: Int, interleaved: Bool = false
+    ) throws -> (seconds: Double, bytes: Int) {
         let layout = interleaved ? WeightLayout.preferred(for: type) : .rowMajor
         let kernel = try Quantization.dotKernel(for: type, layout: layout)
         var w = matrix(type, rows: rows, columns: columns)
@@ -30,7 +34,10 @@ import Testing
         if interleaved {
             let source = w
             source.withUnsafeBytes { s in
-                w.withUnsafeMutableBytes { layout.repack(type, source: s.baseAddress!, rowBytes: rowBytes, groups: 0..<(rows / layout.rowsPerGroup), into: $0.baseAddress!) }
+                w.withUnsafeMutableBytes {
+                    layout.repack(
+                        type, source: s.baseAddress!, rowBytes: rowBytes, groups: 0..<(rows / layout.rowsPerGroup), into: $0.baseAddress!)
+                }
             }
         }
         let aRowBytes = kernel.activationRowBytes(count: columns)
@@ -42,16 +49,19 @@ import Testing
             x[0] = Float(trial)
             x.withUnsafeBufferPointer { xp in
                 acts.withUnsafeMutableBytes { ap in
-                    for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
+                    for b in 0..<batch {
+                        kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes)
+                    }
                 }
             }
             let start = ContinuousClock.now
             w.withUnsafeBytes { wp in
                 acts.withUnsafeBytes { ap in
                     out.withUnsafeMutableBufferPointer { op in
-                        kernel.matmul(weights: wp.baseAddress!, weightRowBytes: rowBytes, rows: 0..<rows, columns: columns,
-                                      activations: ap.baseAddress!, activationRowBytes: aRowBytes, batch: batch,
-                                      output: op.baseAddress!, outputStride: rows)
+                        kernel.matmul(
+                            weights: wp.baseAddress!, weightRowBytes: rowBytes, rows: 0..<rows, columns: columns,
+                            activations: ap.baseAddress!, activationRowBytes: aRowBytes, batch: batch,
+                            output: op.baseAddress!, outputStride: rows)
                     }
                 }
             }
@@ -77,15 +87,19 @@ import Testing
             let one = try Self.measure(type, rows: rows, columns: columns, batch: 1)
             let eight = try Self.measure(type, rows: min(rows, 16384), columns: columns, batch: 8)
             let gflop = 2.0 * Double(min(rows, 16384)) * Double(columns) * 8 / eight.seconds / 1e9
-            lines.append(String(format: "%-5@ %6d x %-5d  %6.1f MB  batch1 %8.3f ms %6.2f GB/s | batch8 %7.2f GFLOP/s",
-                                type.name, rows, columns, Double(one.bytes) / 1e6, one.seconds * 1e3,
-                                Double(one.bytes) / one.seconds / 1e9, gflop))
+            lines.append(
+                String(
+                    format: "%-5@ %6d x %-5d  %6.1f MB  batch1 %8.3f ms %6.2f GB/s | batch8 %7.2f GFLOP/s",
+                    type.name, rows, columns, Double(one.bytes) / 1e6, one.seconds * 1e3,
+                    Double(one.bytes) / one.seconds / 1e9, gflop))
             if WeightLayout.preferred(for: type) != .rowMajor {
                 let one = try Self.measure(type, rows: rows, columns: columns, batch: 1, interleaved: true)
                 let eight = try Self.measure(type, rows: min(rows, 16384), columns: columns, batch: 8, interleaved: true)
                 let gflop = 2.0 * Double(min(rows, 16384)) * Double(columns) * 8 / eight.seconds / 1e9
-                lines.append(String(format: "%-5@ %6d x %-5d  interleaved   batch1 %8.3f ms %6.2f GB/s | batch8 %7.2f GFLOP/s",
-                                    type.name, rows, columns, one.seconds * 1e3, Double(one.bytes) / one.seconds / 1e9, gflop))
+                lines.append(
+                    String(
+                        format: "%-5@ %6d x %-5d  interleaved   batch1 %8.3f ms %6.2f GB/s | batch8 %7.2f GFLOP/s",
+                        type.name, rows, columns, one.seconds * 1e3, Double(one.bytes) / one.seconds / 1e9, gflop))
             }
         }
         print(lines.joined(separator: "\n"))

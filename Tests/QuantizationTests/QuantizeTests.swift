@@ -16,7 +16,9 @@ import Testing
         let ours = quantized(type, c.input.map(Float.init(bitPattern:)))
         let expected = bytes(hex: c.hex)
         let firstDiff = zip(ours, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-        #expect(ours == expected, "\(c.type): first differing byte \(firstDiff.map(String.init) ?? "none") (block \(firstDiff.map { $0 / type.typeSize } ?? -1))")
+        #expect(
+            ours == expected,
+            "\(c.type): first differing byte \(firstDiff.map(String.init) ?? "none") (block \(firstDiff.map { $0 / type.typeSize } ?? -1))")
     }
 
     /// The error each format guarantees, per element, for the value it came from.
@@ -72,13 +74,14 @@ import Testing
         let x = randomFloats(256 * 24, seed: 99 &+ UInt64(type.rawValue), blockSize: 64)
         let y = dequantized(type, quantized(type, x), count: x.count)
         // (sub-block size, scale bits max S, codes: max L for min-max types / offset for signed types)
-        let (sub, S, L, signed): (Int, Float, Float, Bool) = switch name {
-        case "Q2_K": (16, 15, 3, false)
-        case "Q3_K": (16, 31, 4, true)
-        case "Q4_K": (32, 63, 15, false)
-        case "Q5_K": (32, 63, 31, false)
-        default: (16, 127, 32, true)
-        }
+        let (sub, S, L, signed): (Int, Float, Float, Bool) =
+            switch name {
+            case "Q2_K": (16, 15, 3, false)
+            case "Q3_K": (16, 31, 4, true)
+            case "Q4_K": (32, 63, 15, false)
+            case "Q5_K": (32, 63, 31, false)
+            default: (16, 127, 32, true)
+            }
         var worst: Float = 0
         for b in 0..<(x.count / 256) {
             let superBlock = Array(x[(b * 256)..<((b + 1) * 256)])

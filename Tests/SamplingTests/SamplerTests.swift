@@ -26,7 +26,9 @@ import Testing
         func run(seed: UInt64) -> [Int32] {
             p.seed = seed
             var sampler = Sampler(p)
-            return (0..<50).map { _ in var l = logits; return l.withUnsafeMutableBufferPointer { sampler.sample($0) } }
+            return (0..<50).map { _ in
+                var l = logits; return l.withUnsafeMutableBufferPointer { sampler.sample($0) }
+            }
         }
         #expect(run(seed: 7) == run(seed: 7))
         #expect(run(seed: 7) != run(seed: 8))

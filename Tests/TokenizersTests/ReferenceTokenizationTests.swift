@@ -32,7 +32,8 @@ import Tokenizers
         let t = try SmolLM2.tokenizer.get()
         #expect(t.encode("Hello world", addBOS: false, parseSpecialTokens: false) == [19556, 905])
         #expect(t.encode("  leading spaces", addBOS: false, parseSpecialTokens: false) == [216, 2899, 5600])
-        #expect(t.encode("x=1;\n\ty = x**2  # comment", addBOS: false, parseSpecialTokens: false)
+        #expect(
+            t.encode("x=1;\n\ty = x**2  # comment", addBOS: false, parseSpecialTokens: false)
                 == [104, 45, 33, 43, 198, 197, 105, 446, 1792, 828, 34, 216, 907, 5189])
         #expect(t.encode("", addBOS: false, parseSpecialTokens: false) == [])
         #expect(t.encode("The capital of France is", addBOS: false, parseSpecialTokens: false) == [504, 3575, 282, 4649, 314])
@@ -76,8 +77,10 @@ import Tokenizers
 
         // Shapes that would expose quadratic behaviour: one 100 KB word, and 100 KB of digits
         // (SmolLM2 makes every digit its own word).
-        for (name, long) in [("100 KB single word", String(repeating: "a", count: 100_000)),
-                             ("100 KB digits", String(repeating: "3.14159 26535 ", count: 7_143))] {
+        for (name, long) in [
+            ("100 KB single word", String(repeating: "a", count: 100_000)),
+            ("100 KB digits", String(repeating: "3.14159 26535 ", count: 7_143)),
+        ] {
             var n = 0
             let time = clock.measure { n = tokenizer.encode(long, addBOS: false, parseSpecialTokens: true).count }
             print("\(name) → \(n) tokens: \(time)")

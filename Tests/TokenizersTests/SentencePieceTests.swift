@@ -71,13 +71,16 @@ enum Gemma3 {
         let t = try Gemma3.tokenizer.get()
         #expect(t.encode("Hello world", addBOS: true, parseSpecialTokens: false) == [2, 9259, 1902])
         #expect(t.encode("  leading spaces", addBOS: true, parseSpecialTokens: false) == [2, 138, 26016, 9952])
-        #expect(t.encode("x=1;\n\ty = x**2  # comment", addBOS: true, parseSpecialTokens: false)
+        #expect(
+            t.encode("x=1;\n\ty = x**2  # comment", addBOS: true, parseSpecialTokens: false)
                 == [2, 236781, 236784, 236770, 236793, 107, 255968, 236762, 578, 1123, 1018, 236778, 138, 236865, 5739])
         #expect(t.encode("", addBOS: true, parseSpecialTokens: false) == [2])
         #expect(t.encode("", addBOS: false, parseSpecialTokens: false) == [])
-        #expect(t.encode("The capital of France is", addBOS: true, parseSpecialTokens: false)
+        #expect(
+            t.encode("The capital of France is", addBOS: true, parseSpecialTokens: false)
                 == [2, 818, 5279, 529, 7001, 563])
-        #expect(t.encode("<start_of_turn>user\nHi<end_of_turn>", addBOS: false, parseSpecialTokens: true)
+        #expect(
+            t.encode("<start_of_turn>user\nHi<end_of_turn>", addBOS: false, parseSpecialTokens: true)
                 == [105, 2364, 107, 10979, 106])
     }
 
@@ -164,8 +167,10 @@ enum Gemma3 {
 ///   0 <unk> (unknown)  1 <s> (control)  2 </s> (control)  3 "▁"  4 "a"  5 "b"  6 "ab"  7 "aa"
 ///   8 "▁a"  9 "<u>" (user-defined), then byte tokens <0x00>…<0xFF> except <0x7A> ("z"):
 ///   byte b has id 10 + b below 0x7A and 9 + b above.
-func toySentencePieceMetadata(addSpacePrefix: Bool? = nil, scores: [Float]? = nil,
-                              extra: [(String, GGUFValue)] = []) -> GGUFMetadata {
+func toySentencePieceMetadata(
+    addSpacePrefix: Bool? = nil, scores: [Float]? = nil,
+    extra: [(String, GGUFValue)] = []
+) -> GGUFMetadata {
     var tokens = ["<unk>", "<s>", "</s>", "▁", "a", "b", "ab", "aa", "▁a", "<u>"]
     var types: [Int32] = [2, 3, 3, 1, 1, 1, 1, 1, 1, 4]
     var toyScores: [Float] = [0, 0, 0, -1, -2, -2, -5, -3, -0.5, 0]
@@ -232,7 +237,8 @@ extension String {
         let t = try TokenizerLoader.load(from: toySentencePieceMetadata())
         // A space prefix starts every text fragment that follows a special token.
         #expect(t.encode("ab<s>ab", addBOS: false, parseSpecialTokens: true) == [8, 5, 1, 8, 5])
-        #expect(t.encode("ab<s>ab", addBOS: false, parseSpecialTokens: false)
+        #expect(
+            t.encode("ab<s>ab", addBOS: false, parseSpecialTokens: false)
                 == [8, 5, byte(0x3C), byte(0x73), byte(0x3E), 6])
         // User-defined tokens are split out even without parseSpecialTokens.
         #expect(t.encode("a<u>a", addBOS: false, parseSpecialTokens: false) == [8, 9, 8])
@@ -307,9 +313,11 @@ extension String {
         print("Gemma tokenizer load: \(loadTime); GPL-3 \(text.utf8.count) bytes → \(ids.count) tokens: \(first), again \(second)")
         #expect(ids.count > 5000)
 
-        for (name, long) in [("100 KB single word", String(repeating: "a", count: 100_000)),
-                             ("100 KB digits", String(repeating: "3.14159 26535 ", count: 7_143)),
-                             ("30 KB CJK", String(repeating: "日本語の中文测试", count: 1_250))] {
+        for (name, long) in [
+            ("100 KB single word", String(repeating: "a", count: 100_000)),
+            ("100 KB digits", String(repeating: "3.14159 26535 ", count: 7_143)),
+            ("30 KB CJK", String(repeating: "日本語の中文测试", count: 1_250)),
+        ] {
             var n = 0
             let time = clock.measure { n = tokenizer.encode(long, addBOS: false, parseSpecialTokens: true).count }
             print("\(name) → \(n) tokens: \(time)")

@@ -1,5 +1,5 @@
-import Testing
 import GGUF
+import Testing
 import Tokenizers
 
 @Suite(.tags(.model)) struct SmolLM2MetadataTests {
