@@ -7,7 +7,7 @@ import Testing
 /// way whatever shares its pass, so a prompt's logits are the same bits whether it is evaluated in
 /// one batch (`atelier run`), in chunks (a server slot's prompt beside other requests' rows, or a
 /// chat turn after a cached prefix), or token by token.
-@Suite(.serialized) struct ChunkingInvarianceTests {
+@Suite(.serialized, .tags(.slow, .model)) struct ChunkingInvarianceTests {
     static let prompts = [
         "The capital of France is",
         "def fibonacci(n):\n    if n < 2:\n        return n\n    return",
