@@ -74,7 +74,7 @@ import Tokenizers
             .map { loaded.tokenizer.encode(preamble + $0, addBOS: loaded.tokenizer.addsBOS, parseSpecialTokens: false) }
         var shared = 0
         while prompts.allSatisfy({ $0[shared] == prompts[0][shared] }) { shared += 1 }
-        #expect(shared >= GenerationEngine.minimumAwaitedPrefix)
+        #expect(shared >= PrefixPlan.minimumAwaitedPrefix)
         let streams = try prompts.map { try engine.submit(GenerationRequest(prompt: $0, maxTokens: 12, sampling: .greedy)) }
         var results: [(tokens: [Int32], text: String, finish: GenerationEvent?)] = []
         for stream in streams { results.append(await Self.collect(stream)) }
