@@ -43,14 +43,14 @@ let package = Package(
         .target(name: "Quantization", dependencies: ["GGUF", "CPrefetch"], swiftSettings: simd),
         // Tensors, CPU kernels and the backend seam (CPU now, CUDA later), persistent thread pool.
         .target(name: "Compute", dependencies: ["GGUF", "Quantization", "CPrefetch", "CHalfPrecision"], swiftSettings: simd),
-        // Tokenizers built from GGUF metadata (byte-level BPE; SentencePiece later).
+        // Tokenizers built from GGUF metadata (byte-level BPE and SentencePiece).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         // Chat templates: a Jinja interpreter for the templates GGUF files carry.
         .target(name: "ChatTemplates"),
         // Token sampling: greedy, temperature, top-k/p, min-p, penalties, seeded.
         .target(name: "Sampling", swiftSettings: simd),
         // Model architectures, one per file, on top of Compute; generation and perplexity.
-        .target(name: "Models", dependencies: ["GGUF", "Quantization", "Compute", "Tokenizers", "Sampling"], swiftSettings: simd),
+        .target(name: "Models", dependencies: ["GGUF", "Compute", "Tokenizers", "Sampling"], swiftSettings: simd),
 
         // Conversations: the model's chat template (or its architecture's format) and multi-turn
         // chat that reuses the KV cache of earlier turns.
@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware", "Planner", "Server", "Serving",
+                "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware", "Planner", "Server", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

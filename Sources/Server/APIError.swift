@@ -1,5 +1,4 @@
 import FoundationEssentials
-import HTTPTypes
 import Hummingbird
 
 /// An error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, with its status.

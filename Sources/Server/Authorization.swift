@@ -1,4 +1,3 @@
-import HTTPTypes
 import Hummingbird
 
 /// The bearer key every request but /health needs when the server has one.

@@ -2,9 +2,9 @@ import GGUF
 
 /// Text ↔ token ids for one model, built from its GGUF metadata.
 ///
-/// Byte-level BPE (GPT-2 style) is implemented by `ByteLevelBPETokenizer`; SentencePiece models
-/// will add another conforming type and a case in `TokenizerLoader`, sharing `Vocabulary`
-/// (token texts, types, special ids, end-of-generation set) and `SpecialTokenMatcher`.
+/// `ByteLevelBPETokenizer` (GPT-2 style) and `SentencePieceTokenizer` (Gemma, Llama 2) conform;
+/// `TokenizerLoader` picks one from `tokenizer.ggml.model`. Both share `Vocabulary` (token texts,
+/// types, special ids, end-of-generation set) and `SpecialTokenMatcher`.
 public protocol Tokenizer: Sendable {
     var vocabularySize: Int { get }
     var bosTokenID: Int32? { get }
@@ -17,7 +17,7 @@ public protocol Tokenizer: Sendable {
     func encode(_ text: String, addBOS: Bool, parseSpecialTokens: Bool) -> [Int32]
     /// The bytes this token contributes to output text (control tokens: empty unless `special` is true).
     func decodeBytes(_ id: Int32, special: Bool) -> [UInt8]
-    /// The vocabulary entry as stored (for --json "pieces" we will print String(decoding: decodeBytes(id, special: true), as: UTF8.self)).
+    /// The vocabulary entry as stored (byte-level BPE: "Ġworld"; the text is `decodeBytes`).
     func tokenText(_ id: Int32) -> String
     func isEndOfGeneration(_ id: Int32) -> Bool
     func isControl(_ id: Int32) -> Bool
