@@ -45,7 +45,9 @@ public final class Conversation {
         public var droppedExchanges: Int
     }
 
-    public init(session: InferenceSession, tokenizer: any Tokenizer, format: ChatFormat, systemPrompt: String? = nil, answerReserve: Int? = nil) {
+    public init(
+        session: InferenceSession, tokenizer: any Tokenizer, format: ChatFormat, systemPrompt: String? = nil, answerReserve: Int? = nil
+    ) {
         self.session = session
         self.tokenizer = tokenizer
         self.format = format
@@ -66,13 +68,16 @@ public final class Conversation {
     /// Adds `text` as the user's message and streams the answer through `onText` (return false
     /// to stop it). `onNotice` hears about dropped turns before the answer starts. The answer,
     /// finished or not, becomes the assistant's message.
-    public func respond(to text: String, sampler: inout Sampler, maxTokens: Int = .max,
-                        onNotice: (String) -> Void = { _ in }, onText: (String) -> Bool) throws -> Reply {
+    public func respond(
+        to text: String, sampler: inout Sampler, maxTokens: Int = .max,
+        onNotice: (String) -> Void = { _ in }, onText: (String) -> Bool
+    ) throws -> Reply {
         turns.append(ChatMessage(role: "user", content: text))
         let (tokens, dropped) = try promptMakingRoom()
         if dropped > 0 {
-            onNotice("context full: dropped the \(dropped == 1 ? "oldest exchange" : "\(dropped) oldest exchanges") to make room"
-                + (systemPrompt == nil ? "" : " (the system prompt is kept)"))
+            onNotice(
+                "context full: dropped the \(dropped == 1 ? "oldest exchange" : "\(dropped) oldest exchanges") to make room"
+                    + (systemPrompt == nil ? "" : " (the system prompt is kept)"))
         }
 
         let shared = session.keepReusablePrefix(of: tokens)
@@ -82,7 +87,8 @@ public final class Conversation {
         var interrupted = false
         let stats: GenerationStats
         do {
-            stats = try session.generate(prompt: Array(tokens[shared...]), maxTokens: maxTokens, sampler: &sampler, tokenizer: tokenizer) { token in
+            stats = try session.generate(prompt: Array(tokens[shared...]), maxTokens: maxTokens, sampler: &sampler, tokenizer: tokenizer) {
+                token in
                 generated.append(token)
                 let piece = decoder.push(token)
                 answer += piece
@@ -98,9 +104,12 @@ public final class Conversation {
         if !tail.isEmpty { _ = onText(tail) }
         turns.append(ChatMessage(role: "assistant", content: answer))
 
-        let reason: StopReason = stats.stoppedAtEndOfGeneration ? .endOfTurn
-            : interrupted ? .interrupted
-            : generated.count >= maxTokens ? .tokenLimit : .contextFull
+        let reason: StopReason =
+            stats.stoppedAtEndOfGeneration
+            ? .endOfTurn
+            : interrupted
+                ? .interrupted
+                : generated.count >= maxTokens ? .tokenLimit : .contextFull
         return Reply(text: answer, tokens: generated, stopReason: reason, reusedTokens: shared, stats: stats, droppedExchanges: dropped)
     }
 
@@ -114,7 +123,9 @@ public final class Conversation {
             if fits || turns.count <= 1 {
                 guard tokens.count < session.contextLength else {
                     turns.removeLast()
-                    throw ChatError("the message needs \(tokens.count) tokens with the chat format but the context holds \(session.contextLength); use a larger --ctx or a shorter message")
+                    throw ChatError(
+                        "the message needs \(tokens.count) tokens with the chat format but the context holds \(session.contextLength); use a larger --ctx or a shorter message"
+                    )
                 }
                 return (tokens, dropped)
             }

@@ -13,13 +13,16 @@ public final class InferenceSession: @unchecked Sendable {
     public private(set) var sequence: SequenceState
     private let hostLogits: UnsafeMutableBufferPointer<Float>
 
-    public init(model: any LanguageModel, contextLength: Int, kvType: KVCacheType = .f16, batchCapacity: Int = 512, logitRows: Int = 32) throws {
+    public init(model: any LanguageModel, contextLength: Int, kvType: KVCacheType = .f16, batchCapacity: Int = 512, logitRows: Int = 32)
+        throws
+    {
         guard contextLength >= 1 else { throw ModelError("context length \(contextLength); expected ≥ 1") }
         self.model = model
         self.contextLength = contextLength
         self.batchCapacity = max(1, min(batchCapacity, contextLength))
         let capacity = model.kvCapacity(contextLength: contextLength, batchCapacity: self.batchCapacity)
-        cache = model.backend.makeKVCache(type: kvType, width: model.configuration.kvWidth, contextLength: contextLength, capacity: capacity)
+        cache = model.backend.makeKVCache(
+            type: kvType, width: model.configuration.kvWidth, contextLength: contextLength, capacity: capacity)
         sequence = SequenceState(contextLength: contextLength, layerCapacities: capacity, slidingWindow: model.configuration.slidingWindow)
         workspace = model.makeWorkspace(batchCapacity: self.batchCapacity, logitRows: max(1, logitRows))
         hostLogits = .allocate(capacity: model.configuration.vocabularySize * max(1, logitRows))
@@ -53,11 +56,14 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// Evaluates `tokens`; for every token index in `scoredIndices`, passes its logits to `body`.
     /// The logits after the last token are kept for `lastLogits` either way.
-    public func evaluate(_ tokens: [Int32], scoredIndices: Range<Int> = 0..<0,
-                         _ body: (_ index: Int, _ logits: UnsafeBufferPointer<Float>) -> Void) throws {
+    public func evaluate(
+        _ tokens: [Int32], scoredIndices: Range<Int> = 0..<0,
+        _ body: (_ index: Int, _ logits: UnsafeBufferPointer<Float>) -> Void
+    ) throws {
         guard !tokens.isEmpty else { return }
         guard tokens.count <= remainingContext else {
-            throw ModelError("context full: \(position) tokens are in the context and \(tokens.count) more do not fit in --ctx \(contextLength)")
+            throw ModelError(
+                "context full: \(position) tokens are in the context and \(tokens.count) more do not fit in --ctx \(contextLength)")
         }
         let vocabulary = vocabularySize
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= vocabulary }) {

@@ -23,7 +23,7 @@ struct APIError: Error, HTTPResponseError {
                 var c = encoder.container(keyedBy: CodingKeys.self)
                 try c.encode(message, forKey: .message)
                 try c.encode(type, forKey: .type)
-                try c.encode(param, forKey: .param)   // explicit null, as OpenAI sends
+                try c.encode(param, forKey: .param)  // explicit null, as OpenAI sends
                 try c.encode(code, forKey: .code)
             }
             enum CodingKeys: String, CodingKey { case message, type, param, code }

@@ -7,8 +7,9 @@ extension OpenAIServer {
         let given = request.headers[.authorization] ?? ""
         let expected = "Bearer " + key
         guard Self.constantTimeEqual(Array(given.utf8), Array(expected.utf8)) else {
-            throw APIError(status: .unauthorized, message: given.isEmpty ? "missing Authorization: Bearer header" : "invalid API key",
-                           type: "invalid_request_error", param: nil, code: "invalid_api_key")
+            throw APIError(
+                status: .unauthorized, message: given.isEmpty ? "missing Authorization: Bearer header" : "invalid API key",
+                type: "invalid_request_error", param: nil, code: "invalid_api_key")
         }
     }
 

@@ -7,12 +7,14 @@ struct ChatCompletionChunks: EventStreamShape {
     let model: String
 
     var opening: ChatChunk? {
-        ChatChunk(id: id, created: created, model: model, choices: [.init(delta: .init(role: "assistant", content: ""), finish_reason: nil)])
+        ChatChunk(
+            id: id, created: created, model: model, choices: [.init(delta: .init(role: "assistant", content: ""), finish_reason: nil)])
     }
 
     func text(_ piece: String, chosen: GenerationEvent.TokenLogprob?, top: [GenerationEvent.TokenLogprob]) -> ChatChunk {
         let logprobs = chosen.map { ChatLogprobs(content: [ChatLogprob($0, top: top)]) }
-        return ChatChunk(id: id, created: created, model: model, choices: [.init(delta: .init(content: piece), logprobs: logprobs, finish_reason: nil)])
+        return ChatChunk(
+            id: id, created: created, model: model, choices: [.init(delta: .init(content: piece), logprobs: logprobs, finish_reason: nil)])
     }
 
     func finish(_ reason: FinishReason) -> ChatChunk {

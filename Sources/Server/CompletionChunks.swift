@@ -15,13 +15,15 @@ struct CompletionChunks: EventStreamShape {
             entry.add(chosen, top: top, offset: 0)
             logprobs = entry
         }
-        return Completion(id: id, object: "text_completion", created: created, model: model,
-                          choices: [CompletionChoice(text: piece, logprobs: logprobs, finish_reason: nil)], usage: nil)
+        return Completion(
+            id: id, object: "text_completion", created: created, model: model,
+            choices: [CompletionChoice(text: piece, logprobs: logprobs, finish_reason: nil)], usage: nil)
     }
 
     func finish(_ reason: FinishReason) -> Completion {
-        Completion(id: id, object: "text_completion", created: created, model: model,
-                   choices: [CompletionChoice(text: "", logprobs: nil, finish_reason: reason.rawValue)], usage: nil)
+        Completion(
+            id: id, object: "text_completion", created: created, model: model,
+            choices: [CompletionChoice(text: "", logprobs: nil, finish_reason: reason.rawValue)], usage: nil)
     }
 
     func usage(_ usage: Usage) -> Completion {

@@ -6,7 +6,8 @@ import Tokenizers
 extension OpenAIServer {
     func completion(_ body: CompletionRequest) async throws -> Response {
         guard body.prompt.values.count == 1 else {
-            throw APIError.invalid("prompt must be one string (got \(body.prompt.values.count)); send one request per prompt", param: "prompt")
+            throw APIError.invalid(
+                "prompt must be one string (got \(body.prompt.values.count)); send one request per prompt", param: "prompt")
         }
         if body.echo == true { throw APIError.invalid("echo is not supported", param: "echo") }
         let prompt = tokenizer.encode(body.prompt.values[0], addBOS: tokenizer.addsBOS, parseSpecialTokens: false)

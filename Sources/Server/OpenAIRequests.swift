@@ -10,7 +10,8 @@ struct MessageContent: Decodable, Sendable {
         struct Part: Decodable { var type: String; var text: String? }
         let parts = try c.decode([Part].self)
         if let bad = parts.first(where: { $0.type != "text" }) {
-            throw APIError.invalid("content part type \"\(bad.type)\" is not supported; this model reads text parts only", param: "messages")
+            throw APIError.invalid(
+                "content part type \"\(bad.type)\" is not supported; this model reads text parts only", param: "messages")
         }
         text = parts.compactMap(\.text).joined()
     }
@@ -21,7 +22,13 @@ struct StopSequences: Decodable, Sendable {
     var values: [String]
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { values = [] } else if let s = try? c.decode(String.self) { values = [s] } else { values = try c.decode([String].self) }
+        if c.decodeNil() {
+            values = []
+        } else if let s = try? c.decode(String.self) {
+            values = [s]
+        } else {
+            values = try c.decode([String].self)
+        }
     }
 }
 
@@ -69,7 +76,7 @@ struct ChatCompletionRequest: Decodable, Sendable, SamplingFields {
 
 struct CompletionRequest: Decodable, Sendable, SamplingFields {
     var model: String?
-    var prompt: StopSequences   // a string or an array of strings: the same shape
+    var prompt: StopSequences  // a string or an array of strings: the same shape
     var temperature: Double?
     var top_p: Double?
     var max_tokens: Int?

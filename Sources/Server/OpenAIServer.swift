@@ -59,9 +59,10 @@ public struct OpenAIServer: Sendable {
             let body: CompletionRequest = try await server.decode(request)
             return try await server.completion(body)
         }
-        let app = Application(router: router,
-                              configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atelier"),
-                              onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) })
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atelier"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) })
         try await app.runService()
         engine.drain()
     }

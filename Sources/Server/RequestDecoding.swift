@@ -20,13 +20,16 @@ extension OpenAIServer {
         } catch let error as APIError {
             throw error
         } catch DecodingError.keyNotFound(let key, let context) {
-            throw APIError.invalid("missing required field \(Self.path(context.codingPath + [key]))", param: Self.path(context.codingPath + [key]))
+            throw APIError.invalid(
+                "missing required field \(Self.path(context.codingPath + [key]))", param: Self.path(context.codingPath + [key]))
         } catch DecodingError.typeMismatch(let type, let context) {
-            throw APIError.invalid("field \(Self.path(context.codingPath)) has the wrong type; expected \(type)", param: Self.path(context.codingPath))
+            throw APIError.invalid(
+                "field \(Self.path(context.codingPath)) has the wrong type; expected \(type)", param: Self.path(context.codingPath))
         } catch DecodingError.valueNotFound(let type, let context) {
             throw APIError.invalid("field \(Self.path(context.codingPath)) is null; expected \(type)", param: Self.path(context.codingPath))
         } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
-            throw APIError.invalid("field \(Self.path(context.codingPath)): \(context.debugDescription)", param: Self.path(context.codingPath))
+            throw APIError.invalid(
+                "field \(Self.path(context.codingPath)): \(context.debugDescription)", param: Self.path(context.codingPath))
         } catch {
             throw APIError.invalid("the request body is not valid JSON", param: nil)
         }
@@ -49,7 +52,8 @@ extension OpenAIServer {
     }
 
     func tooLarge() -> APIError {
-        APIError(status: .contentTooLarge, message: "the request body exceeds \(configuration.maxBodyBytes) bytes",
-                 type: "invalid_request_error", param: nil, code: "request_too_large")
+        APIError(
+            status: .contentTooLarge, message: "the request body exceeds \(configuration.maxBodyBytes) bytes",
+            type: "invalid_request_error", param: nil, code: "request_too_large")
     }
 }

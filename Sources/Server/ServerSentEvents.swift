@@ -33,7 +33,9 @@ extension OpenAIServer {
                     try await send(shape.finish(reason))
                     if includeUsage { try await send(shape.usage(Usage(prompt_tokens: p, completion_tokens: c, cached_tokens: cached))) }
                 case .failed(let message):
-                    try await writer.write(ByteBuffer(bytes: Data("data: ".utf8) + APIError.invalid(message, param: nil).json.readableBytesView + Data("\n\n".utf8)))
+                    try await writer.write(
+                        ByteBuffer(
+                            bytes: Data("data: ".utf8) + APIError.invalid(message, param: nil).json.readableBytesView + Data("\n\n".utf8)))
                 }
             }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))

@@ -31,9 +31,11 @@ final class EngineDriver: Sendable {
         let rowCapacity = max(prefillChunk, slotCount)
         let workspace = model.makeWorkspace(batchCapacity: rowCapacity, logitRows: slotCount)
         let slots = (0..<slotCount).map { _ in
-            Slot(cache: backend.makeKVCache(type: .f16, width: c.kvWidth, contextLength: slotContext,
-                                            capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)),
-                 slidingWindow: c.slidingWindow, tokenizer: tokenizer)
+            Slot(
+                cache: backend.makeKVCache(
+                    type: .f16, width: c.kvWidth, contextLength: slotContext,
+                    capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)),
+                slidingWindow: c.slidingWindow, tokenizer: tokenizer)
         }
         let vocabulary = c.vocabularySize
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: vocabulary * slotCount)
@@ -65,7 +67,9 @@ final class EngineDriver: Sendable {
                 emitToken(slot, logits: UnsafeMutableBufferPointer(start: logits + i * vocabulary, count: vocabulary))
             }
             for (j, prompt) in finished.enumerated() {
-                emitToken(prompt.slot, logits: UnsafeMutableBufferPointer(start: logits + (pass.decoding.count + j) * vocabulary, count: vocabulary))
+                emitToken(
+                    prompt.slot,
+                    logits: UnsafeMutableBufferPointer(start: logits + (pass.decoding.count + j) * vocabulary, count: vocabulary))
             }
         }
     }
@@ -124,8 +128,10 @@ final class EngineDriver: Sendable {
         if !rest.isEmpty {
             job.continuation.yield(.text(rest, token: -1, logprob: nil, top: []))
         }
-        job.continuation.yield(.finished(reason, promptTokens: job.request.prompt.count, completionTokens: slot.generated,
-                                         cachedPromptTokens: slot.cachedPrompt))
+        job.continuation.yield(
+            .finished(
+                reason, promptTokens: job.request.prompt.count, completionTokens: slot.generated,
+                cachedPromptTokens: slot.cachedPrompt))
         job.continuation.finish()
         slot.release()
         queue.slotFreed()

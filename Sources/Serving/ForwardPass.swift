@@ -20,7 +20,8 @@ struct ForwardPass {
         }
         for slot in slots where slot.isReadingPrompt && tokens.count < rowCapacity {
             let chunk = Array(slot.pendingPrompt.prefix(min(prefillChunk, rowCapacity - tokens.count)))
-            spans.append(SequenceSpan(rows: tokens.count..<(tokens.count + chunk.count), cache: slot.cache, firstPosition: slot.sequence.position))
+            spans.append(
+                SequenceSpan(rows: tokens.count..<(tokens.count + chunk.count), cache: slot.cache, firstPosition: slot.sequence.position))
             tokens += chunk
             prompts.append((slot, chunk, tokens.count - 1))
         }

@@ -17,8 +17,9 @@ public final class GenerationEngine: Sendable {
         slotCount = max(1, slots)
         self.slotContext = slotContext
         queue = RequestQueue(limit: queueLimit)
-        let driver = EngineDriver(model: loaded.model, tokenizer: loaded.tokenizer, queue: queue, slotCount: slotCount,
-                                  slotContext: slotContext, prefillChunk: max(1, min(prefillChunk, slotContext)))
+        let driver = EngineDriver(
+            model: loaded.model, tokenizer: loaded.tokenizer, queue: queue, slotCount: slotCount,
+            slotContext: slotContext, prefillChunk: max(1, min(prefillChunk, slotContext)))
         DriverThread { driver.run() }.start()
     }
 

@@ -26,9 +26,11 @@ struct PrefixPlan {
         let (slot, _) = longestSharedPrefix(slots.filter(\.isFree), prompt)!
         let kept = slot.sequence.reusablePrefix(of: prompt)
         // A donor's cells can be copied only while none of its rings has wrapped.
-        let donor = longestSharedPrefix(slots.filter { $0 !== slot && $0.sequence.holdsEveryPosition(below: $0.sequence.writtenEnd) }, prompt)
+        let donor = longestSharedPrefix(
+            slots.filter { $0 !== slot && $0.sequence.holdsEveryPosition(below: $0.sequence.writtenEnd) }, prompt)
         let copied = min(donor?.length ?? 0, longest)
-        let awaited = slots.lazy.filter(\.isReadingPrompt)
+        let awaited =
+            slots.lazy.filter(\.isReadingPrompt)
             .filter { $0.sequence.holdsEveryPosition(below: max($0.sequence.writtenEnd, $0.sequence.position + $0.pendingPrompt.count)) }
             .map { min(SequenceState.sharedPrefixLength($0.sequence.tokens + $0.pendingPrompt, prompt), longest) }.max() ?? 0
         if awaited >= max(kept, copied) + minimumAwaitedPrefix { return nil }

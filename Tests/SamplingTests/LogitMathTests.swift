@@ -1,5 +1,5 @@
-import Testing
 import Sampling
+import Testing
 
 @Suite struct LogitMathTests {
     /// Worked out in double: ln(e¹ + e² + e³) and 1 − that.

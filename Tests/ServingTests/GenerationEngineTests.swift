@@ -4,6 +4,7 @@ import Models
 import Sampling
 import Testing
 import Tokenizers
+
 @testable import Serving
 
 /// Continuous batching must not change what a request gets: each greedy completion equals the
@@ -18,14 +19,18 @@ import Tokenizers
         return out
     }()
 
-    static let prompts = ["The capital of France is", "Once upon a time, there was a", "1, 2, 3, 4,",
-                          "The best way to learn to program is", "Water boils at", "My favourite colour is"]
+    static let prompts = [
+        "The capital of France is", "Once upon a time, there was a", "1, 2, 3, 4,",
+        "The best way to learn to program is", "Water boils at", "My favourite colour is",
+    ]
 
     static func alone(_ loaded: LoadedModel, _ prompt: [Int32], maxTokens: Int) throws -> [Int32] {
         let session = try InferenceSession(model: loaded.model, contextLength: 256, logitRows: 1)
         var sampler = Sampler(.greedy)
         var out: [Int32] = []
-        _ = try session.generate(prompt: prompt, maxTokens: maxTokens, sampler: &sampler, tokenizer: loaded.tokenizer) { out.append($0); return true }
+        _ = try session.generate(prompt: prompt, maxTokens: maxTokens, sampler: &sampler, tokenizer: loaded.tokenizer) {
+            out.append($0); return true
+        }
         return out
     }
 
@@ -86,8 +91,9 @@ import Tokenizers
             cached.append(fromCache)
         }
         // One evaluates the prefix; the others copy at least the part all four share.
-        #expect(cached.filter { $0 == 0 }.count == 1 && cached.filter { $0 >= shared }.count == 3,
-                "\(model): shared prefix \(shared), cached \(cached)")
+        #expect(
+            cached.filter { $0 == 0 }.count == 1 && cached.filter { $0 >= shared }.count == 3,
+            "\(model): shared prefix \(shared), cached \(cached)")
     }
 
     @Test func repeatedPromptReusesTheSlotsCache() async throws {
@@ -107,7 +113,8 @@ import Tokenizers
         let prompt = loaded.tokenizer.encode("1, 2, 3, 4,", addBOS: false, parseSpecialTokens: false)
         let free = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, sampling: .greedy)))
         #expect(free.text.contains("7"))
-        let stopped = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, sampling: .greedy, stop: ["7"])))
+        let stopped = await Self.collect(
+            try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, sampling: .greedy, stop: ["7"])))
         #expect(stopped.text == String(free.text[..<free.text.firstRange(of: "7")!.lowerBound]))
         guard case .finished(let reason, _, _, _)? = stopped.finish else { Issue.record("no finish"); return }
         #expect(reason == .stop)
@@ -139,8 +146,9 @@ import Tokenizers
         var streams: [AsyncStream<GenerationEvent>] = []
         var refused = false
         for _ in 0..<8 {
-            do { streams.append(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 200, sampling: .greedy))) }
-            catch is EngineBusy { refused = true }
+            do {
+                streams.append(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 200, sampling: .greedy)))
+            } catch is EngineBusy { refused = true }
         }
         #expect(refused)
         streams.removeAll()

@@ -50,9 +50,12 @@ struct BytePieceTokenizer: Tokenizer {
     /// Bytes no well-formed sequence can start with, or starts that the next byte rules out, do
     /// not wait: a stray continuation byte, C0/C1 (overlong two-byte forms), F5 and up (past
     /// U+10FFFF), E0 80 (overlong), ED A0 (a surrogate), F4 90 (past U+10FFFF).
-    @Test(arguments: [([0x80], "\u{FFFD}"), ([0xC0], "\u{FFFD}"), ([0xC1], "\u{FFFD}"), ([0xF5], "\u{FFFD}"), ([0xFF], "\u{FFFD}"),
-                      ([0xE0, 0x80], "\u{FFFD}\u{FFFD}"), ([0xED, 0xA0], "\u{FFFD}\u{FFFD}"), ([0xF4, 0x90], "\u{FFFD}\u{FFFD}"),
-                      ([0xF0, 0x8F], "\u{FFFD}\u{FFFD}")] as [([UInt8], String)])
+    @Test(
+        arguments: [
+            ([0x80], "\u{FFFD}"), ([0xC0], "\u{FFFD}"), ([0xC1], "\u{FFFD}"), ([0xF5], "\u{FFFD}"), ([0xFF], "\u{FFFD}"),
+            ([0xE0, 0x80], "\u{FFFD}\u{FFFD}"), ([0xED, 0xA0], "\u{FFFD}\u{FFFD}"), ([0xF4, 0x90], "\u{FFFD}\u{FFFD}"),
+            ([0xF0, 0x8F], "\u{FFFD}\u{FFFD}"),
+        ] as [([UInt8], String)])
     func invalidBytesGoOutAtOnce(bytes: [UInt8], expected: String) {
         let result = decode([Array("a".utf8) + bytes])
         #expect(result.pieces == ["a" + expected])
@@ -85,7 +88,8 @@ struct BytePieceTokenizer: Tokenizer {
     /// valid UTF-8 no piece contains U+FFFD: every cut of a mixed string into three tokens.
     @Test func everySplitJoinsToTheWholeDecoding() {
         let valid = Array("a😀é日\u{301}🏳️‍🌈z".utf8)
-        let mixed = Array("x".utf8) + [0xE2, 0x82] + Array("ü".utf8) + [0xF0, 0x9F, 0x98] + [0xED, 0xA0, 0x80] + [0xC0, 0xAF] + Array("🦙".utf8)
+        let mixed =
+            Array("x".utf8) + [0xE2, 0x82] + Array("ü".utf8) + [0xF0, 0x9F, 0x98] + [0xED, 0xA0, 0x80] + [0xC0, 0xAF] + Array("🦙".utf8)
         for bytes in [valid, mixed] {
             let whole = String(decoding: bytes, as: UTF8.self)
             for i in 0...bytes.count {
@@ -93,7 +97,8 @@ struct BytePieceTokenizer: Tokenizer {
                     let result = decode([Array(bytes[..<i]), Array(bytes[i..<j]), Array(bytes[j...])])
                     #expect(result.pieces.joined() + result.flushed == whole, "cut at \(i), \(j)")
                     if bytes == valid {
-                        #expect(!(result.pieces + [result.flushed]).contains { $0.unicodeScalars.contains("\u{FFFD}") }, "cut at \(i), \(j)")
+                        #expect(
+                            !(result.pieces + [result.flushed]).contains { $0.unicodeScalars.contains("\u{FFFD}") }, "cut at \(i), \(j)")
                     }
                 }
             }
