@@ -61,16 +61,21 @@ let package = Package(
         .target(name: "Serving", dependencies: ["Models", "Compute", "Sampling", "Tokenizers"]),
 
         // The OpenAI-compatible HTTP API on Hummingbird, over a Serving engine.
-        .target(name: "Server", dependencies: ["Serving", "Chat", "ChatTemplates", "Sampling", "Tokenizers",
-                                               .product(name: "Hummingbird", package: "hummingbird")]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Serving", "Chat", "ChatTemplates", "Sampling", "Tokenizers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
 
         // Hardware probe for `atelier doctor` and the planner: CPU, SIMD, RAM, NVIDIA GPUs via NVML (dlopen).
         .target(name: "Hardware", linkerSettings: [.linkedLibrary("dl")]),
 
         // Memory and speed planning: catalogs (embedded JSON, every figure sourced), per-tensor
         // weights, KV cache, compute buffers per engine, offload, training memory, speed ranges.
-        .target(name: "Planner", dependencies: ["GGUF"],
-                resources: [.embedInCode("Catalogs/gpus.json"), .embedInCode("Catalogs/models.json")]),
+        .target(
+            name: "Planner", dependencies: ["GGUF"],
+            resources: [.embedInCode("Catalogs/gpus.json"), .embedInCode("Catalogs/models.json")]),
 
         // What a GGUF model is: architecture, hyperparameters, tokenizer, parameter and byte counts.
         .target(name: "ModelInspection", dependencies: ["GGUF"]),
@@ -78,18 +83,25 @@ let package = Package(
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
-                "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware", "Planner", "Server", "Serving",
+                "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
+                "Planner", "Server", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
+        .testTarget(
+            name: "QuantizationTests", dependencies: ["Quantization", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"], swiftSettings: simd),
-        .testTarget(name: "ChatTests", dependencies: ["Chat", "ChatTemplates", "Models", "Compute", "Tokenizers", "Sampling", "GGUF", "ModelStore"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "Compute", "Quantization", "Tokenizers", "Sampling", "GGUF", "ModelStore"],
+            exclude: ["Fixtures"], swiftSettings: simd),
+        .testTarget(
+            name: "ChatTests",
+            dependencies: ["Chat", "ChatTemplates", "Models", "Compute", "Tokenizers", "Sampling", "GGUF", "ModelStore"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Compute", "Sampling", "Tokenizers", "ModelStore"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "GGUF", "ModelStore"]),

@@ -106,13 +106,22 @@ struct Bench: ParsableCommand {
         if json {
             print(try JSONText.encode(results))
         } else {
-            print(Format.table(["model", "backend", "test", "t/s"], results.map {
-                [model, loaded.model.backend.name, $0.test, "\(Format.fixed($0.mean, 2)) ± \(Format.fixed($0.standardDeviation, 2))"]
-            }, rightAligned: [3]))
-            if let tg = results.last, let bytes = tg.bytesPerToken, let bandwidth = tg.bandwidthBytesPerSecond, let share = tg.rooflineFraction {
-                print("decode reads \(Format.bytes(Int64(bytes))) per token; read bandwidth measured now: "
-                    + "\(Format.fixed(bandwidth / 1e9, 1)) GB/s → roofline \(Format.fixed(bandwidth / bytes, 1)) t/s; "
-                    + "\(tg.test) reaches \(Format.fixed(share * 100, 1))% of it")
+            print(
+                Format.table(
+                    ["model", "backend", "test", "t/s"],
+                    results.map {
+                        [
+                            model, loaded.model.backend.name, $0.test,
+                            "\(Format.fixed($0.mean, 2)) ± \(Format.fixed($0.standardDeviation, 2))",
+                        ]
+                    }, rightAligned: [3]))
+            if let tg = results.last, let bytes = tg.bytesPerToken, let bandwidth = tg.bandwidthBytesPerSecond,
+                let share = tg.rooflineFraction
+            {
+                print(
+                    "decode reads \(Format.bytes(Int64(bytes))) per token; read bandwidth measured now: "
+                        + "\(Format.fixed(bandwidth / 1e9, 1)) GB/s → roofline \(Format.fixed(bandwidth / bytes, 1)) t/s; "
+                        + "\(tg.test) reaches \(Format.fixed(share * 100, 1))% of it")
             }
         }
         // VmHWM of this process's own address space: unlike getrusage's ru_maxrss it does not

@@ -3,6 +3,7 @@ import Chat
 import ModelStore
 import Models
 import Sampling
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,9 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .customLong("system"), help: "System prompt.")
     var systemPrompt: String?
 
-    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Tokens per answer at most (-1: until the model ends its turn or the context is full).")
+    @Option(
+        name: [.customShort("n"), .customLong("n-predict")],
+        help: "Tokens per answer at most (-1: until the model ends its turn or the context is full).")
     var maxTokens: Int = -1
 
     @OptionGroup var chatFormat: ChatFormatOptions
@@ -51,8 +54,9 @@ struct ChatCommand: ParsableCommand {
             return
         }
         Interrupts.install()
-        Terminal.status("atelier chat: \(reference), \(format.summary), ctx \(session.contextLength). "
-            + "/help for commands, /exit or Ctrl-D to quit, Ctrl-C stops an answer.")
+        Terminal.status(
+            "atelier chat: \(reference), \(format.summary), ctx \(session.contextLength). "
+                + "/help for commands, /exit or Ctrl-D to quit, Ctrl-C stops an answer.")
         var input = LineReader()
         while let message = readMessage(&input) {
             if message.hasPrefix("/") {
@@ -68,11 +72,13 @@ struct ChatCommand: ParsableCommand {
         var input = LineReader()
         let question = input.readAll().trimmingWhitespace
         guard !question.isEmpty else { throw ValidationError("no question on standard input: pipe one in, or run in a terminal to chat") }
-        let reply = try conversation.respond(to: question, sampler: &sampler, maxTokens: limit,
-                                             onNotice: { Terminal.status("note: \($0)") }) { piece in
-            Terminal.write(piece)
-            return true
-        }
+        let reply = try conversation.respond(
+            to: question, sampler: &sampler, maxTokens: limit,
+            onNotice: { Terminal.status("note: \($0)") },
+            onText: { piece in
+                Terminal.write(piece)
+                return true
+            })
         Terminal.write("\n")
         report(reply.stopReason, limit: limit)
     }
@@ -123,10 +129,11 @@ struct ChatCommand: ParsableCommand {
             conversation.systemPrompt = argument.isEmpty ? nil : argument
             Terminal.status(argument.isEmpty ? "(system prompt removed)" : "(system prompt set)")
         case "/help":
-            Terminal.status("/clear  forget the conversation (the system prompt stays)\n"
-                + "/system TEXT  set the system prompt; /system alone removes it\n"
-                + "/exit  quit (also /quit, /bye, Ctrl-D)\n"
-                + "Ctrl-C stops an answer; a line ending in \\ continues on the next line")
+            Terminal.status(
+                "/clear  forget the conversation (the system prompt stays)\n"
+                    + "/system TEXT  set the system prompt; /system alone removes it\n"
+                    + "/exit  quit (also /quit, /bye, Ctrl-D)\n"
+                    + "Ctrl-C stops an answer; a line ending in \\ continues on the next line")
         default:
             Terminal.status("unknown command \(name); /help lists the commands")
         }
@@ -136,11 +143,13 @@ struct ChatCommand: ParsableCommand {
     private func respond(to message: String, _ conversation: Conversation, sampler: inout Sampler, limit: Int) {
         _ = Interrupts.take()
         do {
-            let reply = try conversation.respond(to: message, sampler: &sampler, maxTokens: limit,
-                                                 onNotice: { Terminal.status("(\($0))") }) { piece in
-                Terminal.write(piece)
-                return !Interrupts.isRequested
-            }
+            let reply = try conversation.respond(
+                to: message, sampler: &sampler, maxTokens: limit,
+                onNotice: { Terminal.status("(\($0))") },
+                onText: { piece in
+                    Terminal.write(piece)
+                    return !Interrupts.isRequested
+                })
             Terminal.write("\n")
             report(reply.stopReason, limit: limit)
         } catch {
@@ -164,7 +173,8 @@ extension String {
     var trimmingWhitespace: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(scalars[first...last])
     }
 }

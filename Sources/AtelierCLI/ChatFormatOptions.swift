@@ -1,14 +1,18 @@
 import ArgumentParser
 import Chat
 import Models
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `--chat-template`, shared by `chat` and `run --chat`.
 struct ChatFormatOptions: ParsableArguments {
-    @Option(name: .customLong("chat-template"),
-            help: "Chat format instead of the model's own template: \(ChatFormat.builtInNames.joined(separator: ", ")), or a Jinja template file.")
+    @Option(
+        name: .customLong("chat-template"),
+        help:
+            "Chat format instead of the model's own template: \(ChatFormat.builtInNames.joined(separator: ", ")), or a Jinja template file."
+    )
     var chatTemplate: String?
 
     func format(for loaded: LoadedModel, source: String) throws -> ChatFormat {

@@ -30,8 +30,11 @@ struct Doctor: ParsableCommand {
         }
         for gpu in machine.gpu.gpus {
             let bandwidth = gpu.memoryBandwidthBytesPerSecond.map { ", \(Format.fixed($0 / 1e9, 0)) GB/s" } ?? ""
-            rows.append(["GPU \(gpu.index)", "\(gpu.name): \(Format.bytes(gpu.totalBytes)) (\(Format.bytes(gpu.freeBytes)) free), "
-                + "compute \(gpu.computeCapability)\(bandwidth)"])
+            rows.append([
+                "GPU \(gpu.index)",
+                "\(gpu.name): \(Format.bytes(gpu.totalBytes)) (\(Format.bytes(gpu.freeBytes)) free), "
+                    + "compute \(gpu.computeCapability)\(bandwidth)",
+            ])
         }
         if let driver = machine.gpu.driverVersion {
             rows.append(["driver", driver + (machine.gpu.cudaVersion.map { ", CUDA \($0)" } ?? "")])

@@ -5,6 +5,7 @@ import Hardware
 import ModelInspection
 import ModelStore
 import Planner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,11 +16,11 @@ struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Plan memory and speed: will a model fit this machine or a GPU, for inference or training?",
         discussion: """
-        MODEL is a .gguf file (exact, per tensor), a Hugging Face model directory (config.json + safetensors \
-        headers, exact), a catalog model ("Llama 3.1 8B"; --list-models), or a stored model name. Without MODEL \
-        and with --gpu, prints which catalog models fit that GPU for each task. Sizes are in GiB (2^30 bytes) \
-        unless marked GB (10^9).
-        """)
+            MODEL is a .gguf file (exact, per tensor), a Hugging Face model directory (config.json + safetensors \
+            headers, exact), a catalog model ("Llama 3.1 8B"; --list-models), or a stored model name. Without MODEL \
+            and with --gpu, prints which catalog models fit that GPU for each task. Sizes are in GiB (2^30 bytes) \
+            unless marked GB (10^9).
+            """)
 
     @Argument(help: "Model: .gguf path, HF directory, catalog name, or stored name.")
     var model: String?
@@ -45,7 +46,10 @@ struct Fit: ParsableCommand {
     var flashAttention = false
     @Option(name: .customLong("parallel"), help: "Parallel sequences sharing the context.")
     var parallel: Int = 1
-    @Option(help: "Quantization to plan for a catalog model (default Q4_K_M) or an HF directory (default: as stored): \(QuantMix.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        help:
+            "Quantization to plan for a catalog model (default Q4_K_M) or an HF directory (default: as stored): \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))."
+    )
     var quant: String?
     @Option(name: .customLong("ngl"), help: "Layers on the GPU (llama.cpp -ngl; default: as many as fit).")
     var gpuLayers: Int?
@@ -84,10 +88,18 @@ struct Fit: ParsableCommand {
         }
         if let c = contextLength, c < 1 { throw ValidationError("--ctx \(c); expected ≥ 1") }
         guard KVType(rawValue: kvType) != nil else { throw ValidationError("--kv-type \(kvType); expected f16, q8_0, q4_0 or f32") }
-        if let quant, QuantMix(name: quant) == nil { throw ValidationError("--quant \(quant); expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))") }
-        if let train, TrainingSettings.Method(rawValue: train) == nil { throw ValidationError("--train \(train); expected full, lora or qlora") }
-        if let engineName, Engine(rawValue: engineName) == nil { throw ValidationError("--engine \(engineName); expected atelier or llama.cpp") }
-        guard TrainingSettings.Optimizer(rawValue: optimizer) != nil else { throw ValidationError("--optimizer \(optimizer); expected adamw, adamw8bit or sgd") }
+        if let quant, QuantMix(name: quant) == nil {
+            throw ValidationError("--quant \(quant); expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let train, TrainingSettings.Method(rawValue: train) == nil {
+            throw ValidationError("--train \(train); expected full, lora or qlora")
+        }
+        if let engineName, Engine(rawValue: engineName) == nil {
+            throw ValidationError("--engine \(engineName); expected atelier or llama.cpp")
+        }
+        guard TrainingSettings.Optimizer(rawValue: optimizer) != nil else {
+            throw ValidationError("--optimizer \(optimizer); expected adamw, adamw8bit or sgd")
+        }
     }
 
     func run() throws {
@@ -131,16 +143,19 @@ struct Fit: ParsableCommand {
         var budget: Int64?
         if let probed = machine.gpu.gpus.first {
             // A probed GPU: the catalog entry when it has one (for TFLOPS), the measured VRAM always.
-            var s = (try? Catalog.gpu(named: probed.name)) ?? GPUSpec(
-                name: probed.name, aliases: [], vendor: "nvidia", memoryGiB: Double(probed.totalBytes) / 1_073_741_824,
-                bandwidthGBps: (probed.memoryBandwidthBytesPerSecond ?? 500e9) / 1e9, sources: ["NVML"])
+            var s =
+                (try? Catalog.gpu(named: probed.name))
+                ?? GPUSpec(
+                    name: probed.name, aliases: [], vendor: "nvidia", memoryGiB: Double(probed.totalBytes) / 1_073_741_824,
+                    bandwidthGBps: (probed.memoryBandwidthBytesPerSecond ?? 500e9) / 1e9, sources: ["NVML"])
             s.memoryGiB = Double(probed.totalBytes) / 1_073_741_824
             spec = s
             budget = vram.map { Int64($0 * 1_073_741_824) } ?? probed.freeBytes
         }
-        return HardwareTarget(gpu: spec, gpuBudgetBytes: budget, ramBytes: available, cpuBandwidth: bandwidth,
-                              cpuThreads: threadCount, freeDiskBytes: machine.freeDiskBytes,
-                              label: spec.map { "this machine: \($0.name)" } ?? "this machine: \(machine.cpu.model), \(threadCount) threads")
+        return HardwareTarget(
+            gpu: spec, gpuBudgetBytes: budget, ramBytes: available, cpuBandwidth: bandwidth,
+            cpuThreads: threadCount, freeDiskBytes: machine.freeDiskBytes,
+            label: spec.map { "this machine: \($0.name)" } ?? "this machine: \(machine.cpu.model), \(threadCount) threads")
     }
 
     var engine: Engine? { engineName.flatMap(Engine.init(rawValue:)) }
@@ -153,22 +168,28 @@ struct Fit: ParsableCommand {
         if let asked = contextLength, asked > ctx {
             print("note: \(subject.shape.name) was trained for \(subject.shape.contextLength) tokens; planning that instead of \(asked)")
         }
-        let settings = InferenceSettings(contextLength: ctx, batch: batch, kvType: KVType(rawValue: kvType)!,
-                                         flashAttention: flashAttention, parallel: parallel)
-        let plan = InferencePlan.make(shape: subject.shape, inventory: subject.inventory, settings: settings, engine: engine,
-                                      hardware: hardware, gpuLayers: gpuLayers)
+        let settings = InferenceSettings(
+            contextLength: ctx, batch: batch, kvType: KVType(rawValue: kvType)!,
+            flashAttention: flashAttention, parallel: parallel)
+        let plan = InferencePlan.make(
+            shape: subject.shape, inventory: subject.inventory, settings: settings, engine: engine,
+            hardware: hardware, gpuLayers: gpuLayers)
         var report = InferenceReport(plan: plan, hardware: hardware.label, command: command(for: plan, subject: subject))
         if maxContext || plan.verdict == .doesNotFit || plan.verdict == .partialOffload {
-            report.maxContext = ReverseQueries.maxContext(shape: subject.shape, inventory: subject.inventory, base: settings, engine: engine, hardware: hardware)
+            report.maxContext = ReverseQueries.maxContext(
+                shape: subject.shape, inventory: subject.inventory, base: settings, engine: engine, hardware: hardware)
         }
         if (bestQuant || plan.verdict != .fitsGPU && hardware.gpu != nil) && subject.canRequantize,
-           let best = ReverseQueries.bestQuant(shape: subject.shape, settings: settings, engine: engine, hardware: hardware) {
+            let best = ReverseQueries.bestQuant(shape: subject.shape, settings: settings, engine: engine, hardware: hardware)
+        {
             report.bestQuant = best.mix.rawValue
             report.bestQuantBytes = best.plan.downloadBytes
         }
         if whichGPU || plan.verdict == .doesNotFit {
             report.gpusThatFit = ReverseQueries.whichGPU(shape: subject.shape, inventory: subject.inventory, settings: settings)
-                .prefix(whichGPU ? 50 : 3).map { "\($0.gpu.name) (\(Format.fixed($0.gpu.memoryGiB, 0)) GiB\($0.gpu.priceNewUSD.map { ", $\(Int($0)) new" } ?? ""))" }
+                .prefix(whichGPU ? 50 : 3).map {
+                    "\($0.gpu.name) (\(Format.fixed($0.gpu.memoryGiB, 0)) GiB\($0.gpu.priceNewUSD.map { ", $\(Int($0)) new" } ?? ""))"
+                }
         }
         if let free = hardware.freeDiskBytes { report.diskFreeBytes = free }
         if json { print(try JSONText.encode(report)); return }
@@ -180,44 +201,56 @@ struct Fit: ParsableCommand {
         let kv = plan.settings.kvType == .f16 ? "" : " -ctk \(plan.settings.kvType.rawValue) -ctv \(plan.settings.kvType.rawValue)"
         switch plan.engine {
         case .atelier:
-            return "atelier run \(subject.path ?? "MODEL") -c \(plan.settings.contextLength) -t \(threads ?? 0 > 0 ? threads! : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))"
+            return
+                "atelier run \(subject.path ?? "MODEL") -c \(plan.settings.contextLength) -t \(threads ?? 0 > 0 ? threads! : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))"
         case .llamaCpp:
             return "llama-server -m \(file) -c \(plan.settings.contextLength) -ngl \(plan.gpuLayers) -ub \(plan.settings.batch)"
-                + (plan.settings.flashAttention ? " -fa on" : "") + kv + (plan.settings.parallel > 1 ? " -np \(plan.settings.parallel)" : "")
+                + (plan.settings.flashAttention ? " -fa on" : "") + kv
+                + (plan.settings.parallel > 1 ? " -np \(plan.settings.parallel)" : "")
         }
     }
 
     // MARK: - Training
 
     func planTraining(_ subject: ModelSubject, method: TrainingSettings.Method, hardware: HardwareTarget) throws {
-        let settings = TrainingSettings(method: method, sequenceLength: seq, microBatch: microBatch,
-                                        optimizer: TrainingSettings.Optimizer(rawValue: optimizer)!, loraRank: rank,
-                                        loraTargets: Set(targets.split(separator: ",").map { String($0).trimmingSpaces }),
-                                        gradientCheckpointing: checkpointing, flashAttention: true)
+        let settings = TrainingSettings(
+            method: method, sequenceLength: seq, microBatch: microBatch,
+            optimizer: TrainingSettings.Optimizer(rawValue: optimizer)!, loraRank: rank,
+            loraTargets: Set(targets.split(separator: ",").map { String($0).trimmingSpaces }),
+            gradientCheckpointing: checkpointing, flashAttention: true)
         let memory = TrainingMemory.estimate(shape: subject.shape, settings: settings)
         let budget = hardware.gpu != nil ? hardware.gpuBudgetBytes : hardware.ramBytes
         let fits = memory.devicePeak <= budget
         if json {
-            struct Report: Encodable { var model: String; var settings: TrainingSettings; var memory: TrainingMemory; var devicePeak: Int64; var budget: Int64; var fits: Bool }
-            print(try JSONText.encode(Report(model: subject.shape.name, settings: settings, memory: memory, devicePeak: memory.devicePeak, budget: budget, fits: fits)))
+            struct Report: Encodable {
+                var model: String; var settings: TrainingSettings; var memory: TrainingMemory; var devicePeak: Int64; var budget: Int64;
+                var fits: Bool
+            }
+            print(
+                try JSONText.encode(
+                    Report(
+                        model: subject.shape.name, settings: settings, memory: memory, devicePeak: memory.devicePeak, budget: budget,
+                        fits: fits)))
             return
         }
         let g = { (b: Int64) in Format.gib(b) }
-        print("""
-        Model: \(subject.shape.name) — \(method.rawValue) fine-tune, sequence \(seq) × micro-batch \(microBatch), \(optimizer)\(checkpointing ? ", gradient checkpointing" : "")
-        Hardware: \(hardware.label)
-        trainable parameters  \(Format.count(memory.trainableParameters))
-        weights               \(g(memory.weights))
-        gradients             \(g(memory.gradients))
-        optimizer state       \(g(memory.optimizer))
-        activations           \(g(memory.activations))
-        logits                \(g(memory.logits))
-        """)
+        print(
+            """
+            Model: \(subject.shape.name) — \(method.rawValue) fine-tune, sequence \(seq) × micro-batch \(microBatch), \(optimizer)\(checkpointing ? ", gradient checkpointing" : "")
+            Hardware: \(hardware.label)
+            trainable parameters  \(Format.count(memory.trainableParameters))
+            weights               \(g(memory.weights))
+            gradients             \(g(memory.gradients))
+            optimizer state       \(g(memory.optimizer))
+            activations           \(g(memory.activations))
+            logits                \(g(memory.logits))
+            """)
         if memory.dequantizationWorkspace > 0 { print("dequantization        \(g(memory.dequantizationWorkspace))") }
-        print("""
-        CUDA context          \(g(RuntimeOverhead.cudaContextBytes))
-        total                 \(g(memory.devicePeak)) of \(g(budget)) → \(fits ? "fits" : "does not fit")
-        """)
+        print(
+            """
+            CUDA context          \(g(RuntimeOverhead.cudaContextBytes))
+            total                 \(g(memory.devicePeak)) of \(g(budget)) → \(fits ? "fits" : "does not fit")
+            """)
         if !fits && !checkpointing {
             var s = settings
             s.gradientCheckpointing = true
@@ -270,8 +303,9 @@ struct ModelSubject {
         var status = stat()
         if stat(reference, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
             let (shape, inventory) = try HFModelDirectory.load(reference)
-            return ModelSubject(shape: shape, inventory: quant.map { WeightInventory(shape: shape, mix: $0) } ?? inventory,
-                                path: reference, canRequantize: true)
+            return ModelSubject(
+                shape: shape, inventory: quant.map { WeightInventory(shape: shape, mix: $0) } ?? inventory,
+                path: reference, canRequantize: true)
         }
         // A file or a stored model is exact; the catalog is for models not downloaded.
         if stat(reference, &status) == 0 || ((try? ModelStore().list()) ?? []).contains(where: { $0.name == reference }) {
@@ -281,7 +315,8 @@ struct ModelSubject {
         }
         let catalog = try Catalog.model(named: reference)
         guard let shape = catalog.shape else {
-            throw ValidationError("\(catalog.name) is a \(catalog.kind), not a transformer; the planner's CNN and diffusion rules are in docs/PLANNER.md")
+            throw ValidationError(
+                "\(catalog.name) is a \(catalog.kind), not a transformer; the planner's CNN and diffusion rules are in docs/PLANNER.md")
         }
         return ModelSubject(shape: shape, inventory: WeightInventory(shape: shape, mix: quant ?? .q4_K_M), path: nil, canRequantize: true)
     }

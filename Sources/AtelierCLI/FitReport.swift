@@ -22,18 +22,25 @@ struct InferenceReport: Encodable {
         let p = plan, s = plan.settings
         let inv = subject.inventory
         var lines: [String] = []
-        lines.append("Model: \(subject.shape.name) — \(Format.gib(inv.totalBytes)) of weights, \(Format.fixed(inv.bitsPerWeight, 2)) bits/weight, \(Format.count(inv.parameterCount)) parameters")
+        lines.append(
+            "Model: \(subject.shape.name) — \(Format.gib(inv.totalBytes)) of weights, \(Format.fixed(inv.bitsPerWeight, 2)) bits/weight, \(Format.count(inv.parameterCount)) parameters"
+        )
         lines.append("       (\(inv.basis))")
         lines.append("Hardware: \(hardware); engine \(p.engine.rawValue)")
-        lines.append("Settings: context \(s.contextLength), batch \(s.batch), KV \(s.kvType.rawValue), flash attention \(s.flashAttention ? "on" : "off")\(s.parallel > 1 ? ", \(s.parallel) parallel" : "")")
+        lines.append(
+            "Settings: context \(s.contextLength), batch \(s.batch), KV \(s.kvType.rawValue), flash attention \(s.flashAttention ? "on" : "off")\(s.parallel > 1 ? ", \(s.parallel) parallel" : "")"
+        )
         lines.append("")
         var verdict = "Verdict: \(p.verdict.rawValue)"
-        if p.verdict == .partialOffload || p.verdict == .fitsGPU { verdict += " (\(p.gpuLayers) of \(p.offloadableLayers) layers on the GPU, -ngl \(p.gpuLayers))" }
+        if p.verdict == .partialOffload || p.verdict == .fitsGPU {
+            verdict += " (\(p.gpuLayers) of \(p.offloadableLayers) layers on the GPU, -ngl \(p.gpuLayers))"
+        }
         lines.append(verdict)
         let hasGPU = p.gpuBudget > 0 && p.engine == .llamaCpp
         func row(_ name: String, _ gpu: Int64, _ host: Int64) -> String {
             let label = name.padding(12)
-            return hasGPU ? label + Format.gib(gpu).leftPadding(12) + Format.gib(host).leftPadding(14) : label + Format.gib(host).leftPadding(12)
+            return hasGPU
+                ? label + Format.gib(gpu).leftPadding(12) + Format.gib(host).leftPadding(14) : label + Format.gib(host).leftPadding(12)
         }
         lines.append(hasGPU ? "".padding(12) + "GPU".leftPadding(12) + "host RAM".leftPadding(14) : "".padding(12) + "RAM".leftPadding(12))
         lines.append(row("weights", p.gpu.weights, p.host.weights))
@@ -41,18 +48,29 @@ struct InferenceReport: Encodable {
         lines.append(row("compute", p.gpu.compute, p.host.compute))
         lines.append(row("runtime", p.gpu.runtime, p.host.runtime))
         lines.append(row("total", p.gpu.total, p.host.total))
-        lines.append(hasGPU ? "budget".padding(12) + Format.gib(p.gpuBudget).leftPadding(12) + Format.gib(p.ramBudget).leftPadding(14)
-                            : "budget".padding(12) + Format.gib(p.ramBudget).leftPadding(12))
+        lines.append(
+            hasGPU
+                ? "budget".padding(12) + Format.gib(p.gpuBudget).leftPadding(12) + Format.gib(p.ramBudget).leftPadding(14)
+                : "budget".padding(12) + Format.gib(p.ramBudget).leftPadding(12))
         lines.append("")
         lines.append("Decode:  \(range(p.decode)) tokens/s")
         lines.append("Prefill: \(range(p.prefill)) tokens/s")
         var disk = "Disk:    \(Format.gib(p.downloadBytes)) (\(Format.fixed(Double(p.downloadBytes) / 1e9, 2)) GB) to download"
-        if let free = diskFreeBytes { disk += ", \(Format.gib(free)) free in the model store" + (free < p.downloadBytes ? " — NOT ENOUGH" : "") }
+        if let free = diskFreeBytes {
+            disk += ", \(Format.gib(free)) free in the model store" + (free < p.downloadBytes ? " — NOT ENOUGH" : "")
+        }
         lines.append(disk)
-        if let maxContext { lines.append("Longest context that fits: \(maxContext)") }
-        else if p.verdict == .doesNotFit { lines.append("Longest context that fits: none") }
-        if let bestQuant, let bestQuantBytes { lines.append("Best quantization that fits on the GPU: \(bestQuant) (\(Format.gib(bestQuantBytes)))") }
-        if let gpus = gpusThatFit { lines.append(gpus.isEmpty ? "No catalog GPU holds it entirely." : "GPUs that hold it entirely: " + gpus.joined(separator: "; ")) }
+        if let maxContext {
+            lines.append("Longest context that fits: \(maxContext)")
+        } else if p.verdict == .doesNotFit {
+            lines.append("Longest context that fits: none")
+        }
+        if let bestQuant, let bestQuantBytes {
+            lines.append("Best quantization that fits on the GPU: \(bestQuant) (\(Format.gib(bestQuantBytes)))")
+        }
+        if let gpus = gpusThatFit {
+            lines.append(gpus.isEmpty ? "No catalog GPU holds it entirely." : "GPUs that hold it entirely: " + gpus.joined(separator: "; "))
+        }
         lines.append("Run:     \(command)")
         return lines.joined(separator: "\n")
     }
@@ -64,8 +82,10 @@ struct InferenceReport: Encodable {
 
 extension Overview {
     var text: String {
-        var lines = ["\(hardware): \(Format.gib(gpuBudget)) of GPU memory; inference at context \(contextLength) with llama.cpp;",
-                     "training: \(trainingSetup). GiB needed; fits / part(ial offload) / no.", ""]
+        var lines = [
+            "\(hardware): \(Format.gib(gpuBudget)) of GPU memory; inference at context \(contextLength) with llama.cpp;",
+            "training: \(trainingSetup). GiB needed; fits / part(ial offload) / no.", "",
+        ]
         let header = "model".padding(26) + Task.allCases.map { $0.rawValue.leftPadding(15) }.joined()
         lines.append(header)
         for row in rows {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Compute
-import Models
 import ModelStore
+import Models
 
 /// Options every command that runs a model shares.
 struct RuntimeOptions: ParsableArguments {
@@ -39,7 +39,8 @@ struct RuntimeOptions: ParsableArguments {
         if context > trained {
             Terminal.warn("--ctx \(context) is longer than the model's trained context (\(trained)); quality may drop past it")
         }
-        return try InferenceSession(model: loaded.model, contextLength: context, kvType: KVCacheType(rawValue: kvType)!,
-                                    batchCapacity: batchSize, logitRows: logitRows)
+        return try InferenceSession(
+            model: loaded.model, contextLength: context, kvType: KVCacheType(rawValue: kvType)!,
+            batchCapacity: batchSize, logitRows: logitRows)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelInspection
 import Models
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,11 @@ struct Perplexity: ParsableCommand {
     @Option(name: [.short, .customLong("file")], help: "The text file to score (not needed with --kl-divergence).")
     var file: String?
 
-    @Option(name: .customLong("kl-divergence-base"),
-            help: "With --file: also save every scored position's log-probabilities to this file. With --kl-divergence: the base to compare with.")
+    @Option(
+        name: .customLong("kl-divergence-base"),
+        help:
+            "With --file: also save every scored position's log-probabilities to this file. With --kl-divergence: the base to compare with."
+    )
     var klDivergenceBase: String?
 
     @Flag(name: .customLong("kl-divergence"), help: "Compare this model's distributions with --kl-divergence-base's, over its tokens.")
@@ -34,7 +38,10 @@ struct Perplexity: ParsableCommand {
 
     func validate() throws {
         if klDivergence {
-            guard klDivergenceBase != nil else { throw ValidationError("--kl-divergence needs --kl-divergence-base FILE (a base made with --file … --kl-divergence-base FILE)") }
+            guard klDivergenceBase != nil else {
+                throw ValidationError(
+                    "--kl-divergence needs --kl-divergence-base FILE (a base made with --file … --kl-divergence-base FILE)")
+            }
             if file != nil { throw ValidationError("--kl-divergence reads its tokens from --kl-divergence-base; drop --file") }
         } else if file == nil {
             throw ValidationError("missing --file TEXT (the text to score)")
@@ -46,13 +53,16 @@ struct Perplexity: ParsableCommand {
         let text = try readTextFile(file!)
         let loaded = try runtime.load(model)
         let session = try runtime.session(for: loaded, defaultContext: 512, logitRows: 32)
-        let result = try session.perplexity(text: text, tokenizer: loaded.tokenizer, saveLogProbabilities: klDivergenceBase) { chunk, chunks, running in
+        let result = try session.perplexity(text: text, tokenizer: loaded.tokenizer, saveLogProbabilities: klDivergenceBase) {
+            chunk, chunks, running in
             if !json { Terminal.status("[\(chunk)/\(chunks)] \(Format.fixed(running, 4))") }
         }
         if json {
             print(try JSONText.encode(result))
         } else {
-            Terminal.status("\(result.chunks) chunks of \(result.contextLength) tokens, \(result.scoredTokens) scored, \(Format.fixed(result.seconds, 1)) s")
+            Terminal.status(
+                "\(result.chunks) chunks of \(result.contextLength) tokens, \(result.scoredTokens) scored, \(Format.fixed(result.seconds, 1)) s"
+            )
             if let klDivergenceBase { Terminal.status("log-probabilities saved to \(klDivergenceBase)") }
             print("PPL = \(Format.fixed(result.perplexity, 4)) +/- \(Format.fixed(result.uncertainty, 5))")
         }
@@ -75,7 +85,9 @@ struct Perplexity: ParsableCommand {
             return label.padding(30) + ": " + Format.fixed(e.value * scale, digits) + " ± "
                 + Format.fixed(e.uncertainty * scale, digits) + (percent ? " %" : "")
         }
-        print("\(result.positions) positions in \(result.chunks) chunks of \(result.contextLength) tokens, \(Format.fixed(result.seconds, 1)) s")
+        print(
+            "\(result.positions) positions in \(result.chunks) chunks of \(result.contextLength) tokens, \(Format.fixed(result.seconds, 1)) s"
+        )
         print("====== Perplexity statistics ======")
         print(line("Mean PPL(Q)", result.perplexity))
         print(line("Mean PPL(base)", result.basePerplexity))
@@ -83,7 +95,8 @@ struct Perplexity: ParsableCommand {
         print("====== KL divergence statistics ======")
         print(line("Mean    KLD", result.meanKLD))
         for (name, _) in KLDivergenceResult.percentileNames {
-            let label = name == "maximum" ? "Maximum KLD" : name == "minimum" ? "Minimum KLD" : name == "median" ? "Median  KLD" : "\(name)%  KLD"
+            let label =
+                name == "maximum" ? "Maximum KLD" : name == "minimum" ? "Minimum KLD" : name == "median" ? "Median  KLD" : "\(name)%  KLD"
             print(label.padding(30) + ": " + Format.fixed(result.kldPercentiles[name] ?? 0, 6))
         }
         print("====== Token probability statistics ======")

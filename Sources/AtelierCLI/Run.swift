@@ -55,7 +55,8 @@ struct Run: ParsableCommand {
         if chat {
             let format = try chatFormat.format(for: loaded, source: model)
             if case .fallback = format.origin { Terminal.status("note: \(format.summary)") }
-            let messages = (systemPrompt.map { [ChatMessage(role: "system", content: $0)] } ?? [])
+            let messages =
+                (systemPrompt.map { [ChatMessage(role: "system", content: $0)] } ?? [])
                 + [ChatMessage(role: "user", content: prompt)]
             ids = format.encode(try format.render(messages), tokenizer: tokenizer)
         } else {
@@ -66,7 +67,8 @@ struct Run: ParsableCommand {
         var sampler = Sampler(parameters)
         var decoder = IncrementalDecoder(tokenizer: tokenizer)
         guard ids.count < session.contextLength else {
-            throw ValidationError("the prompt has \(ids.count) tokens but the context holds \(session.contextLength); use a larger --ctx or a shorter prompt")
+            throw ValidationError(
+                "the prompt has \(ids.count) tokens but the context holds \(session.contextLength); use a larger --ctx or a shorter prompt")
         }
         if !chat { Terminal.write(prompt) }
         let stats = try session.generate(prompt: ids, maxTokens: maxTokens, sampler: &sampler, tokenizer: tokenizer) { token in
@@ -75,8 +77,9 @@ struct Run: ParsableCommand {
         }
         Terminal.write(decoder.flush() + "\n")
         let peak = Terminal.peakResidentBytes().map { Format.bytes($0) } ?? "?"
-        Terminal.status("prompt: \(stats.promptTokens) tokens, \(Format.fixed(stats.promptTokensPerSecond, 1)) t/s | "
-            + "generation: \(stats.generatedTokens) tokens, \(Format.fixed(stats.generationTokensPerSecond, 1)) t/s | "
-            + "peak memory: \(peak) | seed \(parameters.seed) | \(loaded.model.backend.name), ctx \(session.contextLength)")
+        Terminal.status(
+            "prompt: \(stats.promptTokens) tokens, \(Format.fixed(stats.promptTokensPerSecond, 1)) t/s | "
+                + "generation: \(stats.generatedTokens) tokens, \(Format.fixed(stats.generationTokensPerSecond, 1)) t/s | "
+                + "peak memory: \(peak) | seed \(parameters.seed) | \(loaded.model.backend.name), ctx \(session.contextLength)")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Sampling
+
 #if canImport(Glibc)
 import Glibc
 #endif

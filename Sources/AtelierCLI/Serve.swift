@@ -1,8 +1,9 @@
 import ArgumentParser
-import Models
 import ModelStore
+import Models
 import Server
 import Serving
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,11 +45,14 @@ struct Serve: AsyncParsableCommand {
         let key = apiKey ?? getenv("ATELIER_API_KEY").map { String(cString: $0) }
         // The id clients send as "model": the name given, without directories or .gguf.
         let id = String(model.split(separator: "/").last ?? Substring(model)).replacingSuffix(".gguf")
-        let server = OpenAIServer(configuration: .init(host: host, port: port, apiKey: key?.isEmpty == false ? key : nil, modelID: id, maxBodyBytes: maxBody),
-                                  engine: engine, tokenizer: loaded.tokenizer, chatFormat: format)
+        let server = OpenAIServer(
+            configuration: .init(host: host, port: port, apiKey: key?.isEmpty == false ? key : nil, modelID: id, maxBodyBytes: maxBody),
+            engine: engine, tokenizer: loaded.tokenizer, chatFormat: format)
         let host = self.host, parallel = self.parallel
         try await server.run(onListening: { port in
-            print("atelier serve: \(id) on http://\(host):\(port)/v1 — \(parallel) slots × \(context) tokens\(key != nil ? ", API key required" : "")")
+            print(
+                "atelier serve: \(id) on http://\(host):\(port)/v1 — \(parallel) slots × \(context) tokens\(key != nil ? ", API key required" : "")"
+            )
             fflush(nil)
         })
         print("atelier serve: stopped after finishing the requests in flight")

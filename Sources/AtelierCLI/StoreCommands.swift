@@ -36,10 +36,11 @@ struct ListModels: ParsableCommand {
             print("No models in \(store.root). Try: atelier pull \(ModelCatalog.defaultModelName)")
             return
         }
-        print(Format.table(
-            ["NAME", "ARCHITECTURE", "QUANT", "SIZE", "SOURCE"],
-            models.map { [$0.name, $0.architecture ?? "?", $0.quantization ?? "?", Format.bytes($0.sizeBytes), $0.source] },
-            rightAligned: [3]))
+        print(
+            Format.table(
+                ["NAME", "ARCHITECTURE", "QUANT", "SIZE", "SOURCE"],
+                models.map { [$0.name, $0.architecture ?? "?", $0.quantization ?? "?", Format.bytes($0.sizeBytes), $0.source] },
+                rightAligned: [3]))
     }
 }
 

@@ -48,7 +48,8 @@ public struct ChatFormat: Sendable {
     /// A built-in format by name (`builtInNames`), for models whose own template is missing or unwanted.
     public init(builtIn name: String, tokenizer: any Tokenizer) throws {
         guard let template = BuiltInTemplates.template(named: name) else {
-            throw ChatError("unknown chat format \"\(name)\"; built in: \(Self.builtInNames.joined(separator: ", ")), or give a Jinja template file")
+            throw ChatError(
+                "unknown chat format \"\(name)\"; built in: \(Self.builtInNames.joined(separator: ", ")), or give a Jinja template file")
         }
         self.init(template: template, origin: .chosen(name: name), bosToken: Self.bos(tokenizer), eosToken: Self.eos(tokenizer))
     }
@@ -56,8 +57,9 @@ public struct ChatFormat: Sendable {
     /// A Jinja template given as text (for example read from a file named `name`).
     public init(templateSource: String, name: String, tokenizer: any Tokenizer) throws {
         do {
-            self.init(template: try ChatTemplate(source: templateSource), origin: .chosen(name: name),
-                      bosToken: Self.bos(tokenizer), eosToken: Self.eos(tokenizer))
+            self.init(
+                template: try ChatTemplate(source: templateSource), origin: .chosen(name: name),
+                bosToken: Self.bos(tokenizer), eosToken: Self.eos(tokenizer))
         } catch {
             throw ChatError("\(name): \(error)")
         }

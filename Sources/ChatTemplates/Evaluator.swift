@@ -6,7 +6,10 @@ final class Evaluator {
     var scopes: [[String: Value]]
 
     init(globals: [String: Value]) {
-        var g: [String: Value] = ["raise_exception": .builtin("raise_exception"), "namespace": .builtin("namespace"), "range": .builtin("range"), "dict": .builtin("dict")]
+        var g: [String: Value] = [
+            "raise_exception": .builtin("raise_exception"), "namespace": .builtin("namespace"), "range": .builtin("range"),
+            "dict": .builtin("dict"),
+        ]
         for (k, v) in globals { g[k] = v }
         scopes = [g]
     }
@@ -66,13 +69,14 @@ final class Evaluator {
                 // one iteration into the next (reads before the `set` see the outer value).
                 scopes[scopes.count - 1] = [:]
                 try bind(targets, it, line: line)
-                scopes[scopes.count - 1]["loop"] = .dict(Dict([
-                    ("index", .int(idx + 1)), ("index0", .int(idx)),
-                    ("revindex", .int(n - idx)), ("revindex0", .int(n - idx - 1)),
-                    ("first", .bool(idx == 0)), ("last", .bool(idx == n - 1)), ("length", .int(n)),
-                    ("previtem", idx > 0 ? items[idx - 1] : .undefined("previtem")),
-                    ("nextitem", idx + 1 < n ? items[idx + 1] : .undefined("nextitem")),
-                ]))
+                scopes[scopes.count - 1]["loop"] = .dict(
+                    Dict([
+                        ("index", .int(idx + 1)), ("index0", .int(idx)),
+                        ("revindex", .int(n - idx)), ("revindex0", .int(n - idx - 1)),
+                        ("first", .bool(idx == 0)), ("last", .bool(idx == n - 1)), ("length", .int(n)),
+                        ("previtem", idx > 0 ? items[idx - 1] : .undefined("previtem")),
+                        ("nextitem", idx + 1 < n ? items[idx + 1] : .undefined("nextitem")),
+                    ]))
                 try exec(body)
             }
         case .set(let name, let attr, let e, let line):
@@ -205,7 +209,9 @@ final class Evaluator {
         }
     }
 
-    let stringMethods: Set<String> = ["strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower", "title", "capitalize", "replace"]
+    let stringMethods: Set<String> = [
+        "strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower", "title", "capitalize", "replace",
+    ]
 
     func normIndex(_ i: Int, _ n: Int) -> Int? {
         let j = i < 0 ? i + n : i
@@ -280,7 +286,9 @@ final class Evaluator {
             var found: Bool
             switch r {
             case .string(let s):
-                guard case .string(let sub) = l else { throw runtime("'in <string>' requires string as left operand, not \(l.typeName)", line) }
+                guard case .string(let sub) = l else {
+                    throw runtime("'in <string>' requires string as left operand, not \(l.typeName)", line)
+                }
                 found = sub.isEmpty || containsScalars(s, sub)
             case .list(let xs): found = xs.contains { $0.equals(l) }
             case .dict(let d):
@@ -291,9 +299,11 @@ final class Evaluator {
             return .bool(op == "in" ? found : !found)
         case "<", "<=", ">", ">=":
             let c: Int
-            if let a = l.asInt, let b = r.asInt { c = a < b ? -1 : (a == b ? 0 : 1) }
-            else if let a = l.asNumber, let b = r.asNumber { c = a < b ? -1 : (a == b ? 0 : 1) }
-            else if case .string(let a) = l, case .string(let b) = r {
+            if let a = l.asInt, let b = r.asInt {
+                c = a < b ? -1 : (a == b ? 0 : 1)
+            } else if let a = l.asNumber, let b = r.asNumber {
+                c = a < b ? -1 : (a == b ? 0 : 1)
+            } else if case .string(let a) = l, case .string(let b) = r {
                 let x = a.unicodeScalars.map(\.value), y = b.unicodeScalars.map(\.value)
                 c = x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
             } else {
@@ -329,7 +339,9 @@ final class Evaluator {
         if let a = l.asInt, let b = r.asInt {
             switch op {
             case "+", "-", "*":
-                let (v, o) = op == "+" ? a.addingReportingOverflow(b) : (op == "-" ? a.subtractingReportingOverflow(b) : a.multipliedReportingOverflow(by: b))
+                let (v, o) =
+                    op == "+"
+                    ? a.addingReportingOverflow(b) : (op == "-" ? a.subtractingReportingOverflow(b) : a.multipliedReportingOverflow(by: b))
                 if o { throw runtime("integer overflow", line) }
                 return .int(v)
             case "/":
@@ -462,15 +474,19 @@ final class Evaluator {
             switch args.first {
             case .string(let p)?: candidates = [p]
             case .list(let ps)?:
-                for p in ps { guard case .string(let x) = p else { throw runtime("tuple for \(name) must only contain str", line) }; candidates.append(x) }
+                for p in ps {
+                    guard case .string(let x) = p else { throw runtime("tuple for \(name) must only contain str", line) };
+                    candidates.append(x)
+                }
             default: throw runtime("\(name) first arg must be str or a tuple of str", line)
             }
             let sc = Array(s.unicodeScalars)
-            return .bool(candidates.contains { p in
-                let pc = Array(p.unicodeScalars)
-                guard pc.count <= sc.count else { return false }
-                return name == "startswith" ? Array(sc.prefix(pc.count)) == pc : Array(sc.suffix(pc.count)) == pc
-            })
+            return .bool(
+                candidates.contains { p in
+                    let pc = Array(p.unicodeScalars)
+                    guard pc.count <= sc.count else { return false }
+                    return name == "startswith" ? Array(sc.prefix(pc.count)) == pc : Array(sc.suffix(pc.count)) == pc
+                })
         case "split":
             let sep = try strArg(args.first, "separator", line: line)
             let maxsplit = args.count > 1 ? (args[1].asInt ?? -1) : -1
@@ -512,7 +528,9 @@ func pySplit(_ s: String, sep: String?, maxsplit: Int, line: Int) throws -> [Str
         while i + p.count <= sc.count {
             if (maxsplit < 0 || out.count < maxsplit) && Array(sc[i..<(i + p.count)]) == p {
                 out.append(str(sc[start..<i])); i += p.count; start = i
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         out.append(str(sc[start...]))
         return out
@@ -533,7 +551,9 @@ func pySplit(_ s: String, sep: String?, maxsplit: Int, line: Int) throws -> [Str
     return out
 }
 
-func isCased(_ c: Unicode.Scalar) -> Bool { c.properties.isUppercase || c.properties.isLowercase || c.properties.generalCategory == .titlecaseLetter }
+func isCased(_ c: Unicode.Scalar) -> Bool {
+    c.properties.isUppercase || c.properties.isLowercase || c.properties.generalCategory == .titlecaseLetter
+}
 
 /// Python `str.title()`.
 func pyTitle(_ s: String) -> String {
@@ -570,7 +590,9 @@ func replace(_ s: String, _ a: String, _ b: String, count: Int) -> String {
     while i < sc.count {
         if (count < 0 || n < count) && i + p.count <= sc.count && Array(sc[i..<(i + p.count)]) == p {
             out.append(contentsOf: b.unicodeScalars); i += p.count; n += 1
-        } else { out.append(sc[i]); i += 1 }
+        } else {
+            out.append(sc[i]); i += 1
+        }
     }
     return String(out)
 }

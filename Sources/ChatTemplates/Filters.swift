@@ -21,10 +21,17 @@ extension Evaluator {
         case "title":
             // jinja2's title: split on runs of "-", whitespace, "(", "{", "[", "<"; capitalize pieces.
             var out = "", word = ""
-            func flush() { if !word.isEmpty { out += String(word.unicodeScalars.first!).uppercased() + String(word.unicodeScalars.dropFirst()).lowercased(); word = "" } }
+            func flush() {
+                if !word.isEmpty {
+                    out += String(word.unicodeScalars.first!).uppercased() + String(word.unicodeScalars.dropFirst()).lowercased(); word = ""
+                }
+            }
             for c in try needString().unicodeScalars {
-                if isPyWhitespace(c) || "-({[<".unicodeScalars.contains(c) { flush(); out.unicodeScalars.append(c) }
-                else { word.unicodeScalars.append(c) }
+                if isPyWhitespace(c) || "-({[<".unicodeScalars.contains(c) {
+                    flush(); out.unicodeScalars.append(c)
+                } else {
+                    word.unicodeScalars.append(c)
+                }
             }
             flush()
             return .string(out)
@@ -73,7 +80,8 @@ extension Evaluator {
             case .int: return v
             case .bool(let b): return .int(b ? 1 : 0)
             case .float(let d): return d.isFinite ? .int(Int(d)) : .int(0)
-            case .string(let s): return .int(Int(pyStrip(s, chars: nil, left: true, right: true)) ?? (arg("default", 0, args, kwargs)?.asInt ?? 0))
+            case .string(let s):
+                return .int(Int(pyStrip(s, chars: nil, left: true, right: true)) ?? (arg("default", 0, args, kwargs)?.asInt ?? 0))
             default: return arg("default", 0, args, kwargs) ?? .int(0)
             }
         case "float":
@@ -97,11 +105,12 @@ extension Evaluator {
         case "map":
             if let attrV = kwargs.first(where: { $0.0 == "attribute" })?.1 {
                 let dflt = kwargs.first { $0.0 == "default" }?.1
-                return .list(try iterate(v, line: line).map { item in
-                    let r = try getItem(item, attrV, line: line)
-                    if r.isUndefined, let dflt { return dflt }
-                    return r
-                })
+                return .list(
+                    try iterate(v, line: line).map { item in
+                        let r = try getItem(item, attrV, line: line)
+                        if r.isUndefined, let dflt { return dflt }
+                        return r
+                    })
             }
             guard case .string(let fname)? = args.first else { throw unsupported("form of filter 'map'", line) }
             return .list(try iterate(v, line: line).map { try applyFilter(fname, $0, Array(args.dropFirst()), [], line: line) })
@@ -110,16 +119,17 @@ extension Evaluator {
             let off = isAttr ? 1 : 0
             guard !isAttr || args.first != nil else { throw runtime("filter '\(name)' needs an attribute name", line) }
             let select = name.hasPrefix("select")
-            return .list(try iterate(v, line: line).filter { item in
-                let x = isAttr ? try getItem(item, args[0], line: line) : item
-                let r: Bool
-                if case .string(let test)? = args.count > off ? args[off] : nil {
-                    r = try applyTest(test, x, Array(args.dropFirst(off + 1)), line: line)
-                } else {
-                    r = x.truthy
-                }
-                return r == select
-            })
+            return .list(
+                try iterate(v, line: line).filter { item in
+                    let x = isAttr ? try getItem(item, args[0], line: line) : item
+                    let r: Bool
+                    if case .string(let test)? = args.count > off ? args[off] : nil {
+                        r = try applyTest(test, x, Array(args.dropFirst(off + 1)), line: line)
+                    } else {
+                        r = x.truthy
+                    }
+                    return r == select
+                })
         default:
             throw unsupported("filter '\(name)'", line)
         }
@@ -131,17 +141,40 @@ extension Evaluator {
         case "undefined": return v.isUndefined
         case "none": if case .none = v { return true }; return false
         case "string": if case .string = v { return true }; return false
-        case "number": switch v { case .int, .float: return true; default: return false }
+        case "number":
+            switch v {
+            case .int, .float: return true;
+            default: return false
+            }
         case "integer": if case .int = v { return true }; return false
         case "float": if case .float = v { return true }; return false
         case "boolean": if case .bool = v { return true }; return false
         case "true": if case .bool(true) = v { return true }; return false
         case "false": if case .bool(false) = v { return true }; return false
-        case "mapping": switch v { case .dict: return true; default: return false }
-        case "sequence": switch v { case .list, .string, .dict: return true; default: return false }
-        case "iterable": switch v { case .list, .string, .dict: return true; default: return false }
-        case "callable": switch v { case .builtin, .method: return true; default: return false }
-        case "lower": if case .string(let s) = v { return s == s.lowercased() && s != s.uppercased() || (s.lowercased() == s && s.contains { $0.isLowercase }) }; return false
+        case "mapping":
+            switch v {
+            case .dict: return true;
+            default: return false
+            }
+        case "sequence":
+            switch v {
+            case .list, .string, .dict: return true;
+            default: return false
+            }
+        case "iterable":
+            switch v {
+            case .list, .string, .dict: return true;
+            default: return false
+            }
+        case "callable":
+            switch v {
+            case .builtin, .method: return true;
+            default: return false
+            }
+        case "lower":
+            if case .string(let s) = v {
+                return s == s.lowercased() && s != s.uppercased() || (s.lowercased() == s && s.contains { $0.isLowercase })
+            }; return false
         case "upper": if case .string(let s) = v { return s == s.uppercased() && s.contains { $0.isUppercase } }; return false
         case "even", "odd":
             guard let i = v.asInt else { throw runtime("test '\(name)' needs an integer", line) }

@@ -17,7 +17,11 @@ indirect enum Expr: Sendable {
 }
 
 enum Literal: Sendable {
-    case none, bool(Bool), int(Int), float(Double), string(String)
+    case none
+    case bool(Bool)
+    case int(Int)
+    case float(Double)
+    case string(String)
 }
 
 indirect enum Stmt: Sendable {
@@ -235,9 +239,13 @@ struct Parser {
         while true {
             let ln = line
             var op: String? = nil
-            if case .op(let o)? = current?.kind, ["==", "!=", "<", "<=", ">", ">="].contains(o) { op = o; i += 1 }
-            else if isName("in") { op = "in"; i += 1 }
-            else if isName("not"), i + 1 < tokens.count, case .name("in") = tokens[i + 1].kind { op = "not in"; i += 2 }
+            if case .op(let o)? = current?.kind, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
+                op = o; i += 1
+            } else if isName("in") {
+                op = "in"; i += 1
+            } else if isName("not"), i + 1 < tokens.count, case .name("in") = tokens[i + 1].kind {
+                op = "not in"; i += 2
+            }
             guard let op else { break }
             let r = try parseMath1()
             let cmp = Expr.binary(op, l, r, line: ln)
@@ -275,9 +283,13 @@ struct Parser {
     mutating func parseUnary(withFilter: Bool = true) throws -> Expr {
         var node: Expr
         let ln = line
-        if isOp("-") { i += 1; node = .unary("-", try parseUnary(withFilter: false), line: ln) }
-        else if isOp("+") { i += 1; node = .unary("+", try parseUnary(withFilter: false), line: ln) }
-        else { node = try parsePrimary() }
+        if isOp("-") {
+            i += 1; node = .unary("-", try parseUnary(withFilter: false), line: ln)
+        } else if isOp("+") {
+            i += 1; node = .unary("+", try parseUnary(withFilter: false), line: ln)
+        } else {
+            node = try parsePrimary()
+        }
         node = try parsePostfix(node)
         if withFilter { node = try parseFilterExpr(node) }
         return node
@@ -420,7 +432,9 @@ struct Parser {
                 var args: [Expr] = []
                 if isOp("(") {
                     let (a, k) = try parseArgs()
-                    if !k.isEmpty { throw ChatTemplateError(kind: .unsupported, message: "unsupported keyword arguments for test '\(name)'", line: ln) }
+                    if !k.isEmpty {
+                        throw ChatTemplateError(kind: .unsupported, message: "unsupported keyword arguments for test '\(name)'", line: ln)
+                    }
                     args = a
                 } else if let t = current {
                     var startsArg = false

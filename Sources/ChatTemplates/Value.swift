@@ -181,12 +181,15 @@ func toJSON(_ v: Value, indent: Int?, level: Int = 0) throws -> String {
     case .list(let l):
         if l.isEmpty { return "[]" }
         let sep = indent == nil ? ", " : ","
-        return "[" + nl(level + 1) + (try l.map { try toJSON($0, indent: indent, level: level + 1) }).joined(separator: sep + nl(level + 1)) + nl(level) + "]"
+        return "[" + nl(level + 1) + (try l.map { try toJSON($0, indent: indent, level: level + 1) }).joined(separator: sep + nl(level + 1))
+            + nl(level) + "]"
     case .dict(let d):
         if d.keys.isEmpty { return "{}" }
         let sep = indent == nil ? ", " : ","
         let keys = d.keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
-        return "{" + nl(level + 1) + (try keys.map { jsonString($0) + ": " + (try toJSON(d.map[$0]!, indent: indent, level: level + 1)) }).joined(separator: sep + nl(level + 1)) + nl(level) + "}"
+        return "{" + nl(level + 1)
+            + (try keys.map { jsonString($0) + ": " + (try toJSON(d.map[$0]!, indent: indent, level: level + 1)) }).joined(
+                separator: sep + nl(level + 1)) + nl(level) + "}"
     default:
         throw ChatTemplateError(kind: .runtime, message: "Object of type \(v.typeName) is not JSON serializable")
     }

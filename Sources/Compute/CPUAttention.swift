@@ -1,3 +1,5 @@
+import CPrefetch
+
 // Causal (optionally windowed) attention over the KV cache: per query row, every score, then the
 // softmax weights, then the weighted values — the same three passes for a prompt and for a decode step.
 #if canImport(Glibc)
@@ -6,7 +8,6 @@ import Glibc
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
-import CPrefetch
 
 extension CPUBackend {
     /// Consecutive query rows per task: they share each cached key and value row's conversion.
@@ -86,8 +87,10 @@ extension CPUBackend {
     /// against the float64 reference (docs/FIDELITY.md) the two are indistinguishable — mean KL over
     /// four model × text cases 0.004465 rounded, 0.004505 not, each case moving either way by less
     /// than its own noise — so the simpler, exact-er arithmetic stays.
-    static func attendTile(_ span: AttentionSpan, rows: Range<Int>, kvHead: Int, heads: Range<Int>, layer: Int,
-                           shape: AttentionShape, scratch: UnsafeMutablePointer<Float>) {
+    static func attendTile(
+        _ span: AttentionSpan, rows: Range<Int>, kvHead: Int, heads: Range<Int>, layer: Int,
+        shape: AttentionShape, scratch: UnsafeMutablePointer<Float>
+    ) {
         let headDim = shape.headDim, cache = span.cache, group = heads.count, tileRows = rows.count
         let firstHead = kvHead * (shape.heads / shape.kvHeads) + heads.lowerBound
         let capacity = cache.capacity[layer], width = cache.width
@@ -188,9 +191,10 @@ extension CPUBackend {
                     var d = 0
                     while d < headDim {
                         let lanes = min(32, headDim - d)
-                        VectorMath.accumulate(weights: weights, end - lower, base + d,
-                                              row: { isHalf ? (lower - start + $0) * headDim : cell(lower + $0) },
-                                              lanes: lanes, into: accumulators + (i * group + g) * headDim + d)
+                        VectorMath.accumulate(
+                            weights: weights, end - lower, base + d,
+                            row: { isHalf ? (lower - start + $0) * headDim : cell(lower + $0) },
+                            lanes: lanes, into: accumulators + (i * group + g) * headDim + d)
                         d += lanes
                     }
                 }

@@ -1,5 +1,6 @@
 import GGUF
 import Quantization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +29,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// Threads to use by default: the physical parallelism the OS reports.
     public static var defaultThreadCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    public func makeWeight(name: String, type: GGMLType, dimensions: [Int64], bytes: UnsafeRawBufferPointer, owner: AnyObject) throws -> Weight {
+    public func makeWeight(name: String, type: GGMLType, dimensions: [Int64], bytes: UnsafeRawBufferPointer, owner: AnyObject) throws
+        -> Weight
+    {
         try Quantization.checkSupported(type)
         let columns = Int(dimensions[0])
         let rows = dimensions.dropFirst().reduce(1) { $0 * Int($1) }
@@ -36,8 +39,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         let layout = WeightLayout.preferred(for: type)
         if repacksWeights, layout != .rowMajor, rows % layout.rowsPerGroup == 0, rows > 0 {
             let buffer = Self.repack(type, bytes, into: layout, rows: rows, rowBytes: rowBytes)
-            return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
-                          data: UnsafeRawPointer(buffer.address), owner: buffer, layout: layout)
+            return Weight(
+                name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
+                data: UnsafeRawPointer(buffer.address), owner: buffer, layout: layout)
         }
         if repacksWeights, bytes.count > 0 {
             // Every weight gets its own copy, so the file mapping can be released after loading:
@@ -45,11 +49,13 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             // page-cache folios around it — megabytes of neighbouring, already repacked tensors —
             // and resident memory then depended on how the file happened to be cached.
             let buffer = Self.copyReleasingSource(bytes)
-            return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
-                          data: UnsafeRawPointer(buffer.address), owner: buffer)
+            return Weight(
+                name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
+                data: UnsafeRawPointer(buffer.address), owner: buffer)
         }
-        return Weight(name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
-                      data: bytes.baseAddress!, owner: owner)
+        return Weight(
+            name: name, type: type, rows: rows, columns: columns, rowBytes: rowBytes,
+            data: bytes.baseAddress!, owner: owner)
     }
 
     /// Whether `makeWeight` leaves nothing pointing into the file mapping.
@@ -63,7 +69,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     }
 
     /// Copies a row-major matrix into the interleaved layout.
-    static func repack(_ type: GGMLType, _ bytes: UnsafeRawBufferPointer, into layout: WeightLayout, rows: Int, rowBytes: Int) -> DeviceBuffer {
+    static func repack(_ type: GGMLType, _ bytes: UnsafeRawBufferPointer, into layout: WeightLayout, rows: Int, rowBytes: Int)
+        -> DeviceBuffer
+    {
         fillReleasingSource(bytes, units: rows / layout.rowsPerGroup, unitBytes: rowBytes * layout.rowsPerGroup) { groups, address in
             layout.repack(type, source: bytes.baseAddress!, rowBytes: rowBytes, groups: groups, into: address)
         }
@@ -73,8 +81,10 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// of `unitBytes`, in order), telling the kernel after each piece that the file pages read are
     /// no longer needed: the mapped pages leave the resident set, so peak memory stays one piece
     /// above the weights' own size.
-    static func fillReleasingSource(_ source: UnsafeRawBufferPointer, units: Int, unitBytes: Int,
-                                    _ fill: (Range<Int>, UnsafeMutableRawPointer) -> Void) -> DeviceBuffer {
+    static func fillReleasingSource(
+        _ source: UnsafeRawBufferPointer, units: Int, unitBytes: Int,
+        _ fill: (Range<Int>, UnsafeMutableRawPointer) -> Void
+    ) -> DeviceBuffer {
         let address = UnsafeMutableRawPointer.allocate(byteCount: source.count, alignment: 64)
         let buffer = DeviceBuffer(address: address, byteCount: source.count, release: { $0.deallocate() })
         let piece = max(1, (4 << 20) / unitBytes)
@@ -106,7 +116,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     public func embed(_ tokens: [Int32], table: Weight, scale: Float, into output: Matrix) {
         for (i, token) in tokens.enumerated() {
             let destination = output.row(i)
-            table.layout.dequantizeRow(table.type, data: table.data, rowBytes: table.rowBytes, columns: table.columns, row: Int(token), into: destination)
+            table.layout.dequantizeRow(
+                table.type, data: table.data, rowBytes: table.rowBytes, columns: table.columns, row: Int(token), into: destination)
             if scale != 1 { for j in 0..<table.columns { destination[j] *= scale } }
         }
     }
@@ -174,9 +185,10 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 let local = own.lowerBound - (first - groupCounts[index]), count = own.count
                 let rows = (local * 16)..<min((local + count) * 16, weight.rows)
                 let input = UnsafeRawPointer(activations + offsets[index]), output = outputs[index]
-                kernels[index].matmul(weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
-                                      activations: input, activationRowBytes: rowBytes[index],
-                                      batch: batch, output: output.floats, outputStride: output.columns)
+                kernels[index].matmul(
+                    weights: weight.data, weightRowBytes: weight.rowBytes, rows: rows, columns: weight.columns,
+                    activations: input, activationRowBytes: rowBytes[index],
+                    batch: batch, output: output.floats, outputStride: output.columns)
             }
         }
     }
@@ -188,7 +200,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 for r in range {
                     CPUKernels.ropeAngles(position: firstPosition + r, parameters: parameters, into: cosSin.baseAddress!)
                     for h in 0..<heads {
-                        CPUKernels.rope(x.row(r) + h * headDim, position: firstPosition + r, parameters: parameters, cosSin: cosSin.baseAddress!)
+                        CPUKernels.rope(
+                            x.row(r) + h * headDim, position: firstPosition + r, parameters: parameters, cosSin: cosSin.baseAddress!)
                     }
                 }
             }
@@ -215,8 +228,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     }
 
     public func copyKV(positions: Range<Int>, from source: KVCache, to destination: KVCache) {
-        precondition(source.type == destination.type && source.width == destination.width && source.layerCount == destination.layerCount,
-                     "copyKV between caches of different shapes")
+        precondition(
+            source.type == destination.type && source.width == destination.width && source.layerCount == destination.layerCount,
+            "copyKV between caches of different shapes")
         let cellBytes = source.width * source.type.bytesPerElement
         for layer in 0..<source.layerCount {
             for (from, to) in [(source.keys[layer], destination.keys[layer]), (source.values[layer], destination.values[layer])] {
@@ -234,7 +248,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         // From 4,096 elements (a server's four SmolLM2 rows are 6,144): the other thread is idle
         // meanwhile, so the hand-off is nearly all gain. One decode row stays on one thread.
         forRows(count, minimumPerThread: 2048) { range in
-            GatedActivations.apply(activation, gate: g + range.lowerBound, up: u + range.lowerBound, into: o + range.lowerBound, count: range.count)
+            GatedActivations.apply(
+                activation, gate: g + range.lowerBound, up: u + range.lowerBound, into: o + range.lowerBound, count: range.count)
         }
     }
 

@@ -13,7 +13,9 @@ enum CPUKernels {
     /// The double sum runs in four lanes of four (16 independent chains instead of one long chain
     /// of dependent additions); in double, the order of 10³–10⁴ float squares does not reach the
     /// float the mean is rounded to.
-    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float) {
+    static func rmsNorm(
+        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float
+    ) {
         var sum: Double = 0
         var i = 0
         #if arch(x86_64)
@@ -21,14 +23,14 @@ enum CPUKernels {
         while i + 16 <= count {
             let s0 = _mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i))
             let s1 = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(x + i + 8))
-            let v0 = unsafeBitCast(s0, to: SIMD8<Float>.self), v1 = unsafeBitCast(s1, to: SIMD8<Float>.self)
-            a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(unsafeBitCast(v0.lowHalf, to: __m128.self)))
-            a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(unsafeBitCast(v0.highHalf, to: __m128.self)))
-            a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(unsafeBitCast(v1.lowHalf, to: __m128.self)))
-            a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(unsafeBitCast(v1.highHalf, to: __m128.self)))
+            let v0 = s0, v1 = s1
+            a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(v0.lowHalf))
+            a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(v0.highHalf))
+            a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(v1.lowHalf))
+            a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(v1.highHalf))
             i += 16
         }
-        sum = unsafeBitCast(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)), to: SIMD4<Double>.self).sum()
+        sum = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)).sum()
         #endif
         while i < count {
             sum += Double(x[i] * x[i])
@@ -41,7 +43,8 @@ enum CPUKernels {
 
     /// Rotates one head in place. Angles follow ggml's rope cache: θ starts at the position
     /// and is multiplied by base^(−2/n) per pair, in f32.
-    static func rope(_ head: UnsafeMutablePointer<Float>, position: Int, parameters p: RopeParameters, cosSin: UnsafeMutablePointer<Float>) {
+    static func rope(_ head: UnsafeMutablePointer<Float>, position: Int, parameters p: RopeParameters, cosSin: UnsafeMutablePointer<Float>)
+    {
         let pairs = p.dimensions / 2
         let half = pairs
         for i in 0..<pairs {

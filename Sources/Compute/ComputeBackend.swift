@@ -65,7 +65,8 @@ extension ComputeBackend {
 
     public func attention(_ spans: [AttentionSpan], layer: Int, shape: AttentionShape) {
         for span in spans {
-            attention(queries: span.queries, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: span.output)
+            attention(
+                queries: span.queries, cache: span.cache, layer: layer, firstPosition: span.firstPosition, shape: shape, into: span.output)
         }
     }
 }

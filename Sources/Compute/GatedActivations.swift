@@ -16,8 +16,10 @@ import Glibc
 enum GatedActivations {
     /// Applies `activation` to `count` elements; every element gets the same vector arithmetic,
     /// the tail included, so results do not depend on how rows are split over threads.
-    static func apply(_ activation: GatedActivation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
-                      into output: UnsafeMutablePointer<Float>, count: Int) {
+    static func apply(
+        _ activation: GatedActivation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+        into output: UnsafeMutablePointer<Float>, count: Int
+    ) {
         #if arch(x86_64)
         switch activation {
         case .silu: run(gate, up, output, count) { x in x }
@@ -41,8 +43,10 @@ enum GatedActivations {
     #if arch(x86_64)
     /// out = x·σ(argument(x))·up over `count` elements, the tail through a zero-padded vector.
     @inline(__always)
-    private static func run(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
-                            _ count: Int, _ argument: (__m256) -> __m256) {
+    private static func run(
+        _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+        _ count: Int, _ argument: (__m256) -> __m256
+    ) {
         @inline(__always) func value(_ x: __m256, _ u: __m256) -> __m256 {
             let denominator = _mm256_add_ps(_mm256_set1_ps(1), exp(_mm256_sub_ps(_mm256_setzero_ps(), argument(x))))
             return _mm256_mul_ps(_mm256_div_ps(x, denominator), u)
@@ -55,7 +59,7 @@ enum GatedActivations {
         if i < count {
             var x = SIMD8<Float>(repeating: 0), u = x
             for j in 0..<(count - i) { x[j] = gate[i + j]; u[j] = up[i + j] }
-            let v = unsafeBitCast(value(unsafeBitCast(x, to: __m256.self), unsafeBitCast(u, to: __m256.self)), to: SIMD8<Float>.self)
+            let v = value(x, u)
             for j in 0..<(count - i) { output[i + j] = v[j] }
         }
     }

@@ -41,7 +41,9 @@ enum VectorMath {
     /// The dot products of `query` with the `n` floats at offsets a, b, c, d of `base`: four
     /// independent chains, so the FMA latency is hidden.
     @inline(__always)
-    static func dot4(_ query: UnsafePointer<Float>, _ base: UnsafePointer<Float>, _ a: Int, _ b: Int, _ c: Int, _ d: Int, _ n: Int) -> SIMD4<Float> {
+    static func dot4(_ query: UnsafePointer<Float>, _ base: UnsafePointer<Float>, _ a: Int, _ b: Int, _ c: Int, _ d: Int, _ n: Int)
+        -> SIMD4<Float>
+    {
         var result = SIMD4<Float>()
         var i = 0
         #if arch(x86_64)
@@ -66,8 +68,10 @@ enum VectorMath {
     /// `y[l] += Σ_j weights[j] · base[row(j) + l]` for `l < lanes` (≤ 32): with 32 lanes the four
     /// sums stay in registers across all `count` rows.
     @inline(__always)
-    static func accumulate(weights: UnsafePointer<Float>, _ count: Int, _ base: UnsafePointer<Float>, row: (Int) -> Int,
-                           lanes: Int, into y: UnsafeMutablePointer<Float>) {
+    static func accumulate(
+        weights: UnsafePointer<Float>, _ count: Int, _ base: UnsafePointer<Float>, row: (Int) -> Int,
+        lanes: Int, into y: UnsafeMutablePointer<Float>
+    ) {
         #if arch(x86_64)
         if lanes == 32 {
             var a0 = _mm256_loadu_ps(y), a1 = _mm256_loadu_ps(y + 8), a2 = _mm256_loadu_ps(y + 16), a3 = _mm256_loadu_ps(y + 24)
@@ -94,6 +98,6 @@ enum VectorMath {
 
     #if arch(x86_64)
     @inline(__always)
-    static func horizontalSum(_ v: __m256) -> Float { unsafeBitCast(v, to: SIMD8<Float>.self).sum() }
+    static func horizontalSum(_ v: __m256) -> Float { v.sum() }
     #endif
 }

@@ -1,5 +1,6 @@
 import GGUF
 import Quantization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,8 +27,9 @@ public final class DeviceBuffer: @unchecked Sendable {
     public static func host(byteCount: Int) -> DeviceBuffer {
         let size = max(byteCount, 64)
         if size >= 1 << 18,
-           let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-           mapped != MAP_FAILED {
+            let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            mapped != MAP_FAILED
+        {
             return DeviceBuffer(address: mapped, byteCount: byteCount, release: { munmap($0, size) })
         }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
@@ -86,8 +88,10 @@ public struct Weight: @unchecked Sendable {
     /// How the backend arranged the rows (`rowBytes` is always the size of one original row).
     public let layout: WeightLayout
 
-    public init(name: String, type: GGMLType, rows: Int, columns: Int, rowBytes: Int, data: UnsafeRawPointer, owner: AnyObject,
-                layout: WeightLayout = .rowMajor) {
+    public init(
+        name: String, type: GGMLType, rows: Int, columns: Int, rowBytes: Int, data: UnsafeRawPointer, owner: AnyObject,
+        layout: WeightLayout = .rowMajor
+    ) {
         self.name = name
         self.type = type
         self.rows = rows

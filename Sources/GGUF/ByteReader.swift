@@ -18,8 +18,9 @@ struct ByteReader {
 
     private mutating func take(_ count: Int, _ field: String) throws -> Int {
         guard count <= remaining else {
-            throw error(.truncated, field, value: "end of file (\(remaining) of \(count) bytes left)",
-                        expected: "\(count) more bytes; the file is \(bytes.count) bytes long")
+            throw error(
+                .truncated, field, value: "end of file (\(remaining) of \(count) bytes left)",
+                expected: "\(count) more bytes; the file is \(bytes.count) bytes long")
         }
         let start = position
         position += count

@@ -48,8 +48,10 @@ struct GGUFParser {
         let rawTensorCount = try reader.readCount("tensor_count", wide: wide)
         let metadataCountAt = reader.position
         let rawMetadataCount = try reader.readCount("metadata_kv_count", wide: wide)
-        let tensorCount = try bounded(rawTensorCount, "tensor_count", at: tensorCountAt, minimumItemSize: wide ? 33 : 25, what: "tensor infos")
-        let metadataCount = try bounded(rawMetadataCount, "metadata_kv_count", at: metadataCountAt, minimumItemSize: wide ? 14 : 10, what: "metadata entries")
+        let tensorCount = try bounded(
+            rawTensorCount, "tensor_count", at: tensorCountAt, minimumItemSize: wide ? 33 : 25, what: "tensor infos")
+        let metadataCount = try bounded(
+            rawMetadataCount, "metadata_kv_count", at: metadataCountAt, minimumItemSize: wide ? 14 : 10, what: "metadata entries")
 
         var metadata = GGUFMetadata()
         var keyOffsets: [String: Int] = [:]
@@ -57,8 +59,9 @@ struct GGUFParser {
             let keyOffset = reader.position
             let key = try readKey(index: index)
             if keyOffsets[key] != nil {
-                throw reader.error(.duplicateKey, "metadata key #\(index)", value: "\"\(key)\"", at: keyOffset,
-                                   expected: "unique keys (first seen at byte \(keyOffsets[key]!))")
+                throw reader.error(
+                    .duplicateKey, "metadata key #\(index)", value: "\"\(key)\"", at: keyOffset,
+                    expected: "unique keys (first seen at byte \(keyOffsets[key]!))")
             }
             keyOffsets[key] = keyOffset
             let field = "metadata[\"\(key)\"]"
@@ -74,8 +77,9 @@ struct GGUFParser {
         for index in 0..<tensorCount {
             let info = try readTensorInfo(index: index, alignment: alignment)
             guard names.insert(info.name).inserted else {
-                throw reader.error(.duplicateTensorName, "tensor #\(index) name", value: "\"\(info.name)\"",
-                                   expected: "unique tensor names")
+                throw reader.error(
+                    .duplicateTensorName, "tensor #\(index) name", value: "\"\(info.name)\"",
+                    expected: "unique tensor names")
             }
             tensors.append(info)
         }
@@ -99,8 +103,9 @@ struct GGUFParser {
         let at = reader.position
         version = try reader.read(UInt32.self, "version")
         if version & 0xFFFF == 0 && version != 0 {
-            throw reader.error(.bigEndian, "version", value: "\(version) (0x\(String(version, radix: 16)))", at: at,
-                               expected: "a little-endian file; big-endian GGUF is not supported")
+            throw reader.error(
+                .bigEndian, "version", value: "\(version) (0x\(String(version, radix: 16)))", at: at,
+                expected: "a little-endian file; big-endian GGUF is not supported")
         }
         guard (1...3).contains(version) else {
             throw reader.error(.unsupportedVersion, "version", value: "\(version)", at: at, expected: "1, 2 or 3")
@@ -112,8 +117,9 @@ struct GGUFParser {
     private func bounded(_ count: UInt64, _ field: String, at: Int, minimumItemSize: Int, what: String) throws -> Int {
         let capacity = UInt64(reader.remaining / minimumItemSize)
         guard count <= capacity else {
-            throw reader.error(.countTooLarge, field, value: "\(count)", at: at,
-                               expected: "at most \(capacity) \(what) in the \(reader.remaining) bytes after the header")
+            throw reader.error(
+                .countTooLarge, field, value: "\(count)", at: at,
+                expected: "at most \(capacity) \(what) in the \(reader.remaining) bytes after the header")
         }
         return Int(count)
     }
@@ -145,8 +151,9 @@ struct GGUFParser {
         let length = try reader.readCount(field + " length", wide: wide)
         guard length <= UInt64(min(limit, reader.remaining)) else {
             let reason: GGUFError.Reason = length > UInt64(limit) ? .stringTooLong : .truncated
-            throw reader.error(reason, field + " length", value: "\(length)", at: at,
-                               expected: "at most \(min(limit, reader.remaining)) bytes (\(reader.remaining) left in the file, limit \(limit))")
+            throw reader.error(
+                reason, field + " length", value: "\(length)", at: at,
+                expected: "at most \(min(limit, reader.remaining)) bytes (\(reader.remaining) left in the file, limit \(limit))")
         }
         return Int(length)
     }
@@ -154,8 +161,9 @@ struct GGUFParser {
     private mutating func readUTF8(_ length: Int, field: String, at: Int) throws -> String {
         let raw = try reader.slice(length, field)
         guard let string = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw reader.error(.invalidUTF8, field, value: "\(length) bytes that are not valid UTF-8", at: at,
-                               expected: "UTF-8 text")
+            throw reader.error(
+                .invalidUTF8, field, value: "\(length) bytes that are not valid UTF-8", at: at,
+                expected: "UTF-8 text")
         }
         return string
     }
@@ -195,8 +203,9 @@ struct GGUFParser {
 
     private mutating func readArray(field: String, depth: Int) throws -> GGUFArray {
         guard depth <= GGUFLimits.maxArrayNesting else {
-            throw reader.error(.nestingTooDeep, field, value: "arrays nested \(depth) deep",
-                               expected: "at most \(GGUFLimits.maxArrayNesting) levels")
+            throw reader.error(
+                .nestingTooDeep, field, value: "arrays nested \(depth) deep",
+                expected: "at most \(GGUFLimits.maxArrayNesting) levels")
         }
         let elementType = try readValueType(field + " element type")
         let at = reader.position
@@ -205,8 +214,10 @@ struct GGUFParser {
         let minimumElementSize = elementType.fixedSize ?? (elementType == .string ? lengthWidth : 4 + lengthWidth)
         let capacity = UInt64(min(GGUFLimits.maxArrayElements, reader.remaining / minimumElementSize))
         guard count <= capacity else {
-            throw reader.error(.arrayTooLarge, field + " count", value: "\(count)", at: at,
-                               expected: "at most \(capacity) \(elementType) elements (\(reader.remaining) bytes left, limit \(GGUFLimits.maxArrayElements))")
+            throw reader.error(
+                .arrayTooLarge, field + " count", value: "\(count)", at: at,
+                expected:
+                    "at most \(capacity) \(elementType) elements (\(reader.remaining) bytes left, limit \(GGUFLimits.maxArrayElements))")
         }
         let n = Int(count)
         switch elementType {
@@ -236,8 +247,9 @@ struct GGUFParser {
     private func alignment(of metadata: GGUFMetadata, at offset: Int?) throws -> Int {
         guard let value = metadata["general.alignment"] else { return GGUFLimits.defaultAlignment }
         guard case .uint32(let alignment) = value, alignment > 0, alignment & (alignment - 1) == 0 else {
-            throw reader.error(.badAlignment, "metadata[\"general.alignment\"]", value: "\(value)", at: offset ?? 0,
-                               expected: "a UINT32 power of two")
+            throw reader.error(
+                .badAlignment, "metadata[\"general.alignment\"]", value: "\(value)", at: offset ?? 0,
+                expected: "a UINT32 power of two")
         }
         return Int(alignment)
     }
@@ -256,8 +268,9 @@ struct GGUFParser {
         let dimsAt = reader.position
         let dimensionCount = try reader.read(UInt32.self, field + " n_dimensions")
         guard (1...UInt32(GGUFLimits.maxDimensions)).contains(dimensionCount) else {
-            throw reader.error(.badDimensionCount, field + " n_dimensions", value: "\(dimensionCount)", at: dimsAt,
-                               expected: "1…\(GGUFLimits.maxDimensions)")
+            throw reader.error(
+                .badDimensionCount, field + " n_dimensions", value: "\(dimensionCount)", at: dimsAt,
+                expected: "1…\(GGUFLimits.maxDimensions)")
         }
         var dimensions: [Int64] = []
         var elements: Int64 = 1
@@ -265,13 +278,15 @@ struct GGUFParser {
             let dimAt = reader.position
             let raw = try reader.readCount("\(field) dimension \(d)", wide: wide)
             guard raw > 0, let dim = Int64(exactly: raw) else {
-                throw reader.error(.badDimension, "\(field) dimension \(d)", value: "\(raw)", at: dimAt,
-                                   expected: "1…\(Int64.max)")
+                throw reader.error(
+                    .badDimension, "\(field) dimension \(d)", value: "\(raw)", at: dimAt,
+                    expected: "1…\(Int64.max)")
             }
             let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
             guard !overflow else {
-                throw reader.error(.dimensionOverflow, "\(field) dimensions", value: "\(dimensions + [dim])", at: dimAt,
-                                   expected: "an element count below 2^63")
+                throw reader.error(
+                    .dimensionOverflow, "\(field) dimensions", value: "\(dimensions + [dim])", at: dimAt,
+                    expected: "an element count below 2^63")
             }
             elements = product
             dimensions.append(dim)
@@ -280,22 +295,26 @@ struct GGUFParser {
         let typeAt = reader.position
         let rawType = try reader.read(UInt32.self, field + " type")
         guard let type = GGMLType(rawValue: rawType) else {
-            throw reader.error(.unknownTensorType, field + " type", value: "\(rawType)", at: typeAt,
-                               expected: "a known ggml type id (\(GGMLType.all.map { "\($0.rawValue)=\($0.name)" }.joined(separator: ", ")))")
+            throw reader.error(
+                .unknownTensorType, field + " type", value: "\(rawType)", at: typeAt,
+                expected: "a known ggml type id (\(GGMLType.all.map { "\($0.rawValue)=\($0.name)" }.joined(separator: ", ")))")
         }
         guard dimensions[0] % Int64(type.blockSize) == 0, let byteCount = type.byteCount(elements: elements) else {
-            throw reader.error(.notBlockMultiple, field + " dimension 0", value: "\(dimensions[0])", at: dimsAt + 4,
-                               expected: "a multiple of \(type.name)'s block size \(type.blockSize)")
+            throw reader.error(
+                .notBlockMultiple, field + " dimension 0", value: "\(dimensions[0])", at: dimsAt + 4,
+                expected: "a multiple of \(type.name)'s block size \(type.blockSize)")
         }
 
         let offsetAt = reader.position
         let rawOffset = try reader.read(UInt64.self, field + " offset")
         guard let offset = Int64(exactly: rawOffset), offset % Int64(alignment) == 0 else {
-            throw reader.error(.misalignedOffset, field + " offset", value: "\(rawOffset)", at: offsetAt,
-                               expected: "a multiple of the alignment \(alignment)")
+            throw reader.error(
+                .misalignedOffset, field + " offset", value: "\(rawOffset)", at: offsetAt,
+                expected: "a multiple of the alignment \(alignment)")
         }
-        return GGUFTensorInfo(name: name, dimensions: dimensions, type: type, offset: offset,
-                              elementCount: elements, byteCount: byteCount)
+        return GGUFTensorInfo(
+            name: name, dimensions: dimensions, type: type, offset: offset,
+            elementCount: elements, byteCount: byteCount)
     }
 
     // MARK: data section
@@ -313,14 +332,17 @@ struct GGUFParser {
         for tensor in tensors {
             let (end, overflow) = tensor.offset.addingReportingOverflow(tensor.byteCount)
             guard !overflow, end <= dataSize else {
-                throw reader.error(.outOfFile, "tensor \"\(tensor.name)\" data", value: "offset \(tensor.offset) + \(tensor.byteCount) bytes",
-                                   at: dataOffset, expected: "data inside the file's \(max(dataSize, 0))-byte tensor-data section starting at byte \(dataOffset)")
+                throw reader.error(
+                    .outOfFile, "tensor \"\(tensor.name)\" data", value: "offset \(tensor.offset) + \(tensor.byteCount) bytes",
+                    at: dataOffset,
+                    expected: "data inside the file's \(max(dataSize, 0))-byte tensor-data section starting at byte \(dataOffset)")
             }
         }
         let ordered = tensors.filter { $0.byteCount > 0 }.sorted { $0.offset < $1.offset }
         for (a, b) in zip(ordered, ordered.dropFirst()) where a.offset + a.byteCount > b.offset {
-            throw reader.error(.overlappingTensors, "tensor \"\(b.name)\" offset", value: "\(b.offset)", at: dataOffset,
-                               expected: "no overlap with tensor \"\(a.name)\" at \(a.offset)..<\(a.offset + a.byteCount)")
+            throw reader.error(
+                .overlappingTensors, "tensor \"\(b.name)\" offset", value: "\(b.offset)", at: dataOffset,
+                expected: "no overlap with tensor \"\(a.name)\" at \(a.offset)..<\(a.offset + a.byteCount)")
         }
     }
 }

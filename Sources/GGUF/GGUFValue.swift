@@ -1,7 +1,9 @@
 /// The 13 metadata value types of GGUF (`gguf_metadata_value_type`).
 public enum GGUFValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
-    case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array
-    case uint64 = 10, int64, float64
+    case uint8 = 0
+    case int8, uint16, int16, uint32, int32, float32, bool, string, array
+    case uint64 = 10
+    case int64, float64
 
     /// Encoded size of one scalar value, nil for strings and arrays.
     public var fixedSize: Int? {

@@ -44,11 +44,14 @@ public struct GGUFWriter {
     public mutating func addTensor(name: String, type: GGMLType, dimensions: [Int64], data: [UInt8]) throws {
         let elements = dimensions.reduce(Int64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
         guard !dimensions.isEmpty, dimensions.count <= GGUFLimits.maxDimensions, dimensions.allSatisfy({ $0 > 0 }),
-              let bytes = type.byteCount(elements: elements), bytes == Int64(data.count),
-              !tensors.contains(where: { $0.name == name })
+            let bytes = type.byteCount(elements: elements), bytes == Int64(data.count),
+            !tensors.contains(where: { $0.name == name })
         else {
-            throw GGUFError(.badDimension, source: "<writer>", field: "tensor \"\(name)\"", value: "\(type) \(dimensions) with \(data.count) bytes",
-                            offset: 0, expected: "a new name, 1–4 positive dimensions whose first is a multiple of \(type.blockSize), and exactly the bytes they need")
+            throw GGUFError(
+                .badDimension, source: "<writer>", field: "tensor \"\(name)\"", value: "\(type) \(dimensions) with \(data.count) bytes",
+                offset: 0,
+                expected:
+                    "a new name, 1–4 positive dimensions whose first is a multiple of \(type.blockSize), and exactly the bytes they need")
         }
         tensors.append(Tensor(name: name, type: type, dimensions: dimensions, data: data))
     }
@@ -163,19 +166,19 @@ public struct GGUFWriter {
         append(array.elementType.rawValue, to: &out)
         appendCount(array.count, to: &out)
         switch array {
-        case .uint8(let a): a.forEach { append($0, to: &out) }
-        case .int8(let a): a.forEach { append($0, to: &out) }
-        case .uint16(let a): a.forEach { append($0, to: &out) }
-        case .int16(let a): a.forEach { append($0, to: &out) }
-        case .uint32(let a): a.forEach { append($0, to: &out) }
-        case .int32(let a): a.forEach { append($0, to: &out) }
-        case .uint64(let a): a.forEach { append($0, to: &out) }
-        case .int64(let a): a.forEach { append($0, to: &out) }
-        case .float32(let a): a.forEach { append($0.bitPattern, to: &out) }
-        case .float64(let a): a.forEach { append($0.bitPattern, to: &out) }
-        case .bool(let a): a.forEach { out.append($0 ? 1 : 0) }
-        case .string(let a): a.forEach { appendString($0, to: &out) }
-        case .array(let a): a.forEach { appendArray($0, to: &out) }
+        case .uint8(let a): for element in a { append(element, to: &out) }
+        case .int8(let a): for element in a { append(element, to: &out) }
+        case .uint16(let a): for element in a { append(element, to: &out) }
+        case .int16(let a): for element in a { append(element, to: &out) }
+        case .uint32(let a): for element in a { append(element, to: &out) }
+        case .int32(let a): for element in a { append(element, to: &out) }
+        case .uint64(let a): for element in a { append(element, to: &out) }
+        case .int64(let a): for element in a { append(element, to: &out) }
+        case .float32(let a): for element in a { append(element.bitPattern, to: &out) }
+        case .float64(let a): for element in a { append(element.bitPattern, to: &out) }
+        case .bool(let a): for element in a { out.append(element ? 1 : 0) }
+        case .string(let a): for element in a { appendString(element, to: &out) }
+        case .array(let a): for element in a { appendArray(element, to: &out) }
         }
     }
 }

@@ -26,8 +26,9 @@ public struct CPUInfo: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(model: try c.decode(String.self, forKey: .model), logicalCores: try c.decode(Int.self, forKey: .logicalCores),
-                  physicalCores: try c.decode(Int.self, forKey: .physicalCores), features: try c.decode([String].self, forKey: .features))
+        self.init(
+            model: try c.decode(String.self, forKey: .model), logicalCores: try c.decode(Int.self, forKey: .logicalCores),
+            physicalCores: try c.decode(Int.self, forKey: .physicalCores), features: try c.decode([String].self, forKey: .features))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -39,8 +40,10 @@ public struct CPUInfo: Codable, Sendable, Equatable {
         try c.encode(simdLevel, forKey: .simdLevel)
     }
 
-    static let interesting: Set<String> = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
-                                           "avx_vnni", "avx512_bf16", "amx_tile", "asimd", "neon", "sve"]
+    static let interesting: Set<String> = [
+        "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+        "avx_vnni", "avx512_bf16", "amx_tile", "asimd", "neon", "sve",
+    ]
 
     /// Parses /proc/cpuinfo text (x86 and ARM field names); `onlineCPUs` fills in when the file
     /// lists no processors.
@@ -61,8 +64,9 @@ public struct CPUInfo: Codable, Sendable, Equatable {
             }
         }
         let logical = processors > 0 ? processors : onlineCPUs
-        return CPUInfo(model: model.isEmpty ? "unknown CPU" : model, logicalCores: logical,
-                       physicalCores: cores.isEmpty ? logical : cores.count, features: features.sorted())
+        return CPUInfo(
+            model: model.isEmpty ? "unknown CPU" : model, logicalCores: logical,
+            physicalCores: cores.isEmpty ? logical : cores.count, features: features.sorted())
     }
 }
 
@@ -70,7 +74,8 @@ extension Substring {
     func trimmingCharacters() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(scalars[first...last])
     }
 }

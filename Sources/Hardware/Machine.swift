@@ -27,21 +27,26 @@ public struct Machine: Codable, Sendable {
         var s = statvfs()
         if statvfs(modelStore, &s) == 0 { free = Int64(s.f_bavail) * Int64(s.f_frsize) }
         let gpu = NVML.probe()
-        return Machine(cpu: cpu, memory: memory, modelStore: modelStore, freeDiskBytes: free, gpu: gpu,
-                       backends: backends(cpu: cpu, gpu: gpu))
+        return Machine(
+            cpu: cpu, memory: memory, modelStore: modelStore, freeDiskBytes: free, gpu: gpu,
+            backends: backends(cpu: cpu, gpu: gpu))
     }
 
     static func backends(cpu: CPUInfo, gpu: GPUProbe) -> [Backend] {
         let fast = cpu.simdLevel == "AVX2" || cpu.simdLevel == "AVX-512"
-        let cpuBackend = Backend(name: "CPU", usable: true, detail: fast
-            ? "\(cpu.logicalCores) threads, AVX2 int8 kernels with weights repacked at load"
-            : "\(cpu.logicalCores) threads, portable scalar kernels (no AVX2+FMA+F16C: expect 10× slower)")
+        let cpuBackend = Backend(
+            name: "CPU", usable: true,
+            detail: fast
+                ? "\(cpu.logicalCores) threads, AVX2 int8 kernels with weights repacked at load"
+                : "\(cpu.logicalCores) threads, portable scalar kernels (no AVX2+FMA+F16C: expect 10× slower)")
         let cuda: Backend
         if gpu.gpus.isEmpty {
             cuda = Backend(name: "CUDA", usable: false, detail: gpu.problem ?? "no NVIDIA GPU")
         } else {
-            cuda = Backend(name: "CUDA", usable: false,
-                           detail: "\(gpu.gpus.count) NVIDIA GPU(s) found, but Atelier's CUDA backend is not built yet (issue 8); models run on the CPU")
+            cuda = Backend(
+                name: "CUDA", usable: false,
+                detail:
+                    "\(gpu.gpus.count) NVIDIA GPU(s) found, but Atelier's CUDA backend is not built yet (issue 8); models run on the CPU")
         }
         return [cpuBackend, cuda]
     }

@@ -27,6 +27,8 @@ public struct GPUProbe: Codable, Sendable, Equatable {
 enum NVML {
     private typealias Status = Int32
     private typealias Device = OpaquePointer?
+    /// `NVML_CLOCK_MEM` in nvml.h's `nvmlClockType_t`.
+    private static let memoryClock: Int32 = 2
 
     static func probe(library: String = "libnvidia-ml.so.1") -> GPUProbe {
         guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else {
@@ -37,7 +39,8 @@ enum NVML {
         func symbol<T>(_ name: String, _: T.Type) -> T? { dlsym(handle, name).map { unsafeBitCast($0, to: T.self) } }
 
         guard let initialize = symbol("nvmlInit_v2", (@convention(c) () -> Status).self),
-              let shutdown = symbol("nvmlShutdown", (@convention(c) () -> Status).self) else {
+            let shutdown = symbol("nvmlShutdown", (@convention(c) () -> Status).self)
+        else {
             return GPUProbe(problem: "\(library) lacks nvmlInit_v2: driver too old")
         }
         let status = initialize()
@@ -53,7 +56,8 @@ enum NVML {
             if cuda(&v) == 0 { probe.cudaVersion = "\(v / 1000).\(v % 1000 / 10)" }
         }
         guard let count = symbol("nvmlDeviceGetCount_v2", (@convention(c) (UnsafeMutablePointer<UInt32>) -> Status).self),
-              let byIndex = symbol("nvmlDeviceGetHandleByIndex_v2", (@convention(c) (UInt32, UnsafeMutablePointer<Device>) -> Status).self) else {
+            let byIndex = symbol("nvmlDeviceGetHandleByIndex_v2", (@convention(c) (UInt32, UnsafeMutablePointer<Device>) -> Status).self)
+        else {
             probe.problem = "\(library) lacks the device functions"
             return probe
         }
@@ -64,7 +68,9 @@ enum NVML {
         }
         let name = symbol("nvmlDeviceGetName", (@convention(c) (Device, UnsafeMutablePointer<CChar>, UInt32) -> Status).self)
         let memory = symbol("nvmlDeviceGetMemoryInfo", (@convention(c) (Device, UnsafeMutablePointer<UInt64>) -> Status).self)
-        let capability = symbol("nvmlDeviceGetCudaComputeCapability", (@convention(c) (Device, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Status).self)
+        let capability = symbol(
+            "nvmlDeviceGetCudaComputeCapability",
+            (@convention(c) (Device, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Status).self)
         let busWidth = symbol("nvmlDeviceGetMemoryBusWidth", (@convention(c) (Device, UnsafeMutablePointer<UInt32>) -> Status).self)
         let maxClock = symbol("nvmlDeviceGetMaxClockInfo", (@convention(c) (Device, Int32, UnsafeMutablePointer<UInt32>) -> Status).self)
         for index in 0..<devices {
@@ -86,7 +92,7 @@ enum NVML {
             }
             if let busWidth, let maxClock {
                 var bits: UInt32 = 0, megahertz: UInt32 = 0
-                if busWidth(device, &bits) == 0, maxClock(device, 2 /* NVML_CLOCK_MEM */, &megahertz) == 0, bits > 0, megahertz > 0 {
+                if busWidth(device, &bits) == 0, maxClock(device, Self.memoryClock, &megahertz) == 0, bits > 0, megahertz > 0 {
                     gpu.memoryBandwidthBytesPerSecond = Double(bits) / 8 * Double(megahertz) * 1e6 * 2
                 }
             }

@@ -52,7 +52,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         tensorBytes = file.tensors.reduce(0) { $0 + $1.byteCount }
         bitsPerWeight = parameterCount > 0 ? 8 * Double(tensorBytes) / Double(parameterCount) : 0
         byType = TypeUsage.tally(file.tensors)
-        tensors = includeTensors
+        tensors =
+            includeTensors
             ? file.tensors.map { TensorRow(tensor: $0, absoluteOffset: Int64(file.dataOffset) + $0.offset) }
             : nil
     }

@@ -7,7 +7,10 @@ extension ModelSummary {
         func add(_ label: String, _ value: Double?) { add(label, value.map { "\($0)" }) }
 
         add("file", file)
-        add("size on disk", "\(Format.bytes(fileSize)) (\(Format.grouped(fileSize)) bytes), GGUF v\(ggufVersion), \(metadataCount) metadata keys, \(tensorCount) tensors")
+        add(
+            "size on disk",
+            "\(Format.bytes(fileSize)) (\(Format.grouped(fileSize)) bytes), GGUF v\(ggufVersion), \(metadataCount) metadata keys, \(tensorCount) tensors"
+        )
         add("name", name)
         add("architecture", architecture ?? "(none: general.architecture missing)")
         add("file type", fileType)
@@ -35,7 +38,11 @@ extension ModelSummary {
         if let kind = t.kind {
             add("tokenizer", kind + (t.preTokenizer.map { ", pre-tokenizer \($0)" } ?? ""))
         }
-        add("vocabulary", t.vocabularySize.map { Format.grouped(Int64($0)) + " tokens" + (t.mergeCount.map { ", \(Format.grouped(Int64($0))) merges" } ?? "") })
+        add(
+            "vocabulary",
+            t.vocabularySize.map {
+                Format.grouped(Int64($0)) + " tokens" + (t.mergeCount.map { ", \(Format.grouped(Int64($0))) merges" } ?? "")
+            })
         let specials = [("BOS", t.bosTokenID), ("EOS", t.eosTokenID), ("UNK", t.unknownTokenID), ("PAD", t.paddingTokenID)]
             .compactMap { label, id in id.map { "\(label) \($0)" } }
         if !specials.isEmpty { add("special tokens", specials.joined(separator: ", ")) }
@@ -48,15 +55,21 @@ extension ModelSummary {
         text += "\n\nstorage by tensor type:\n"
         text += Format.table(
             ["type", "tensors", "parameters", "bytes", "bits/weight"],
-            byType.map { [$0.type, "\($0.tensors)", Format.grouped($0.elements), Format.bytes($0.bytes), Format.fixed($0.bitsPerWeight, 3)] },
+            byType.map {
+                [$0.type, "\($0.tensors)", Format.grouped($0.elements), Format.bytes($0.bytes), Format.fixed($0.bitsPerWeight, 3)]
+            },
             rightAligned: [1, 2, 3, 4])
 
         if let tensors {
             text += "\n\ntensors:\n"
             text += Format.table(
                 ["name", "type", "shape", "parameters", "bytes", "offset"],
-                tensors.map { [$0.name, $0.type, $0.shape.map(String.init).joined(separator: " × "),
-                               Format.grouped($0.elements), Format.grouped($0.bytes), Format.grouped($0.offset)] },
+                tensors.map {
+                    [
+                        $0.name, $0.type, $0.shape.map(String.init).joined(separator: " × "),
+                        Format.grouped($0.elements), Format.grouped($0.bytes), Format.grouped($0.offset),
+                    ]
+                },
                 rightAligned: [3, 4, 5])
         }
         return text

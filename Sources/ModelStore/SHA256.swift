@@ -21,8 +21,8 @@ public struct SHA256: Sendable {
     private var h: [UInt32] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ]
-    private var pending: [UInt8] = []   // < 64 bytes not yet compressed
-    private var length: UInt64 = 0      // total bytes fed
+    private var pending: [UInt8] = []  // < 64 bytes not yet compressed
+    private var length: UInt64 = 0  // total bytes fed
 
     public init() {}
 

@@ -31,7 +31,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .invalidName(let name, let reason):
             return "invalid model name \"\(name)\": \(reason) (names use only a-z, 0-9, '.', '_' and '-', and do not start with '.')"
         case .unknownModel(let name, let catalog):
-            return "unknown model \"\(name)\": not in the store, not a file, and not in the catalog; catalog models: \(catalog.joined(separator: ", "))"
+            return
+                "unknown model \"\(name)\": not in the store, not a file, and not in the catalog; catalog models: \(catalog.joined(separator: ", "))"
         case .notInstalled(let name, let installed):
             let list = installed.isEmpty ? "the store is empty" : "installed: \(installed.joined(separator: ", "))"
             return "model \"\(name)\" is not installed (\(list))"
@@ -42,7 +43,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .httpStatus(let url, let status):
             return "\(url): server answered HTTP \(status), expected 200 or 206"
         case .network(let url, let attempts, let detail):
-            return "downloading \(url) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(detail) (the partial download is kept; re-run to resume)"
+            return
+                "downloading \(url) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(detail) (the partial download is kept; re-run to resume)"
         case .noLibcurl(let message):
             return message
         case .insufficientSpace(let path, let needed, let free):
@@ -62,7 +64,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .badManifest(let path, let detail):
             return "unreadable manifest \(path): \(detail)"
         case .nameTaken(let name, let existing, let new):
-            return "a model named \"\(name)\" is already installed from \(existing); cannot store \(new) under the same name (remove it first or choose another name)"
+            return
+                "a model named \"\(name)\" is already installed from \(existing); cannot store \(new) under the same name (remove it first or choose another name)"
         case .cancelled(let what):
             return "\(what) was cancelled"
         }

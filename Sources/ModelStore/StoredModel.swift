@@ -18,8 +18,10 @@ public struct StoredModel: Sendable, Codable, Equatable {
     /// `general.file_type` as a name, e.g. "Q4_1".
     public let quantization: String?
 
-    public init(name: String, path: String, sizeBytes: Int64, source: String, sha256: String?,
-                architecture: String?, quantization: String?) {
+    public init(
+        name: String, path: String, sizeBytes: Int64, source: String, sha256: String?,
+        architecture: String?, quantization: String?
+    ) {
         self.name = name
         self.path = path
         self.sizeBytes = sizeBytes
@@ -45,8 +47,9 @@ struct Manifest: Codable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StoreError.badManifest(path: path, detail: "cannot be read")
         }
-        do { return try JSONDecoder().decode(Manifest.self, from: data) }
-        catch { throw StoreError.badManifest(path: path, detail: "\(error)") }
+        do { return try JSONDecoder().decode(Manifest.self, from: data) } catch {
+            throw StoreError.badManifest(path: path, detail: "\(error)")
+        }
     }
 
     func encoded() throws -> Data {

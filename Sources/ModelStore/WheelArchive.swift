@@ -1,4 +1,5 @@
 import CZlib
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -67,7 +68,9 @@ struct WheelArchive {
             guard l.u32() == 0x0706_4b50 else { throw bad("zip64 markers without a zip64 locator") }
             _ = l.u32()
             let recordOffset = Int64(bitPattern: l.u64())
-            guard recordOffset >= 0, recordOffset + 56 <= eocdOffset - 20 else { throw bad("zip64 end record offset \(recordOffset) out of bounds") }
+            guard recordOffset >= 0, recordOffset + 56 <= eocdOffset - 20 else {
+                throw bad("zip64 end record offset \(recordOffset) out of bounds")
+            }
             let rec = try readBytes(fd: fd, at: recordOffset, count: 56, path: path)
             var z = ByteCursor(rec, at: 0)
             guard z.u32() == 0x0606_4b50 else { throw bad("bad zip64 end record signature") }
@@ -88,7 +91,9 @@ struct WheelArchive {
         var entries: [Entry] = []
         entries.reserveCapacity(Int(count))
         for index in 0..<count {
-            guard c.remaining >= 46, c.u32() == 0x0201_4b50 else { throw bad("central directory entry \(index) is truncated or has a bad signature") }
+            guard c.remaining >= 46, c.u32() == 0x0201_4b50 else {
+                throw bad("central directory entry \(index) is truncated or has a bad signature")
+            }
             c.skip(4)
             let flags = c.u16(), method = c.u16()
             c.skip(4)
@@ -97,7 +102,9 @@ struct WheelArchive {
             let nameLength = Int(c.u16()), extraLength = Int(c.u16()), commentLength = Int(c.u16())
             c.skip(8)
             var localOffset = Int64(c.u32())
-            guard c.remaining >= nameLength + extraLength + commentLength else { throw bad("central directory entry \(index) overruns the directory") }
+            guard c.remaining >= nameLength + extraLength + commentLength else {
+                throw bad("central directory entry \(index) overruns the directory")
+            }
             let name = String(decoding: c.bytes(nameLength), as: UTF8.self)
             var extra = ByteCursor(c.bytes(extraLength), at: 0)
             c.skip(commentLength)
@@ -115,8 +122,10 @@ struct WheelArchive {
             guard csize >= 0, usize >= 0, localOffset >= 0, localOffset + 30 <= cdOffset, csize <= cdOffset - localOffset else {
                 throw bad("entry \(name): sizes or offset out of bounds (offset \(localOffset), \(csize) compressed bytes)")
             }
-            entries.append(Entry(name: name, method: method, flags: flags, crc32: crc, compressedSize: csize,
-                                 uncompressedSize: usize, localHeaderOffset: localOffset))
+            entries.append(
+                Entry(
+                    name: name, method: method, flags: flags, crc32: crc, compressedSize: csize,
+                    uncompressedSize: usize, localHeaderOffset: localOffset))
         }
         return (entries, cdOffset)
     }
@@ -126,8 +135,10 @@ struct WheelArchive {
     /// Extracts `member` by writing (appending at the current position of) `outputFD`.
     /// Returns the number of bytes written. `progress` receives bytes written so far.
     @discardableResult
-    func extract(_ member: String, to outputFD: Int32, outputPath: String,
-                 progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+    func extract(
+        _ member: String, to outputFD: Int32, outputPath: String,
+        progress: ((Int64) -> Void)? = nil
+    ) throws -> Int64 {
         func bad(_ detail: String) -> StoreError { .badArchive(path: path, detail: "member \(member): \(detail)") }
         guard let entry = entry(named: member) else { throw StoreError.archiveMemberMissing(path: path, member: member) }
         guard entry.flags & 1 == 0 else { throw bad("encrypted members are not supported") }
@@ -188,8 +199,10 @@ struct WheelArchive {
         return written
     }
 
-    private func inflateRaw(fd: Int32, dataStart: Int64, entry: Entry, input: UnsafeMutableRawPointer, chunk: Int,
-                            bad: (String) -> StoreError, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+    private func inflateRaw(
+        fd: Int32, dataStart: Int64, entry: Entry, input: UnsafeMutableRawPointer, chunk: Int,
+        bad: (String) -> StoreError, emit: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { stream.deinitialize(count: 1); stream.deallocate() }

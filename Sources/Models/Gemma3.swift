@@ -100,15 +100,18 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
         b.embed(tokens, table: tokenEmbedding, scale: Float(c.embeddingLength).squareRoot(), into: x)
         for (layer, block) in blocks.enumerated() {
             let global = isGlobal(layer)
-            let shape = AttentionShape(heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, scale: scale,
-                                       window: global ? nil : c.slidingWindow)
+            let shape = AttentionShape(
+                heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim, scale: scale,
+                window: global ? nil : c.slidingWindow)
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
             b.rmsNorm(q, weight: block.queryNorm, epsilon: c.rmsEpsilon, groups: c.headCount, into: q)
             b.rmsNorm(k, weight: block.keyNorm, epsilon: c.rmsEpsilon, groups: c.headCountKV, into: k)
             var attentionSpans: [AttentionSpan] = []
             for span in spans {
-                let (q, k, v, attention) = spans.count == 1 ? (q, k, v, attention)
+                let (q, k, v, attention) =
+                    spans.count == 1
+                    ? (q, k, v, attention)
                     : (q.rows(span.rows), k.rows(span.rows), v.rows(span.rows), attention.rows(span.rows))
                 b.rope(q, headDim: c.headDim, firstPosition: span.firstPosition, parameters: global ? globalRope : localRope)
                 b.rope(k, headDim: c.headDim, firstPosition: span.firstPosition, parameters: global ? globalRope : localRope)

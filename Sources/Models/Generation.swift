@@ -16,12 +16,16 @@ public struct GenerationStats: Sendable {
 extension InferenceSession {
     /// Evaluates the prompt, then samples up to `maxTokens` tokens, handing each to `onToken`
     /// (return false to stop). Stops early at an end-of-generation token, which is not passed on.
-    public func generate(prompt: [Int32], maxTokens: Int, sampler: inout Sampler, tokenizer: any Tokenizer,
-                         onToken: (Int32) -> Bool) throws -> GenerationStats {
+    public func generate(
+        prompt: [Int32], maxTokens: Int, sampler: inout Sampler, tokenizer: any Tokenizer,
+        onToken: (Int32) -> Bool
+    ) throws -> GenerationStats {
         var stats = GenerationStats()
         guard !prompt.isEmpty else { throw ModelError("the prompt is empty: nothing to continue from") }
         guard prompt.count < remainingContext else {
-            throw ModelError("the prompt has \(prompt.count) tokens but the context holds \(contextLength) (\(remainingContext) free); use a larger --ctx or a shorter prompt")
+            throw ModelError(
+                "the prompt has \(prompt.count) tokens but the context holds \(contextLength) (\(remainingContext) free); use a larger --ctx or a shorter prompt"
+            )
         }
         let clock = ContinuousClock()
         for id in prompt { sampler.accept(id) }

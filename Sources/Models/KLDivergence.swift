@@ -1,7 +1,8 @@
+import Sampling
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sampling
 
 /// How far a model's next-token distributions are from a base run's (`--kl-divergence`), with the
 /// statistics llama.cpp's perplexity tool prints, so numbers from either tool compare directly.
@@ -97,12 +98,14 @@ public struct DivergenceStatistics {
     public func result(contextLength: Int, chunks: Int, seconds: Double) -> KLDivergenceResult {
         let logPPL = Self.estimate(nll, nll2, count), logBase = Self.estimate(nllBase, nllBase2, count)
         let covariance = count < 10 ? 0 : (nllProduct / Double(count) - logPPL.value * logBase.value) / Double(count - 1)
-        let ratioUncertainty = max(0, logPPL.uncertainty * logPPL.uncertainty + logBase.uncertainty * logBase.uncertainty - 2 * covariance).squareRoot()
+        let ratioUncertainty = max(0, logPPL.uncertainty * logPPL.uncertainty + logBase.uncertainty * logBase.uncertainty - 2 * covariance)
+            .squareRoot()
         let sorted = klds.sorted()
         var percentiles: [String: Double] = [:]
         if !sorted.isEmpty {
             for (name, fraction) in KLDivergenceResult.percentileNames {
-                percentiles[name] = name == "median"
+                percentiles[name] =
+                    name == "median"
                     ? (sorted.count % 2 == 0 ? 0.5 * (sorted[sorted.count / 2] + sorted[sorted.count / 2 - 1]) : sorted[sorted.count / 2])
                     : Self.percentile(sorted, fraction)
             }
@@ -128,8 +131,10 @@ extension InferenceSession {
     /// The KL divergence of this model's next-token distributions from a base file's, over the
     /// file's own tokens and chunks (llama.cpp's `--kl-divergence`). The session's context must
     /// hold one chunk.
-    public func klDivergence(base: LogProbabilityFile.Reader, bosToken: Int32?,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws -> KLDivergenceResult {
+    public func klDivergence(
+        base: LogProbabilityFile.Reader, bosToken: Int32?,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> KLDivergenceResult {
         guard base.vocabularySize == vocabularySize else {
             throw ModelError("\(base.path): made with a vocabulary of \(base.vocabularySize) tokens; this model has \(vocabularySize)")
         }
@@ -142,18 +147,23 @@ extension InferenceSession {
         var statistics = DivergenceStatistics()
         let clock = ContinuousClock()
         let start = clock.now
-        try scorePerplexityChunks(base.tokens, contextLength: base.contextLength, chunks: base.chunks, bosToken: bosToken) { target, logits in
+        try scorePerplexityChunks(base.tokens, contextLength: base.contextLength, chunks: base.chunks, bosToken: bosToken) {
+            target, logits in
             statistics.add(logits, base: try base.next(), target: Int(target))
-        } progress: { chunk in progress(chunk, base.chunks) }
+        } progress: { chunk in
+            progress(chunk, base.chunks)
+        }
         return statistics.result(contextLength: base.contextLength, chunks: base.chunks, seconds: (clock.now - start).seconds)
     }
 
     /// The chunking of llama.cpp's perplexity, written once: chunk c is tokens[c·n ..< (c+1)·n]
     /// from an empty cache, its first token replaced by BOS when the model adds one, and positions
     /// n/2 … n−2 scored, each with the token that follows it. `body` gets (that token, the logits).
-    func scorePerplexityChunks(_ tokens: [Int32], contextLength n: Int, chunks: Int, bosToken: Int32?,
-                               _ body: (Int32, UnsafeBufferPointer<Float>) throws -> Void,
-                               progress: (Int) -> Void) throws {
+    func scorePerplexityChunks(
+        _ tokens: [Int32], contextLength n: Int, chunks: Int, bosToken: Int32?,
+        _ body: (Int32, UnsafeBufferPointer<Float>) throws -> Void,
+        progress: (Int) -> Void
+    ) throws {
         for chunk in 0..<chunks {
             var window = Array(tokens[(chunk * n)..<((chunk + 1) * n)])
             if let bos = bosToken { window[0] = bos }

@@ -12,8 +12,8 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// `batchCapacity` (sliding-window layers need less than the full context).
     func kvCapacity(contextLength: Int, batchCapacity: Int) -> [Int]
 
-    /// Runs `tokens` (at most the workspace's batch capacity) at positions
-    /// `firstPosition…`, writing their keys and values into `cache` and leaving the final
+    /// Runs `tokens` (at most the workspace's batch capacity), each span's rows at positions
+    /// `firstPosition…` of its own cache, writing their keys and values there and leaving the final
     /// normalised hidden states in `workspace.hidden`.
     func forward(_ tokens: [Int32], spans: [SequenceSpan], workspace: Workspace)
     /// Logits for `rows` (at most `workspace.logitRows`, any rows of the last batch, in any order)

@@ -55,9 +55,10 @@ public final class Llama: LanguageModel, @unchecked Sendable {
                 up: try load("ffn_up", [d, c.feedForwardLength]),
                 down: try load("ffn_down", [c.feedForwardLength, d]))
         }
-        rope = RopeParameters(style: .interleaved, dimensions: c.ropeDimensions, base: c.ropeBase,
-                              frequencyScale: c.ropeFrequencyScale,
-                              frequencyFactors: try weights.floats("rope_freqs.weight", count: c.ropeDimensions / 2))
+        rope = RopeParameters(
+            style: .interleaved, dimensions: c.ropeDimensions, base: c.ropeBase,
+            frequencyScale: c.ropeFrequencyScale,
+            frequencyFactors: try weights.floats("rope_freqs.weight", count: c.ropeDimensions / 2))
     }
 
     public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {
@@ -73,8 +74,9 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         let x = ws("x", rows: n), normed = ws("normed", rows: n), projected = ws("projected", rows: n)
         let q = ws("q", rows: n), k = ws("k", rows: n), v = ws("v", rows: n), attention = ws("attention", rows: n)
         let gate = ws("gate", rows: n), up = ws("up", rows: n)
-        let shape = AttentionShape(heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
-                                   scale: 1 / Float(c.headDim).squareRoot())
+        let shape = AttentionShape(
+            heads: c.headCount, kvHeads: c.headCountKV, headDim: c.headDim,
+            scale: 1 / Float(c.headDim).squareRoot())
 
         b.embed(tokens, table: tokenEmbedding, scale: 1, into: x)
         for (layer, block) in blocks.enumerated() {
@@ -82,7 +84,9 @@ public final class Llama: LanguageModel, @unchecked Sendable {
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
             var attentionSpans: [AttentionSpan] = []
             for span in spans {
-                let (q, k, v, attention) = spans.count == 1 ? (q, k, v, attention)
+                let (q, k, v, attention) =
+                    spans.count == 1
+                    ? (q, k, v, attention)
                     : (q.rows(span.rows), k.rows(span.rows), v.rows(span.rows), attention.rows(span.rows))
                 b.rope(q, headDim: c.headDim, firstPosition: span.firstPosition, parameters: rope)
                 b.rope(k, headDim: c.headDim, firstPosition: span.firstPosition, parameters: rope)

@@ -1,7 +1,8 @@
+import Sampling
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Sampling
 
 /// llama.cpp's `--kl-divergence-base` file (tools/perplexity in llama.cpp): the tokens of a
 /// perplexity run and, for every scored position, the log-probabilities of the whole vocabulary in
@@ -123,7 +124,9 @@ public enum LogProbabilityFile {
             var header = [UInt8](repeating: 0, count: LogProbabilityFile.headerBytes)
             guard fread(&header, 1, header.count, handle) == header.count, Array(header[0..<8]) == LogProbabilityFile.magic else {
                 fclose(handle)
-                throw ModelError("\(path): not a llama.cpp log-probability file (expected it to start with \"_logits_\", as `llama-perplexity --kl-divergence-base` writes)")
+                throw ModelError(
+                    "\(path): not a llama.cpp log-probability file (expected it to start with \"_logits_\", as `llama-perplexity --kl-divergence-base` writes)"
+                )
             }
             func field(_ offset: Int) -> UInt32 {
                 header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
@@ -131,14 +134,19 @@ public enum LogProbabilityFile {
             let context = Int(field(8)), vocabulary = Int(Int32(bitPattern: field(12))), chunks = Int(Int32(bitPattern: field(16)))
             guard context >= 4, context <= 1 << 24, vocabulary >= 1, vocabulary <= 1 << 24, chunks >= 1, chunks <= 1 << 24 else {
                 fclose(handle)
-                throw ModelError("\(path): header says n_ctx \(context), n_vocab \(vocabulary), n_chunk \(chunks); expected n_ctx 4…16777216, n_vocab and n_chunk 1…16777216")
+                throw ModelError(
+                    "\(path): header says n_ctx \(context), n_vocab \(vocabulary), n_chunk \(chunks); expected n_ctx 4…16777216, n_vocab and n_chunk 1…16777216"
+                )
             }
             let words = LogProbabilityFile.recordWords(vocabularySize: vocabulary)
-            let expected = LogProbabilityFile.headerBytes + 4 * context * chunks
+            let expected =
+                LogProbabilityFile.headerBytes + 4 * context * chunks
                 + 2 * words * LogProbabilityFile.scoredPerChunk(contextLength: context) * chunks
             guard size == expected else {
                 fclose(handle)
-                throw ModelError("\(path): \(size) bytes, but n_ctx \(context), n_vocab \(vocabulary) and n_chunk \(chunks) need \(expected) (truncated or not from this format)")
+                throw ModelError(
+                    "\(path): \(size) bytes, but n_ctx \(context), n_vocab \(vocabulary) and n_chunk \(chunks) need \(expected) (truncated or not from this format)"
+                )
             }
             var tokens = [Int32](repeating: 0, count: context * chunks)
             guard fread(&tokens, 4, tokens.count, handle) == tokens.count else {

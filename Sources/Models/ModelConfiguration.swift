@@ -66,14 +66,18 @@ public struct ModelConfiguration: Sendable, Equatable {
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw ModelError("\(source): \(what)") } }
         try check((1...Self.maxBlocks).contains(blockCount), "\(architecture).block_count is \(blockCount); expected 1…\(Self.maxBlocks)")
         try check((1...1 << 20).contains(embeddingLength), "\(architecture).embedding_length is \(embeddingLength); expected 1…1048576")
-        try check((1...1 << 22).contains(feedForwardLength), "\(architecture).feed_forward_length is \(feedForwardLength); expected 1…4194304")
+        try check(
+            (1...1 << 22).contains(feedForwardLength), "\(architecture).feed_forward_length is \(feedForwardLength); expected 1…4194304")
         try check((1...4096).contains(headCount), "\(architecture).attention.head_count is \(headCount); expected 1…4096")
-        try check(headCountKV >= 1 && headCount % headCountKV == 0,
-                  "\(architecture).attention.head_count_kv is \(headCountKV); expected a divisor of head_count \(headCount)")
-        try check((1...1024).contains(headDim), "head size \(headDim) (attention.key_length or embedding_length / head_count); expected 1…1024")
+        try check(
+            headCountKV >= 1 && headCount % headCountKV == 0,
+            "\(architecture).attention.head_count_kv is \(headCountKV); expected a divisor of head_count \(headCount)")
+        try check(
+            (1...1024).contains(headDim), "head size \(headDim) (attention.key_length or embedding_length / head_count); expected 1…1024")
         try check(valueDim == headDim, "attention.value_length \(valueDim) differs from key_length \(headDim); not supported")
-        try check(ropeDimensions > 0 && ropeDimensions <= headDim && ropeDimensions % 2 == 0,
-                  "\(architecture).rope.dimension_count is \(ropeDimensions); expected an even number ≤ head size \(headDim)")
+        try check(
+            ropeDimensions > 0 && ropeDimensions <= headDim && ropeDimensions % 2 == 0,
+            "\(architecture).rope.dimension_count is \(ropeDimensions); expected an even number ≤ head size \(headDim)")
         try check(ropeBase.isFinite && ropeBase > 0, "\(architecture).rope.freq_base is \(ropeBase); expected > 0")
         try check(rmsEpsilon.isFinite && rmsEpsilon > 0, "\(architecture).attention.layer_norm_rms_epsilon is \(rmsEpsilon); expected > 0")
         try check(contextLength >= 1, "\(architecture).context_length is \(contextLength); expected ≥ 1")

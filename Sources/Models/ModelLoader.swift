@@ -19,11 +19,13 @@ public enum ModelLoader {
             throw ModelError("\(path): general.architecture is missing; cannot tell which model this is")
         }
         guard supportedArchitectures.contains(architecture) else {
-            throw ModelError("\(path): architecture \"\(architecture)\" is not supported (supported: \(supportedArchitectures.joined(separator: ", ")))")
+            throw ModelError(
+                "\(path): architecture \"\(architecture)\" is not supported (supported: \(supportedArchitectures.joined(separator: ", ")))")
         }
         let tokenizer = try TokenizerLoader.load(from: file.metadata)
         let configuration = try ModelConfiguration(metadata: file.metadata, source: path, vocabularySize: tokenizer.vocabularySize)
-        let model: any LanguageModel = Gemma3.architectures.contains(architecture)
+        let model: any LanguageModel =
+            Gemma3.architectures.contains(architecture)
             ? try Gemma3(file: file, configuration: configuration, backend: backend)
             : try Llama(file: file, configuration: configuration, backend: backend)
         // Weights live in the backend's own memory now; pages mapped while loading (metadata,

@@ -23,8 +23,9 @@ struct WeightLoader {
         // The type first: an unusable type is the more fundamental problem to report.
         let weight: Weight
         do {
-            weight = try backend.makeWeight(name: tensor.name, type: tensor.type, dimensions: tensor.dimensions,
-                                            bytes: file.data(for: tensor), owner: file)
+            weight = try backend.makeWeight(
+                name: tensor.name, type: tensor.type, dimensions: tensor.dimensions,
+                bytes: file.data(for: tensor), owner: file)
         } catch {
             throw ModelError("\(file.source): tensor \(tensor.name) has type \(tensor.type.name), which cannot be used: \(error)")
         }
@@ -40,7 +41,8 @@ struct WeightLoader {
     func floats(_ name: String, count: Int) throws -> [Float]? {
         guard let tensor = file.tensor(named: name) else { return nil }
         guard tensor.type == .f32, tensor.elementCount == Int64(count) else {
-            throw ModelError("\(file.source): tensor \(name) is \(tensor.type.name) \(tensor.dimensions); expected F32 with \(count) values")
+            throw ModelError(
+                "\(file.source): tensor \(name) is \(tensor.type.name) \(tensor.dimensions); expected F32 with \(count) values")
         }
         return Array(file.data(for: tensor).bindMemory(to: Float.self))
     }

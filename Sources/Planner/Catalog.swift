@@ -31,8 +31,10 @@ public struct GPUSpec: Codable, Sendable, Equatable {
     public var note: String?
 
     /// A GPU outside the catalog (a probed card, a test case): only the figures given.
-    public init(name: String, aliases: [String] = [], vendor: String = "nvidia", memoryGiB: Double, bandwidthGBps: Double,
-                fp16TensorTFLOPS: Double? = nil, unifiedMemory: Bool = false, sources: [String]) {
+    public init(
+        name: String, aliases: [String] = [], vendor: String = "nvidia", memoryGiB: Double, bandwidthGBps: Double,
+        fp16TensorTFLOPS: Double? = nil, unifiedMemory: Bool = false, sources: [String]
+    ) {
         self.name = name
         self.aliases = aliases
         self.vendor = vendor
@@ -92,7 +94,9 @@ public struct CatalogModel: Codable, Sendable, Equatable {
 
     /// The planner's view of a transformer entry; nil for CNNs and diffusion models.
     public var shape: ModelShape? {
-        guard isTransformer, let layers, let h = embeddingLength, let heads, let ff = feedForwardLength, let vocabularySize else { return nil }
+        guard isTransformer, let layers, let h = embeddingLength, let heads, let ff = feedForwardLength, let vocabularySize else {
+            return nil
+        }
         return ModelShape(
             name: name, family: family, layers: layers, embeddingLength: h, heads: heads, kvHeads: kvHeads ?? heads,
             headDim: headDim ?? h / heads, feedForwardLength: ff, vocabularySize: vocabularySize,
@@ -123,13 +127,15 @@ public enum Catalog {
     private struct ModelFile: Decodable { var schemaVersion: Int; var models: [CatalogModel] }
 
     public static let gpus: [GPUSpec] = {
-        do { return try JSONDecoder().decode(GPUFile.self, from: Data(PackageResources.gpus_json)).gpus }
-        catch { fatalError("\(CatalogError.unreadable("gpus.json", "\(error)"))") }
+        do { return try JSONDecoder().decode(GPUFile.self, from: Data(PackageResources.gpus_json)).gpus } catch {
+            fatalError("\(CatalogError.unreadable("gpus.json", "\(error)"))")
+        }
     }()
 
     public static let models: [CatalogModel] = {
-        do { return try JSONDecoder().decode(ModelFile.self, from: Data(PackageResources.models_json)).models }
-        catch { fatalError("\(CatalogError.unreadable("models.json", "\(error)"))") }
+        do { return try JSONDecoder().decode(ModelFile.self, from: Data(PackageResources.models_json)).models } catch {
+            fatalError("\(CatalogError.unreadable("models.json", "\(error)"))")
+        }
     }()
 
     public static func gpu(named query: String) throws -> GPUSpec {

@@ -44,8 +44,9 @@ public enum HFModelDirectory {
         let configURL = URL(fileURLWithPath: directory).appendingPathComponent("config.json")
         guard let data = try? Data(contentsOf: configURL) else { throw Error(description: "\(configURL.path): cannot read config.json") }
         let c: Config
-        do { c = try JSONDecoder().decode(Config.self, from: data) }
-        catch { throw Error(description: "\(configURL.path): not a transformers config (\(error))") }
+        do { c = try JSONDecoder().decode(Config.self, from: data) } catch {
+            throw Error(description: "\(configURL.path): not a transformers config (\(error))")
+        }
         func need(_ value: Int?, _ field: String) throws -> Int {
             guard let value, value > 0 else { throw Error(description: "\(configURL.path): field \(field) missing or not positive") }
             return value
@@ -64,7 +65,8 @@ public enum HFModelDirectory {
             tiedEmbeddings: c.tie_word_embeddings ?? plain, positions: family == "gpt2" ? .learned : .rope,
             slidingWindow: c.sliding_window_pattern != nil ? c.sliding_window : nil, globalLayerEvery: c.sliding_window_pattern)
 
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }
+            .sorted()
         guard !files.isEmpty else {
             return (shape, WeightInventory(shape: shape, dtype: .bf16))
         }
@@ -86,8 +88,10 @@ public enum HFModelDirectory {
                 default: throw Error(description: "\(path): tensor \(name) has dtype \(dtype); expected F32/F16/BF16/F8/I8")
                 }
                 let role = hfRole(name)
-                entries.append(WeightInventory.Entry(name: name, layer: hfLayer(name), role: role, elements: elements,
-                                                     bytes: Int64(Double(elements) * width), typeName: dtype))
+                entries.append(
+                    WeightInventory.Entry(
+                        name: name, layer: hfLayer(name), role: role, elements: elements,
+                        bytes: Int64(Double(elements) * width), typeName: dtype))
             }
         }
         return (shape, WeightInventory(entries: entries, overheadBytes: headerBytes, basis: "safetensors headers in \(directory)"))
@@ -106,8 +110,9 @@ public enum HFModelDirectory {
         let read = fread(&bytes, 1, bytes.count, handle)
         guard read == bytes.count else { throw Error(description: "\(path): truncated header (\(read) of \(length) bytes)") }
         let json = Data(bytes)
-        do { return (try JSONDecoder().decode([String: HeaderEntry].self, from: json), Int(length)) }
-        catch { throw Error(description: "\(path): header is not safetensors JSON (\(error))") }
+        do { return (try JSONDecoder().decode([String: HeaderEntry].self, from: json), Int(length)) } catch {
+            throw Error(description: "\(path): header is not safetensors JSON (\(error))")
+        }
     }
 
     static func hfLayer(_ name: String) -> Int? {

@@ -13,11 +13,14 @@ public struct HardwareTarget: Codable, Sendable {
     public var freeDiskBytes: Int64?
     public var label: String
 
-    public init(gpu: GPUSpec?, gpuBudgetBytes: Int64? = nil, ramBytes: Int64, cpuBandwidth: Double, cpuThreads: Int,
-                freeDiskBytes: Int64? = nil, label: String? = nil) {
+    public init(
+        gpu: GPUSpec?, gpuBudgetBytes: Int64? = nil, ramBytes: Int64, cpuBandwidth: Double, cpuThreads: Int,
+        freeDiskBytes: Int64? = nil, label: String? = nil
+    ) {
         self.gpu = gpu
         if let gpu {
-            self.gpuBudgetBytes = gpuBudgetBytes ?? (gpu.isUnified ? Int64(Double(gpu.memoryBytes) * Self.appleWorkingSetFraction) : gpu.memoryBytes)
+            self.gpuBudgetBytes =
+                gpuBudgetBytes ?? (gpu.isUnified ? Int64(Double(gpu.memoryBytes) * Self.appleWorkingSetFraction) : gpu.memoryBytes)
         } else {
             self.gpuBudgetBytes = 0
         }
@@ -38,10 +41,12 @@ public struct HardwareTarget: Codable, Sendable {
         if gpu.isUnified {
             // One pool: what the GPU may wire is not also free for the CPU side.
             let bandwidth = gpu.bandwidthGBps * 1e9
-            return HardwareTarget(gpu: gpu, ramBytes: Int64(Double(gpu.memoryBytes) * (1 - appleWorkingSetFraction)),
-                                  cpuBandwidth: bandwidth, cpuThreads: 8, label: "\(gpu.name) (unified memory)")
+            return HardwareTarget(
+                gpu: gpu, ramBytes: Int64(Double(gpu.memoryBytes) * (1 - appleWorkingSetFraction)),
+                cpuBandwidth: bandwidth, cpuThreads: 8, label: "\(gpu.name) (unified memory)")
         }
-        return HardwareTarget(gpu: gpu, ramBytes: 32 << 30, cpuBandwidth: 89.6e9, cpuThreads: 8,
-                              label: "\(gpu.name) + 32 GiB DDR5 desktop")
+        return HardwareTarget(
+            gpu: gpu, ramBytes: 32 << 30, cpuBandwidth: 89.6e9, cpuThreads: 8,
+            label: "\(gpu.name) + 32 GiB DDR5 desktop")
     }
 }

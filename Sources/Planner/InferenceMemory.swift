@@ -58,7 +58,9 @@ public enum KVCacheModel {
 
     public static func layerBytes(_ i: Int, shape: ModelShape, settings s: InferenceSettings, engine: Engine) -> Int64 {
         let kvType = engine == .atelier && s.kvType != .f32 ? KVType.f16 : s.kvType
-        return Int64((2 * Double(shape.kvWidth) * Double(cells(layer: i, shape: shape, settings: s, engine: engine)) * kvType.bytesPerElement).rounded())
+        return Int64(
+            (2 * Double(shape.kvWidth) * Double(cells(layer: i, shape: shape, settings: s, engine: engine)) * kvType.bytesPerElement)
+                .rounded())
     }
 
     public static func bytes(shape: ModelShape, settings s: InferenceSettings, engine: Engine) -> Int64 {
@@ -75,8 +77,9 @@ public enum ComputeBufferModel {
     public static func llamaCppFullOffload(shape m: ModelShape, settings s: InferenceSettings) -> Int64 {
         let b = Double(s.ubatch), h = Double(m.embeddingLength), ctx = Double(s.contextLength)
         let a = Double(m.heads), v = Double(m.vocabularySize)
-        let attention = s.flashAttention
-            ? 4 * b * (1 + 4 * h) + 2 * b * ctx   // KQ as f16 [n_kv, n_tokens] only
+        let attention =
+            s.flashAttention
+            ? 4 * b * (1 + 4 * h) + 2 * b * ctx  // KQ as f16 [n_kv, n_tokens] only
             : 4 * b * (1 + 4 * h + ctx * (1 + a))
         return Int64(max(attention, 4 * b * (h + v)))
     }

@@ -35,8 +35,10 @@ public struct InferencePlan: Codable, Sendable {
 
     /// Plans `inventory` (a model of `shape`) on `hardware` with `engine`. With `gpuLayers` nil the
     /// most layers that fit go to the GPU.
-    public static func make(shape: ModelShape, inventory: WeightInventory, settings: InferenceSettings, engine: Engine,
-                            hardware: HardwareTarget, gpuLayers requested: Int? = nil) -> InferencePlan {
+    public static func make(
+        shape: ModelShape, inventory: WeightInventory, settings: InferenceSettings, engine: Engine,
+        hardware: HardwareTarget, gpuLayers requested: Int? = nil
+    ) -> InferencePlan {
         let units = shape.layers + 1
         // The output layer is llama.cpp's unit `n_layer`; tied embeddings put a copy of the table there.
         let outputUnit = inventory.hasSeparateOutput ? inventory.outputBytes : inventory.tokenEmbeddingBytes + inventory.outputBytes
@@ -50,14 +52,18 @@ public struct InferencePlan: Codable, Sendable {
             let firstOnGPU = max(units - ngl, 0)
             host.weights = inventory.tokenEmbeddingBytes + globals + inventory.overheadBytes
             for i in 0..<shape.layers {
-                if i >= firstOnGPU { gpu.weights += layerWeights[i]; gpu.kvCache += layerKV[i] }
-                else { host.weights += layerWeights[i]; host.kvCache += layerKV[i] }
+                if i >= firstOnGPU {
+                    gpu.weights += layerWeights[i]; gpu.kvCache += layerKV[i]
+                } else {
+                    host.weights += layerWeights[i]; host.kvCache += layerKV[i]
+                }
             }
             if ngl >= 1 { gpu.weights += outputUnit } else { host.weights += inventory.outputBytes }
             switch engine {
             case .atelier:
                 host.compute = ComputeBufferModel.atelier(shape: shape, settings: settings)
-                host.runtime = RuntimeOverhead.atelierProcessBytes + RuntimeOverhead.atelierTokenizerBytes(vocabularySize: shape.vocabularySize)
+                host.runtime =
+                    RuntimeOverhead.atelierProcessBytes + RuntimeOverhead.atelierTokenizerBytes(vocabularySize: shape.vocabularySize)
             case .llamaCpp:
                 if ngl == 0 {
                     host.compute = ComputeBufferModel.llamaCppFullOffload(shape: shape, settings: settings)
@@ -76,16 +82,22 @@ public struct InferencePlan: Codable, Sendable {
 
         let hasGPU = hardware.gpu != nil && engine == .llamaCpp
         var ngl = 0
-        if let requested { ngl = hasGPU ? min(max(requested, 0), units) : 0 }
-        else if hasGPU {
+        if let requested {
+            ngl = hasGPU ? min(max(requested, 0), units) : 0
+        } else if hasGPU {
             ngl = (0...units).reversed().first { split($0).gpu.total <= hardware.gpuBudgetBytes } ?? 0
         }
         let (gpu, host) = split(ngl)
         let verdict: Verdict
-        if host.total > hardware.ramBytes || (ngl > 0 && gpu.total > hardware.gpuBudgetBytes) { verdict = .doesNotFit }
-        else if ngl == units { verdict = .fitsGPU }
-        else if ngl > 0 { verdict = .partialOffload }
-        else { verdict = .cpuOnly }
+        if host.total > hardware.ramBytes || (ngl > 0 && gpu.total > hardware.gpuBudgetBytes) {
+            verdict = .doesNotFit
+        } else if ngl == units {
+            verdict = .fitsGPU
+        } else if ngl > 0 {
+            verdict = .partialOffload
+        } else {
+            verdict = .cpuOnly
+        }
 
         // Decode reads the weights of every unit and, on average, half a full context of KV.
         let gpuShare = Double(gpu.weights) + Double(gpu.kvCache) / 2
@@ -93,14 +105,16 @@ public struct InferencePlan: Codable, Sendable {
         let cpuShare = Double(host.weights - inventory.overheadBytes - tokenTableRead) + Double(host.kvCache) / 2
         let totalRead = max(1, Double(inventory.bytesReadPerToken))
         let matmulFLOPs = 2 * Double(inventory.matmulParameters)
-        let work = SpeedModel.Work(gpuBytes: gpuShare, cpuBytes: max(0, cpuShare),
-                                   cpuFLOPs: matmulFLOPs * max(0, cpuShare) / totalRead,
-                                   flopsPerToken: 2 * Double(inventory.prefillParameters), quantized: inventory.bitsPerWeight < 9)
+        let work = SpeedModel.Work(
+            gpuBytes: gpuShare, cpuBytes: max(0, cpuShare),
+            cpuFLOPs: matmulFLOPs * max(0, cpuShare) / totalRead,
+            flopsPerToken: 2 * Double(inventory.prefillParameters), quantized: inventory.bitsPerWeight < 9)
         let decode = SpeedModel.decode(work, hardware: hardware)
         let prefill = SpeedModel.prefill(work, hardware: hardware, onGPU: ngl == units)
-        return InferencePlan(model: shape.name, engine: engine, settings: settings, weightsBasis: inventory.basis, verdict: verdict,
-                             gpuLayers: ngl, offloadableLayers: units, gpu: gpu, host: host,
-                             gpuBudget: hardware.gpuBudgetBytes, ramBudget: hardware.ramBytes,
-                             decode: decode, prefill: prefill, downloadBytes: inventory.fileBytes)
+        return InferencePlan(
+            model: shape.name, engine: engine, settings: settings, weightsBasis: inventory.basis, verdict: verdict,
+            gpuLayers: ngl, offloadableLayers: units, gpu: gpu, host: host,
+            gpuBudget: hardware.gpuBudgetBytes, ramBudget: hardware.ramBytes,
+            decode: decode, prefill: prefill, downloadBytes: inventory.fileBytes)
     }
 }

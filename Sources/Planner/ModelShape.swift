@@ -30,10 +30,12 @@ public struct ModelShape: Codable, Sendable, Equatable {
     /// Encoders (BERT) have no causal LM head.
     public var isEncoder: Bool
 
-    public init(name: String, family: String, layers: Int, embeddingLength: Int, heads: Int, kvHeads: Int, headDim: Int,
-                feedForwardLength: Int, vocabularySize: Int, contextLength: Int, mlp: MLP = .gated, tiedEmbeddings: Bool = false,
-                attentionBias: Bool = false, qkNorm: Bool = false, positions: Positions = .rope,
-                slidingWindow: Int? = nil, globalLayerEvery: Int? = nil, isEncoder: Bool = false) {
+    public init(
+        name: String, family: String, layers: Int, embeddingLength: Int, heads: Int, kvHeads: Int, headDim: Int,
+        feedForwardLength: Int, vocabularySize: Int, contextLength: Int, mlp: MLP = .gated, tiedEmbeddings: Bool = false,
+        attentionBias: Bool = false, qkNorm: Bool = false, positions: Positions = .rope,
+        slidingWindow: Int? = nil, globalLayerEvery: Int? = nil, isEncoder: Bool = false
+    ) {
         self.name = name; self.family = family; self.layers = layers; self.embeddingLength = embeddingLength
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.feedForwardLength = feedForwardLength
         self.vocabularySize = vocabularySize; self.contextLength = contextLength; self.mlp = mlp
@@ -55,7 +57,9 @@ public struct ModelShape: Codable, Sendable, Equatable {
     /// row count; the types are filled in by a `QuantMix` or a dense dtype.
     public func tensors() -> [TensorShape] {
         let h = embeddingLength, ff = feedForwardLength
-        var out: [TensorShape] = [TensorShape(name: "token_embd.weight", layer: nil, role: .tokenEmbedding, rowLength: h, rows: vocabularySize)]
+        var out: [TensorShape] = [
+            TensorShape(name: "token_embd.weight", layer: nil, role: .tokenEmbedding, rowLength: h, rows: vocabularySize)
+        ]
         if positions == .learned {
             out.append(TensorShape(name: "position_embd.weight", layer: nil, role: .positionEmbedding, rowLength: h, rows: contextLength))
         }
@@ -176,9 +180,12 @@ extension ModelShape {
         }
         let h = try int("embedding_length")
         let heads = try int("attention.head_count")
-        let vocabulary = meta.array("tokenizer.ggml.tokens").map { Int($0.count) }
+        let vocabulary =
+            meta.array("tokenizer.ggml.tokens").map { Int($0.count) }
             ?? file.tensor(named: "token_embd.weight").map { Int($0.dimensions.last ?? 0) } ?? 0
-        guard vocabulary > 0 else { throw MetadataError(description: "\(file.source): no tokenizer.ggml.tokens and no token_embd.weight to size the vocabulary") }
+        guard vocabulary > 0 else {
+            throw MetadataError(description: "\(file.source): no tokenizer.ggml.tokens and no token_embd.weight to size the vocabulary")
+        }
         let window = meta.integer(arch + ".attention.sliding_window").map(Int.init)
         let plain = ["gpt2", "bloom", "bert", "starcoder", "gptneox"].contains(arch)
         self.init(
@@ -187,7 +194,8 @@ extension ModelShape {
             headDim: (try? int("attention.key_length")) ?? h / heads, feedForwardLength: try int("feed_forward_length"),
             vocabularySize: vocabulary, contextLength: (try? int("context_length")) ?? 2048, mlp: plain ? .plain : .gated,
             tiedEmbeddings: file.tensor(named: "output.weight") == nil, attentionBias: file.tensor(named: "blk.0.attn_q.bias") != nil,
-            qkNorm: file.tensor(named: "blk.0.attn_q_norm.weight") != nil, positions: file.tensor(named: "position_embd.weight") != nil ? .learned : .rope,
+            qkNorm: file.tensor(named: "blk.0.attn_q_norm.weight") != nil,
+            positions: file.tensor(named: "position_embd.weight") != nil ? .learned : .rope,
             // Gemma 3 alternates 5 sliding-window layers with 1 global one (llama.cpp hard-codes the pattern).
             slidingWindow: arch == "gemma3" ? window : nil, globalLayerEvery: arch == "gemma3" && window != nil ? 6 : nil,
             isEncoder: arch == "bert")

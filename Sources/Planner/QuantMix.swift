@@ -8,8 +8,19 @@ import GGUF
 /// fallback) at the baseline commit 0c1e57098, for the mixes listed here; the test suite checks them
 /// against the sizes in llama.cpp's `tools/quantize/README.md` and against real files.
 public enum QuantMix: String, CaseIterable, Codable, Sendable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", q8_0 = "Q8_0", q6_K = "Q6_K", q5_K_M = "Q5_K_M"
-    case q4_K_M = "Q4_K_M", q4_K_S = "Q4_K_S", q5_0 = "Q5_0", q4_1 = "Q4_1", q4_0 = "Q4_0", q3_K_M = "Q3_K_M", q2_K = "Q2_K"
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case q8_0 = "Q8_0"
+    case q6_K = "Q6_K"
+    case q5_K_M = "Q5_K_M"
+    case q4_K_M = "Q4_K_M"
+    case q4_K_S = "Q4_K_S"
+    case q5_0 = "Q5_0"
+    case q4_1 = "Q4_1"
+    case q4_0 = "Q4_0"
+    case q3_K_M = "Q3_K_M"
+    case q2_K = "Q2_K"
 
     /// Best to worst quality, the order `--best-quant` walks.
     public static let byQuality: [QuantMix] = [.f16, .q8_0, .q6_K, .q5_K_M, .q4_K_M, .q4_K_S, .q3_K_M, .q2_K]
@@ -120,7 +131,11 @@ public enum QuantMix: String, CaseIterable, Codable, Sendable {
 
 /// Storage for dense checkpoints (safetensors, PyTorch): bytes per parameter.
 public enum DenseType: String, CaseIterable, Codable, Sendable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16", f8 = "F8", i8 = "I8"
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case f8 = "F8"
+    case i8 = "I8"
     public var bytes: Double {
         switch self {
         case .f32: return 4

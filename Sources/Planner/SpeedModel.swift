@@ -63,8 +63,9 @@ public enum SpeedModel {
             return SpeedRange(low: mid * 0.8, expected: mid, high: mid * 1.2)
         }
         let threads = Double(hardware.cpuThreads)
-        return SpeedRange(low: cpuPrefillFLOPsPerThread.low * threads / w.flopsPerToken,
-                          expected: cpuPrefillFLOPsPerThread.mid * threads / w.flopsPerToken,
-                          high: cpuPrefillFLOPsPerThread.high * threads / w.flopsPerToken)
+        return SpeedRange(
+            low: cpuPrefillFLOPsPerThread.low * threads / w.flopsPerToken,
+            expected: cpuPrefillFLOPsPerThread.mid * threads / w.flopsPerToken,
+            high: cpuPrefillFLOPsPerThread.high * threads / w.flopsPerToken)
     }
 }

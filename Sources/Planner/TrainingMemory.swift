@@ -16,8 +16,10 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// FlashAttention/SDPA: no `s²` attention matrices are kept.
     public var flashAttention: Bool = true
 
-    public init(method: Method, sequenceLength: Int, microBatch: Int = 1, optimizer: Optimizer = .adamw, loraRank: Int = 8,
-                loraTargets: Set<String> = ["q", "v"], gradientCheckpointing: Bool = false, flashAttention: Bool = true) {
+    public init(
+        method: Method, sequenceLength: Int, microBatch: Int = 1, optimizer: Optimizer = .adamw, loraRank: Int = 8,
+        loraTargets: Set<String> = ["q", "v"], gradientCheckpointing: Bool = false, flashAttention: Bool = true
+    ) {
         self.method = method; self.sequenceLength = sequenceLength; self.microBatch = microBatch; self.optimizer = optimizer
         self.loraRank = loraRank; self.loraTargets = loraTargets; self.gradientCheckpointing = gradientCheckpointing
         self.flashAttention = flashAttention
@@ -63,12 +65,15 @@ public struct TrainingMemory: Codable, Sendable, Equatable {
         let q = Int64(m.queryWidth), kv = Int64(m.kvWidth)
 
         // LoRA: r·(d_in + d_out) per adapted matrix per layer (arXiv:2106.09685).
-        let adapterShapes: [String: (Int64, Int64)] = ["q": (h, q), "k": (h, kv), "v": (h, kv), "o": (q, h),
-                                                        "gate": (h, ff), "up": (h, ff), "down": (ff, h)]
+        let adapterShapes: [String: (Int64, Int64)] = [
+            "q": (h, q), "k": (h, kv), "v": (h, kv), "o": (q, h),
+            "gate": (h, ff), "up": (h, ff), "down": (ff, h),
+        ]
         let perLayer = s.loraTargets.compactMap { adapterShapes[$0] }.reduce(Int64(0)) { $0 + Int64(s.loraRank) * ($1.0 + $1.1) }
         let loraParams = perLayer * Int64(m.layers)
 
-        var memory = TrainingMemory(weights: 0, gradients: 0, optimizer: 0, activations: 0, logits: 0, dequantizationWorkspace: 0, trainableParameters: 0)
+        var memory = TrainingMemory(
+            weights: 0, gradients: 0, optimizer: 0, activations: 0, logits: 0, dequantizationWorkspace: 0, trainableParameters: 0)
         let (gradBytes, optimizerBytes) = stateBytes(s.optimizer)
         switch s.method {
         case .full:
@@ -82,7 +87,8 @@ public struct TrainingMemory: Codable, Sendable, Equatable {
                 memory.weights = 2 * params
             } else {
                 memory.weights = Int64(Double(linearParams) * nf4BitsPerParameter / 8) + 2 * (params - linearParams)
-                let largestLayer = (0..<m.layers).map { i in layerMatrices.filter { $0.layer == i }.reduce(0) { $0 + $1.elements } }.max() ?? 0
+                let largestLayer =
+                    (0..<m.layers).map { i in layerMatrices.filter { $0.layer == i }.reduce(0) { $0 + $1.elements } }.max() ?? 0
                 memory.dequantizationWorkspace = 2 * 2 * largestLayer
             }
             // Adapters train in fp32: weight 4 + grad 4 + Adam 8.
@@ -97,11 +103,12 @@ public struct TrainingMemory: Codable, Sendable, Equatable {
         // with dropout use Korthikanti et al.'s 34·h (arXiv:2205.05198). Without flash attention the
         // softmax inputs and outputs add 5·heads·s bytes.
         let tokens = Int64(s.sequenceLength) * Int64(s.microBatch)
-        var perToken: Int64 = m.mlp == .gated
+        var perToken: Int64 =
+            m.mlp == .gated
             ? 2 * 4 * h + 2 * 2 * h + 2 * (2 * q + 2 * kv) + 2 * 4 * ff
             : 34 * h
         if s.method != .full, !s.loraTargets.isDisjoint(with: ["q", "k", "v"]) {
-            perToken += 3 * h   // LoRA dropout on the attention input: mask + dropped copy
+            perToken += 3 * h  // LoRA dropout on the attention input: mask + dropped copy
         }
         if !s.flashAttention { perToken += 5 * Int64(m.heads) * Int64(s.sequenceLength) }
         if s.gradientCheckpointing {

@@ -39,8 +39,9 @@ public struct WeightInventory: Sendable {
     public init(shape: ModelShape, mix: QuantMix) {
         entries = shape.tensors().map { t in
             let type = mix.type(for: t, in: shape)
-            return Entry(name: t.name, layer: t.layer, role: t.role, elements: t.elements,
-                         bytes: type.byteCount(elements: t.elements) ?? t.elements * 2, typeName: type.name)
+            return Entry(
+                name: t.name, layer: t.layer, role: t.role, elements: t.elements,
+                bytes: type.byteCount(elements: t.elements) ?? t.elements * 2, typeName: type.name)
         }
         // GGUF metadata is mostly the tokenizer: ~30 bytes per vocabulary entry (text, score,
         // type, merges), measured on the SmolLM2 (1.70 MiB / 49152) and Gemma 3 (6.22 MiB / 262144) files.
@@ -51,8 +52,9 @@ public struct WeightInventory: Sendable {
     /// A dense checkpoint: every parameter at `dtype`.
     public init(shape: ModelShape, dtype: DenseType) {
         entries = shape.tensors().map { t in
-            Entry(name: t.name, layer: t.layer, role: t.role, elements: t.elements,
-                  bytes: Int64(Double(t.elements) * dtype.bytes), typeName: dtype.rawValue)
+            Entry(
+                name: t.name, layer: t.layer, role: t.role, elements: t.elements,
+                bytes: Int64(Double(t.elements) * dtype.bytes), typeName: dtype.rawValue)
         }
         overheadBytes = 0
         basis = "\(shape.name) hyperparameters at \(dtype.rawValue)"
@@ -67,7 +69,9 @@ public struct WeightInventory: Sendable {
     public func layerBytes(_ i: Int) -> Int64 { entries.lazy.filter { $0.layer == i }.reduce(0) { $0 + $1.bytes } }
     /// The output head as llama.cpp offloads it: `output.weight` (or, when tied, nothing extra —
     /// the token table stays on the host and a copy is not made) plus the final norm.
-    public var outputBytes: Int64 { entries.lazy.filter { $0.role == .output || $0.name.hasPrefix("output_norm") }.reduce(0) { $0 + $1.bytes } }
+    public var outputBytes: Int64 {
+        entries.lazy.filter { $0.role == .output || $0.name.hasPrefix("output_norm") }.reduce(0) { $0 + $1.bytes }
+    }
     public var tokenEmbeddingBytes: Int64 { entries.lazy.filter { $0.role == .tokenEmbedding }.reduce(0) { $0 + $1.bytes } }
     public var hasSeparateOutput: Bool { entries.contains { $0.role == .output } }
 
@@ -80,7 +84,10 @@ public struct WeightInventory: Sendable {
     /// Parameters multiplied per prompt token in prefill: the output head runs only for the last
     /// token, so neither table counts.
     public var prefillParameters: Int64 {
-        parameterCount - entries.lazy.filter { $0.role == .tokenEmbedding || $0.role == .positionEmbedding || $0.role == .output }.reduce(0) { $0 + $1.elements }
+        parameterCount
+            - entries.lazy.filter { $0.role == .tokenEmbedding || $0.role == .positionEmbedding || $0.role == .output }.reduce(0) {
+                $0 + $1.elements
+            }
     }
 
     /// Parameters that take part in a matrix multiply per token (2 FLOPs each): all but the token

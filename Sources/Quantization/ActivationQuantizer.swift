@@ -35,7 +35,8 @@ enum ActivationQuantizer {
             let i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, scale))
             let i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, scale))
             if sum != .none {
-                let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)), to: SIMD8<Int32>.self).wrappedSum()
+                let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)), to: SIMD8<Int32>.self)
+                    .wrappedSum()
                 storeSum(total, d, sum, out)
             }
             // Saturating packs interleave 128-bit lanes; the permutation restores element order.
@@ -71,8 +72,7 @@ enum ActivationQuantizer {
 /// The largest lane, exactly. (`SIMD8.max()` compiled to an out-of-line generic call per block that
 /// took ~0.8 % of a four-slot server pass, all of it on the thread that quantizes.)
 @inline(__always) func horizontalMax(_ v: __m256) -> Float {
-    let lanes = unsafeBitCast(v, to: SIMD8<Float>.self)
-    let four = _mm_max_ps(unsafeBitCast(lanes.lowHalf, to: __m128.self), unsafeBitCast(lanes.highHalf, to: __m128.self))
+    let four = _mm_max_ps(v.lowHalf, v.highHalf)
     let two = _mm_max_ps(four, _mm_movehl_ps(four, four))
     return _mm_cvtss_f32(_mm_max_ps(two, _mm_movehdup_ps(two)))
 }

@@ -21,15 +21,21 @@ public enum WeightLayout: Sendable, Equatable {
     }
 
     /// Repacks row groups `groups` of a row-major matrix into this layout.
-    public func repack(_ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, groups: Range<Int>, into destination: UnsafeMutableRawPointer) {
+    public func repack(
+        _ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, groups: Range<Int>, into destination: UnsafeMutableRawPointer
+    ) {
         switch self {
-        case .rowMajor: (destination + groups.lowerBound * rowBytes).copyMemory(from: source + groups.lowerBound * rowBytes, byteCount: groups.count * rowBytes)
+        case .rowMajor:
+            (destination + groups.lowerBound * rowBytes).copyMemory(
+                from: source + groups.lowerBound * rowBytes, byteCount: groups.count * rowBytes)
         case .interleaved8: Interleaved8.repack(type, source: source, rowBytes: rowBytes, groups: groups, into: destination)
         }
     }
 
     /// Dequantizes row `row` of a matrix in this layout.
-    public func dequantizeRow(_ type: GGMLType, data: UnsafeRawPointer, rowBytes: Int, columns: Int, row: Int, into out: UnsafeMutablePointer<Float>) {
+    public func dequantizeRow(
+        _ type: GGMLType, data: UnsafeRawPointer, rowBytes: Int, columns: Int, row: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         switch self {
         case .rowMajor: Quantization.dequantize(type, from: data + row * rowBytes, to: out, count: columns)
         case .interleaved8: Interleaved8.dequantizeRow(type, data: data, columns: columns, row: row, into: out)
@@ -87,13 +93,16 @@ public struct DotKernel: Sendable {
     /// loops of a family sum each row's blocks in the same order), so a token's logits never depend
     /// on how its prompt was chunked or which requests it was batched with. `BatchInvarianceTests`
     /// checks every type and layout bit for bit.
-    public func matmul(weights: UnsafeRawPointer, weightRowBytes: Int, rows: Range<Int>, columns: Int,
-                       activations: UnsafeRawPointer, activationRowBytes: Int, batch: Int,
-                       output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    public func matmul(
+        weights: UnsafeRawPointer, weightRowBytes: Int, rows: Range<Int>, columns: Int,
+        activations: UnsafeRawPointer, activationRowBytes: Int, batch: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
         precondition(columns % weightType.blockSize == 0, "matmul: \(columns) columns is not a multiple of \(weightType.name)'s block size")
-        let job = MatmulJob(weights: weights, weightRowBytes: weightRowBytes, rows: rows, columns: columns,
-                            activations: activations, activationRowBytes: activationRowBytes, batch: batch,
-                            output: output, outputStride: outputStride)
+        let job = MatmulJob(
+            weights: weights, weightRowBytes: weightRowBytes, rows: rows, columns: columns,
+            activations: activations, activationRowBytes: activationRowBytes, batch: batch,
+            output: output, outputStride: outputStride)
         if rows.isEmpty || batch <= 0 { return }
         #if arch(x86_64)
         switch layout {

@@ -58,7 +58,9 @@ enum FloatAVX2 {
 
     /// One activation row with exactly the arithmetic `dot4` gives each of its rows (two chains over
     /// 16-element steps, the same tail), so a row's result does not depend on its batch.
-    @inline(__always) private static func dot1<F: FloatAVX2Format>(_: F.Type, _ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    @inline(__always) private static func dot1<F: FloatAVX2Format>(_: F.Type, _ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int)
+        -> Float
+    {
         let eb = F.elementBytes
         var a = _mm256_setzero_ps(), b = a
         var i = 0
@@ -77,8 +79,10 @@ enum FloatAVX2 {
     }
 
     /// Each 8-weight load feeds four activation rows; two chunks per step give eight FMA chains.
-    @inline(__always) private static func dot4<F: FloatAVX2Format>(_: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer,
-                                                 _ stride: Int, _ n: Int) -> (Float, Float, Float, Float) {
+    @inline(__always) private static func dot4<F: FloatAVX2Format>(
+        _: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer,
+        _ stride: Int, _ n: Int
+    ) -> (Float, Float, Float, Float) {
         let eb = F.elementBytes
         let x0 = a.assumingMemoryBound(to: Float.self)
         let x1 = (a + stride).assumingMemoryBound(to: Float.self)

@@ -22,7 +22,9 @@ enum KQuantOneRowAVX2 {
         return ((first & 0x3F3F_3F3F) | scalesHigh << 32, (second & 0x3F3F_3F3F) | minsHigh << 32)
     }
 
-    @inline(__always) private static func byte(_ word: UInt64, _ i: Int) -> Int16 { Int16(truncatingIfNeeded: (word >> UInt64(8 * i)) & 0xFF) }
+    @inline(__always) private static func byte(_ word: UInt64, _ i: Int) -> Int16 {
+        Int16(truncatingIfNeeded: (word >> UInt64(8 * i)) & 0xFF)
+    }
 
     /// Σ code·y per pair of 32-bit lanes, weighted by one scale for all 32 elements.
     @inline(__always) private static func scaledSums(_ codes: __m256i, _ y: UnsafeRawPointer, _ scale: Int16) -> __m256i {
@@ -46,7 +48,8 @@ enum KQuantOneRowAVX2 {
                 for k in 0..<4 {
                     let x = loadu256(wb + 16 + 32 * k)
                     isum = _mm256_add_epi32(isum, scaledSums(_mm256_and_si256(x, low4), ab + 4 + 64 * k, byte(scales, 2 * k)))
-                    isum = _mm256_add_epi32(isum, scaledSums(_mm256_and_si256(_mm256_srli_epi16(x, 4), low4), ab + 36 + 64 * k, byte(scales, 2 * k + 1)))
+                    isum = _mm256_add_epi32(
+                        isum, scaledSums(_mm256_and_si256(_mm256_srli_epi16(x, 4), low4), ab + 36 + 64 * k, byte(scales, 2 * k + 1)))
                 }
                 let minPairs = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_cvtsi64_si128(Int64(bitPattern: mins)), pairs))
                 let csum = _mm256_madd_epi16(minPairs, loadu256(ab + 260))
@@ -61,8 +64,9 @@ enum KQuantOneRowAVX2 {
     /// vpshufb control that repeats i16 lane 2u in the low 128-bit half and lane 2u + 1 in the high half.
     @inline(__always) private static func pickControl(_ u: Int8) -> __m256i {
         let lo = 4 * u, hi = 4 * u + 2
-        return _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1,
-                                hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1)
+        return _mm256_setr_epi8(
+            lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1,
+            hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1)
     }
 
     /// Q6_K: codes are 4 low bits (ql) and 2 high bits (qh), value = d·scale·(code − 32) with a
@@ -85,16 +89,25 @@ enum KQuantOneRowAVX2 {
                     let ql0 = loadu256(wb + 64 * h), ql1 = loadu256(wb + 64 * h + 32)
                     let qh = loadu256(wb + 128 + 32 * h)
                     // Scales 8h..8h+7 in both 128-bit halves.
-                    let s = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((wb + 192 + 8 * h).assumingMemoryBound(to: __m128i_u.self))))
+                    let s = _mm256_broadcastsi128_si256(
+                        _mm_cvtepi8_epi16(_mm_loadl_epi64((wb + 192 + 8 * h).assumingMemoryBound(to: __m128i_u.self))))
                     let y = ab + 4 + 128 * h
                     let c0 = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, two), 4))
-                    let c1 = _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two), 4))
-                    let c2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two), 4))
-                    let c3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two), 4))
+                    let c1 = _mm256_or_si256(
+                        _mm256_and_si256(ql1, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two), 4))
+                    let c2 = _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two), 4))
+                    let c3 = _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two), 4))
                     isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c0, loadu256(y)), _mm256_shuffle_epi8(s, pick0)))
-                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c1, loadu256(y + 32)), _mm256_shuffle_epi8(s, pick1)))
-                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c2, loadu256(y + 64)), _mm256_shuffle_epi8(s, pick2)))
-                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c3, loadu256(y + 96)), _mm256_shuffle_epi8(s, pick3)))
+                    isum = _mm256_add_epi32(
+                        isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c1, loadu256(y + 32)), _mm256_shuffle_epi8(s, pick1)))
+                    isum = _mm256_add_epi32(
+                        isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c2, loadu256(y + 64)), _mm256_shuffle_epi8(s, pick2)))
+                    isum = _mm256_add_epi32(
+                        isum, _mm256_madd_epi16(_mm256_maddubs_epi16(c3, loadu256(y + 96)), _mm256_shuffle_epi8(s, pick3)))
                 }
                 // Σ 32·scale·(Σ y per 16 elements), the offset of the codes.
                 let csum = _mm256_slli_epi32(_mm256_madd_epi16(scales16, loadu256(ab + 260)), 5)

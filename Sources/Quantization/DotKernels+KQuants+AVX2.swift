@@ -115,7 +115,8 @@ enum KQuantAVX2 {
                         // Vector k covers elements 32k..32k+31: its i16 pair sums use scale 2k in the low
                         // 128-bit half and scale 2k+1 in the high half.
                         for k in 0..<8 {
-                            storeu256(_mm256_set_m128i(_mm_set1_epi16(scales[2 * k + 1]), _mm_set1_epi16(scales[2 * k])), scaleVectors + 32 * k)
+                            storeu256(
+                                _mm256_set_m128i(_mm_set1_epi16(scales[2 * k + 1]), _mm_set1_epi16(scales[2 * k])), scaleVectors + 32 * k)
                         }
                         let corrVector = loadu256(UnsafeRawPointer(corr))
                         let ab = a + i * 292
@@ -135,8 +136,10 @@ enum KQuantAVX2 {
     }
 
     @inline(__always)
-    private static func blockDot(_ codes: UnsafeRawPointer, _ scaleVectors: UnsafeRawPointer, _ corr: __m256i,
-                                 _ f: KQuant.Decoded, _ ab: UnsafeRawPointer, _ acc: inout __m256) {
+    private static func blockDot(
+        _ codes: UnsafeRawPointer, _ scaleVectors: UnsafeRawPointer, _ corr: __m256i,
+        _ f: KQuant.Decoded, _ ab: UnsafeRawPointer, _ acc: inout __m256
+    ) {
         var isum0 = _mm256_setzero_si256(), isum1 = isum0
         for k in stride(from: 0, to: 8, by: 2) {
             let p0 = _mm256_maddubs_epi16(loadu256(codes + 32 * k), loadu256(ab + 4 + 32 * k))

@@ -22,8 +22,10 @@ protocol Legacy32AVX2Format {
 @inline(__always) private func fifthBits(_ p: UnsafeRawPointer) -> __m256i {
     let qh = Int32(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
     // Byte e picks source byte e / 8 (shuffles stay within 128-bit lanes, so the broadcast supplies it).
-    let spread = _mm256_shuffle_epi8(_mm256_set1_epi32(qh), _mm256_setr_epi8(
-        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3))
+    let spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(qh),
+        _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3))
     let bit = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201))
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), byteMask(0x10))
 }
@@ -100,8 +102,10 @@ enum LegacyAVX2 {
 
     /// One decoded weight block against one activation block.
     @inline(__always)
-    private static func accumulate<F: Legacy32AVX2Format>(_: F.Type, codes c: __m256i, absCodes ac: __m256i, dw: Float, mw: Float,
-                                                          _ ab: UnsafeRawPointer, _ acc: inout __m256, _ mins: inout Float) {
+    private static func accumulate<F: Legacy32AVX2Format>(
+        _: F.Type, codes c: __m256i, absCodes ac: __m256i, dw: Float, mw: Float,
+        _ ab: UnsafeRawPointer, _ acc: inout __m256, _ mins: inout Float
+    ) {
         let sums: __m256i
         if F.hasMin {
             // Unsigned codes <= 31 go straight into maddubs: pairs <= 2*31*127, no i16 saturation.
@@ -114,8 +118,10 @@ enum LegacyAVX2 {
     }
 
     @inline(__always)
-    private static func step<F: Legacy32AVX2Format>(_ format: F.Type, _ wb: UnsafeRawPointer, _ ab: UnsafeRawPointer,
-                                                    _ acc: inout __m256, _ mins: inout Float) {
+    private static func step<F: Legacy32AVX2Format>(
+        _ format: F.Type, _ wb: UnsafeRawPointer, _ ab: UnsafeRawPointer,
+        _ acc: inout __m256, _ mins: inout Float
+    ) {
         let c = F.codes(wb)
         let ac = F.hasMin ? c : _mm256_sign_epi8(c, c)
         accumulate(format, codes: c, absCodes: ac, dw: loadHalf(wb, 0), mw: F.hasMin ? loadHalf(wb, 2) : 0, ab, &acc, &mins)
@@ -123,7 +129,9 @@ enum LegacyAVX2 {
 
     /// One row against one activation row: one accumulator, blocks in order — the arithmetic `rows4`
     /// and `dot4` give each of their rows, so a row's result does not depend on its batch.
-    @inline(__always) private static func dot1<F: Legacy32AVX2Format>(_ format: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int) -> Float {
+    @inline(__always) private static func dot1<F: Legacy32AVX2Format>(
+        _ format: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int
+    ) -> Float {
         let aBytes = F.hasMin ? 36 : 34
         var acc = _mm256_setzero_ps()
         var mins: Float = 0
@@ -132,8 +140,10 @@ enum LegacyAVX2 {
     }
 
     /// One activation row against four consecutive weight rows.
-    @inline(__always) private static func rows4<F: Legacy32AVX2Format>(_ format: F.Type, _ w: UnsafeRawPointer, _ rowBytes: Int,
-                                                     _ a: UnsafeRawPointer, _ blocks: Int) -> (Float, Float, Float, Float) {
+    @inline(__always) private static func rows4<F: Legacy32AVX2Format>(
+        _ format: F.Type, _ w: UnsafeRawPointer, _ rowBytes: Int,
+        _ a: UnsafeRawPointer, _ blocks: Int
+    ) -> (Float, Float, Float, Float) {
         let aBytes = F.hasMin ? 36 : 34
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0
@@ -152,8 +162,10 @@ enum LegacyAVX2 {
 
     /// A weight block against an already loaded activation block (codes `y`, scale `dy`, sum `sy`).
     @inline(__always)
-    private static func blockProduct<F: Legacy32AVX2Format>(_: F.Type, _ wb: UnsafeRawPointer, _ y: __m256i, _ dy: Float, _ sy: Float,
-                                                            _ acc: inout __m256, _ mins: inout Float) {
+    private static func blockProduct<F: Legacy32AVX2Format>(
+        _: F.Type, _ wb: UnsafeRawPointer, _ y: __m256i, _ dy: Float, _ sy: Float,
+        _ acc: inout __m256, _ mins: inout Float
+    ) {
         let c = F.codes(wb)
         let sums: __m256i
         if F.hasMin {
@@ -166,8 +178,10 @@ enum LegacyAVX2 {
     }
 
     /// Four activation rows share each decoded weight block.
-    @inline(__always) private static func dot4<F: Legacy32AVX2Format>(_ format: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer,
-                                                    _ stride: Int, _ blocks: Int) -> (Float, Float, Float, Float) {
+    @inline(__always) private static func dot4<F: Legacy32AVX2Format>(
+        _ format: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer,
+        _ stride: Int, _ blocks: Int
+    ) -> (Float, Float, Float, Float) {
         let aBytes = F.hasMin ? 36 : 34
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         var m0: Float = 0, m1: Float = 0, m2: Float = 0, m3: Float = 0

@@ -76,7 +76,8 @@ enum PortableKernels {
                                 s &+= Int32(KQuant.code(type, wb, e)) &* Int32(ab.load(fromByteOffset: 4 + e, as: Int8.self))
                             }
                             isum &+= s &* Int32(scale[j])
-                            csum &+= Int32(corr[j]) &* Int32(Int16(littleEndian: ab.loadUnaligned(fromByteOffset: 260 + 2 * j, as: Int16.self)))
+                            csum &+=
+                                Int32(corr[j]) &* Int32(Int16(littleEndian: ab.loadUnaligned(fromByteOffset: 260 + 2 * j, as: Int16.self)))
                         }
                         let da = loadFloat(ab, 0)
                         sum += (da * f.dw) * Float(isum) - (da * f.dcorr) * Float(csum)

@@ -44,7 +44,9 @@ protocol Interleaved8Activations {
 struct CompactActivations: Interleaved8Activations {
     let base: UnsafeRawPointer
     let rowBytes: Int
-    @inline(__always) private func block(_ b: Int, _ i: Int) -> UnsafeRawPointer { base + b * rowBytes + i * Interleaved8.activationBlockBytes }
+    @inline(__always) private func block(_ b: Int, _ i: Int) -> UnsafeRawPointer {
+        base + b * rowBytes + i * Interleaved8.activationBlockBytes
+    }
     @inline(__always) func codes(_ b: Int, _ i: Int) -> UnsafeRawPointer { block(b, i) + 4 }
     @inline(__always) static func vector(_ y: UnsafeRawPointer, _ g: Int) -> __m256i {
         _mm256_set1_epi32(y.loadUnaligned(fromByteOffset: 4 * g, as: Int32.self))
@@ -69,7 +71,9 @@ struct ExpandedActivations: Interleaved8Activations {
     let scaleBase: UnsafeRawPointer
 
     /// Expands `rows` rows of `source` into `destination` (`byteCount(rows:blocks:)` bytes, 32-byte aligned).
-    init<F: Interleaved8AVX2Format>(expanding source: CompactActivations, rows: Int, blocks: Int, format: F.Type, into destination: UnsafeMutableRawPointer) {
+    init<F: Interleaved8AVX2Format>(
+        expanding source: CompactActivations, rows: Int, blocks: Int, format: F.Type, into destination: UnsafeMutableRawPointer
+    ) {
         let scales = destination + rows * blocks * Self.codeBytesPerBlock
         for b in 0..<rows {
             for i in 0..<blocks {
@@ -155,7 +159,9 @@ struct ExpandedActivations: Interleaved8Activations {
 enum Q4_0Interleaved: Interleaved8AVX2Format {
     static var groupBlockBytes: Int { 144 }
     @inline(__always) static func codes(_ gb: UnsafeRawPointer) -> GroupCodes { fourBitCodes(gb + 16) }
-    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums8(c, y, a) }
+    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i {
+        unsignedSums8(c, y, a)
+    }
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { exactOffsetSum(ab, 8) }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
         addScaledSums(gb, dy, removeOffset(sums, extra), &acc)
@@ -165,7 +171,9 @@ enum Q4_0Interleaved: Interleaved8AVX2Format {
 enum Q4_1Interleaved: Interleaved8AVX2Format {
     static var groupBlockBytes: Int { 160 }
     @inline(__always) static func codes(_ gb: UnsafeRawPointer) -> GroupCodes { fourBitCodes(gb + 32) }
-    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums8(c, y, a) }
+    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i {
+        unsignedSums8(c, y, a)
+    }
     /// ggml's s_y = d_y·Σy, stored in f16 (Q8_1), as f32 bits.
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { loadHalf(ab, 2).bitPattern }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
@@ -191,7 +199,9 @@ enum Q5_0Interleaved: Interleaved8AVX2Format {
         c.v7 = _mm256_or_si256(c.v7, _mm256_and_si256(_mm256_srli_epi16(bits, 3), bit4))
         return c
     }
-    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i { unsignedSums5(c, y, a) }
+    @inline(__always) static func sums<A: Interleaved8Activations>(_ c: GroupCodes, _ y: UnsafeRawPointer, _ a: A.Type) -> __m256i {
+        unsignedSums5(c, y, a)
+    }
     @inline(__always) static func extra(_ ab: UnsafeRawPointer) -> UInt32 { exactOffsetSum(ab, 16) }
     @inline(__always) static func accumulate(_ gb: UnsafeRawPointer, _ dy: Float, _ extra: UInt32, _ sums: __m256i, _ acc: inout __m256) {
         addScaledSums(gb, dy, removeOffset(sums, extra), &acc)
@@ -208,8 +218,9 @@ enum Q8_0Interleaved: Interleaved8AVX2Format {
     @inline(__always) static func codes(_ gb: UnsafeRawPointer) -> SignedGroupCodes {
         @inline(__always) func load(_ g: Int) -> __m256i { loadu256(gb + 16 + 32 * g) }
         let c = GroupCodes(v0: load(0), v1: load(1), v2: load(2), v3: load(3), v4: load(4), v5: load(5), v6: load(6), v7: load(7))
-        let m = GroupCodes(v0: _mm256_abs_epi8(c.v0), v1: _mm256_abs_epi8(c.v1), v2: _mm256_abs_epi8(c.v2), v3: _mm256_abs_epi8(c.v3),
-                           v4: _mm256_abs_epi8(c.v4), v5: _mm256_abs_epi8(c.v5), v6: _mm256_abs_epi8(c.v6), v7: _mm256_abs_epi8(c.v7))
+        let m = GroupCodes(
+            v0: _mm256_abs_epi8(c.v0), v1: _mm256_abs_epi8(c.v1), v2: _mm256_abs_epi8(c.v2), v3: _mm256_abs_epi8(c.v3),
+            v4: _mm256_abs_epi8(c.v4), v5: _mm256_abs_epi8(c.v5), v6: _mm256_abs_epi8(c.v6), v7: _mm256_abs_epi8(c.v7))
         return SignedGroupCodes(magnitudes: m, codes: c)
     }
     @inline(__always) static func sums<A: Interleaved8Activations>(_ c: SignedGroupCodes, _ y: UnsafeRawPointer, _: A.Type) -> __m256i {
@@ -251,19 +262,23 @@ enum Interleaved8AVX2 {
     /// `job.rows` are whole groups; `job.weights` is the interleaved matrix (group-major);
     /// `job.weightRowBytes` is the original row size, so a group spans 8 × that.
     @inline(__always) static func run<F: Interleaved8AVX2Format>(_ format: F.Type, _ job: MatmulJob) {
-        precondition(job.rows.lowerBound % 8 == 0 && job.rows.upperBound % 8 == 0, "interleaved matmul: rows \(job.rows) not whole groups of 8")
+        precondition(
+            job.rows.lowerBound % 8 == 0 && job.rows.upperBound % 8 == 0, "interleaved matmul: rows \(job.rows) not whole groups of 8")
         let blocks = job.columns / 32
         let compact = CompactActivations(base: job.activations, rowBytes: job.activationRowBytes)
         guard job.batch <= expansionLimit else { return multiply(F.self, job, compact) }
         withUnsafeTemporaryAllocation(byteCount: ExpandedActivations.byteCount(rows: job.batch, blocks: blocks), alignment: 64) { buffer in
-            let expanded = ExpandedActivations(expanding: compact, rows: job.batch, blocks: blocks, format: F.self, into: buffer.baseAddress!)
+            let expanded = ExpandedActivations(
+                expanding: compact, rows: job.batch, blocks: blocks, format: F.self, into: buffer.baseAddress!)
             multiply(F.self, job, expanded)
         }
     }
 
     /// The product itself. Which activation copy `a` is does not change any result: the same
     /// codes and scales meet the same instructions in the same order.
-    @inline(__always) static func multiply<F: Interleaved8AVX2Format, A: Interleaved8Activations>(_ format: F.Type, _ job: MatmulJob, _ a: A) {
+    @inline(__always) static func multiply<F: Interleaved8AVX2Format, A: Interleaved8Activations>(
+        _ format: F.Type, _ job: MatmulJob, _ a: A
+    ) {
         for group in (job.rows.lowerBound / 8)..<(job.rows.upperBound / 8) {
             // Up to four activation rows share each group block's decoded codes; a remainder of
             // two or three rows shares them too (a server pass is often 3 decode rows + a prompt).

@@ -47,8 +47,10 @@ public enum Interleaved8 {
 
     /// Repacks row groups `groups` of a row-major matrix (`rowBytes` per row) into `destination`,
     /// which holds the whole interleaved matrix. Rows must be a multiple of 8.
-    public static func repack(_ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, groups: Range<Int>,
-                              into destination: UnsafeMutableRawPointer) {
+    public static func repack(
+        _ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, groups: Range<Int>,
+        into destination: UnsafeMutableRawPointer
+    ) {
         precondition(supports(type), "repack: \(type.name) has no interleaved layout")
         let blocks = rowBytes / type.typeSize
         let groupBytes = groupBlockBytes(type)
@@ -68,8 +70,9 @@ public enum Interleaved8 {
             // Word w of row k's codes goes to lane k of 32-byte vector w.
             for w in 0..<words {
                 for k in 0..<8 {
-                    out.storeBytes(of: row(k).loadUnaligned(fromByteOffset: qs + 4 * w, as: UInt32.self),
-                                   toByteOffset: codes + 32 * w + 4 * k, as: UInt32.self)
+                    out.storeBytes(
+                        of: row(k).loadUnaligned(fromByteOffset: qs + 4 * w, as: UInt32.self),
+                        toByteOffset: codes + 32 * w + 4 * k, as: UInt32.self)
                 }
             }
         }
@@ -77,7 +80,9 @@ public enum Interleaved8 {
         switch type {
         case .q4_0: copyWords(codesAt: 2, to: 16, words: 4)
         case .q4_1:
-            for k in 0..<8 { out.storeBytes(of: row(k).loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 16 + 2 * k, as: UInt16.self) }
+            for k in 0..<8 {
+                out.storeBytes(of: row(k).loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 16 + 2 * k, as: UInt16.self)
+            }
             copyWords(codesAt: 4, to: 32, words: 4)
         case .q5_0:
             for k in 0..<8 {
@@ -97,7 +102,9 @@ public enum Interleaved8 {
     /// Dequantizes row `row` of an interleaved matrix with `columns` columns (for embedding lookups
     /// in a table that is also the output projection). Equal to `Quantization.dequantize` on the
     /// original row.
-    public static func dequantizeRow(_ type: GGMLType, data: UnsafeRawPointer, columns: Int, row: Int, into out: UnsafeMutablePointer<Float>) {
+    public static func dequantizeRow(
+        _ type: GGMLType, data: UnsafeRawPointer, columns: Int, row: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         let blocks = columns / 32
         let groupBytes = groupBlockBytes(type)
         let (group, k) = row.quotientAndRemainder(dividingBy: 8)
@@ -139,7 +146,9 @@ public enum Interleaved8 {
 
     /// Quantizes an activation row into Q8S blocks for `type`'s interleaved kernel (llama.cpp's
     /// run-time rounding, see `ActivationQuantizer`).
-    public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for type: GGMLType, into destination: UnsafeMutableRawPointer) {
+    public static func quantizeActivations(
+        _ x: UnsafePointer<Float>, count: Int, for type: GGMLType, into destination: UnsafeMutableRawPointer
+    ) {
         ActivationQuantizer.quantize(x, count: count, sum: type.id == .q4_1 ? .scaled : .exact, into: destination)
     }
 }

@@ -8,9 +8,9 @@ import GGUF
 
 extension KQuant {
     struct Layout {
-        let subBlocks: Int      // 16 or 8
-        let scaleMax: Int       // largest stored sub-scale
-        let codeMax: Int        // largest unsigned code
+        let subBlocks: Int  // 16 or 8
+        let scaleMax: Int  // largest stored sub-scale
+        let codeMax: Int  // largest unsigned code
     }
 
     static func quantize(_ type: GGMLTypeID, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, blocks: Int, blockBytes: Int) {
@@ -83,8 +83,10 @@ extension KQuant {
     }
 
     /// Q3_K, Q6_K: value = S_j * (code - offset); the signed extreme of each sub-block maps to -offset.
-    private static func quantizeSigned(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer, _ type: GGMLTypeID,
-                                       subScaleMax: Int, offset: Int) {
+    private static func quantizeSigned(
+        _ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer, _ type: GGMLTypeID,
+        subScaleMax: Int, offset: Int
+    ) {
         var ideal = [Float](repeating: 0, count: 16)
         for j in 0..<16 {
             var amax: Float = 0, mx: Float = 0

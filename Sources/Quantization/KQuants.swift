@@ -41,7 +41,7 @@ enum KQuant {
         switch type {
         case .q2_K:
             return (byte(16 + 32 * (e / 128) + l) >> UInt8(2 * ((e % 128) / 32))) & 3
-        case .q3_K: // low 2 bits plus hmask bit as bit 2 (a set bit means "no -4 offset")
+        case .q3_K:  // low 2 bits plus hmask bit as bit 2 (a set bit means "no -4 offset")
             let q2 = (byte(32 + 32 * (e / 128) + l) >> UInt8(2 * ((e % 128) / 32))) & 3
             return q2 | ((byte(l) >> UInt8(s)) & 1) << 2
         case .q4_K:
@@ -61,7 +61,9 @@ enum KQuant {
 
     /// Fills the 16 per-16-element scales and corrections and returns (dw, dcorr).
     @inline(__always)
-    static func scales(_ type: GGMLTypeID, _ b: UnsafeRawPointer, scale: UnsafeMutablePointer<Int16>, corr: UnsafeMutablePointer<Int16>) -> Decoded {
+    static func scales(_ type: GGMLTypeID, _ b: UnsafeRawPointer, scale: UnsafeMutablePointer<Int16>, corr: UnsafeMutablePointer<Int16>)
+        -> Decoded
+    {
         switch type {
         case .q2_K:
             for j in 0..<16 {
@@ -102,8 +104,10 @@ enum KQuant {
             }
             return
         }
-        var scale = (Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0),
-                     Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0))
+        var scale = (
+            Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0),
+            Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0), Int16(0)
+        )
         var corr = scale
         let offset = signedOffset(type)
         withUnsafeMutableBytes(of: &scale) { sbuf in

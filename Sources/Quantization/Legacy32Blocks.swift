@@ -76,8 +76,10 @@ enum Legacy32 {
     }
 
     /// Q4_0/Q5_0: the value with the largest magnitude maps to the most negative code.
-    private static func quantizeSymmetric(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer,
-                                          levels: Int, qsOffset: Int, qhOffset: Int?) {
+    private static func quantizeSymmetric(
+        _ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer,
+        levels: Int, qsOffset: Int, qhOffset: Int?
+    ) {
         var amax: Float = 0
         var max: Float = 0
         for e in 0..<blockSize where amax < abs(x[e]) { amax = abs(x[e]); max = x[e] }
@@ -90,8 +92,10 @@ enum Legacy32 {
     }
 
     /// Q4_1/Q5_1: the block's [min, max] is spread over all codes.
-    private static func quantizeMinMax(_ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer,
-                                       levels: Int, qsOffset: Int, qhOffset: Int?) {
+    private static func quantizeMinMax(
+        _ x: UnsafePointer<Float>, _ block: UnsafeMutableRawPointer,
+        levels: Int, qsOffset: Int, qhOffset: Int?
+    ) {
         var lo = Float.greatestFiniteMagnitude
         var hi = -Float.greatestFiniteMagnitude
         for e in 0..<blockSize { lo = min(lo, x[e]); hi = Swift.max(hi, x[e]) }

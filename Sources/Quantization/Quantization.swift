@@ -19,7 +19,8 @@ public enum Quantization {
 
     /// `count` is a multiple of `type.blockSize`. Bit-identical to ggml/gguf-py dequantization.
     /// Also accepts Q8_1 and Q8_K. Traps on any other type (callers check with `checkSupported`).
-    public static func dequantize(_ type: GGMLType, from source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
+    public static func dequantize(_ type: GGMLType, from source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int)
+    {
         precondition(codecTypes.contains(type.id), "dequantize: unsupported type \(type.name)")
         precondition(count % type.blockSize == 0, "dequantize: \(count) is not a multiple of \(type.name)'s block size")
         let blocks = count / type.blockSize
@@ -27,9 +28,13 @@ public enum Quantization {
         case .f32:
             for i in 0..<count { destination[i] = loadFloat(source, 4 * i) }
         case .f16:
-            for i in 0..<count { destination[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<count {
+                destination[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
         case .bf16:
-            for i in 0..<count { destination[i] = bf16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<count {
+                destination[i] = bf16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1:
             Legacy32.dequantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
         default:
@@ -79,7 +84,9 @@ public enum Quantization {
     /// Q8_0/Q8_1 follow llama.cpp's run-time x86 quantizer (`ActivationQuantizer`: id = 127/amax,
     /// half to even), Q8_K its reference (which is also what it runs). Codes stay in -127...127,
     /// which the AVX2 sign trick needs.
-    public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into destination: UnsafeMutableRawPointer) {
+    public static func quantizeActivations(
+        _ x: UnsafePointer<Float>, count: Int, for weight: GGMLType, into destination: UnsafeMutableRawPointer
+    ) {
         switch activationType(for: weight).id {
         case .q8_0: ActivationQuantizer.quantize(x, count: count, sum: .none, into: destination)
         case .q8_1: ActivationQuantizer.quantize(x, count: count, sum: .scaled, into: destination)

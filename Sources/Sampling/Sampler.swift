@@ -45,10 +45,10 @@ public struct Sampler: Sendable {
         if let base = logits.baseAddress {
             while i + 32 <= logits.count {
                 let p = base + i
-                let m = _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)),
-                                      _mm256_max_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24)))
-                let lanes = unsafeBitCast(m, to: SIMD8<Float>.self)
-                let four = _mm_max_ps(unsafeBitCast(lanes.lowHalf, to: __m128.self), unsafeBitCast(lanes.highHalf, to: __m128.self))
+                let m = _mm256_max_ps(
+                    _mm256_max_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)),
+                    _mm256_max_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24)))
+                let four = _mm_max_ps(m.lowHalf, m.highHalf)
                 let two = _mm_max_ps(four, _mm_movehl_ps(four, four))
                 // A NaN can hide the block's largest value from maxps: such a block is scanned too.
                 let top = _mm_cvtss_f32(_mm_max_ps(two, _mm_movehdup_ps(two)))

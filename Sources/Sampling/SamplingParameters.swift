@@ -36,8 +36,10 @@ public struct SamplingParameters: Sendable, Equatable {
         try check(topK >= 0, "top-k", "\(topK)", "an integer ≥ 0 (0 disables it)")
         try check(topP.isFinite && topP > 0 && topP <= 1, "top-p", "\(topP)", "a number in (0, 1]")
         try check(minP.isFinite && minP >= 0 && minP <= 1, "min-p", "\(minP)", "a number in [0, 1]")
-        try check(repetitionPenalty.isFinite && repetitionPenalty > 0, "repeat-penalty", "\(repetitionPenalty)", "a number > 0 (1 disables it)")
-        try check(frequencyPenalty.isFinite && abs(frequencyPenalty) <= 2, "frequency-penalty", "\(frequencyPenalty)", "a number in [-2, 2]")
+        try check(
+            repetitionPenalty.isFinite && repetitionPenalty > 0, "repeat-penalty", "\(repetitionPenalty)", "a number > 0 (1 disables it)")
+        try check(
+            frequencyPenalty.isFinite && abs(frequencyPenalty) <= 2, "frequency-penalty", "\(frequencyPenalty)", "a number in [-2, 2]")
         try check(presencePenalty.isFinite && abs(presencePenalty) <= 2, "presence-penalty", "\(presencePenalty)", "a number in [-2, 2]")
         try check(penaltyWindow >= 0, "repeat-last-n", "\(penaltyWindow)", "an integer ≥ 0")
     }

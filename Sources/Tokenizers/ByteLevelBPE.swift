@@ -46,22 +46,26 @@ public struct ByteLevelBPETokenizer: Tokenizer {
             // merge whose left side is itself a space-stand-in still parses.
             let utf8 = Array(entry.utf8)
             guard utf8.count >= 3, let space = utf8[1...].firstIndex(of: 0x20) else {
-                throw TokenizerError(.invalidValue, key: MetadataKey.merges,
-                                     "entry \(rank) \"\(entry)\" is not two tokens separated by a space")
+                throw TokenizerError(
+                    .invalidValue, key: MetadataKey.merges,
+                    "entry \(rank) \"\(entry)\" is not two tokens separated by a space")
             }
             let left = String(decoding: utf8[..<space], as: UTF8.self)
             let right = String(decoding: utf8[(space + 1)...], as: UTF8.self)
             guard let l = vocabulary.textToID[left] else {
-                throw TokenizerError(.invalidValue, key: MetadataKey.merges,
-                                     "entry \(rank) \"\(entry)\" names \"\(left)\", which is not in the vocabulary")
+                throw TokenizerError(
+                    .invalidValue, key: MetadataKey.merges,
+                    "entry \(rank) \"\(entry)\" names \"\(left)\", which is not in the vocabulary")
             }
             guard let r = vocabulary.textToID[right] else {
-                throw TokenizerError(.invalidValue, key: MetadataKey.merges,
-                                     "entry \(rank) \"\(entry)\" names \"\(right)\", which is not in the vocabulary")
+                throw TokenizerError(
+                    .invalidValue, key: MetadataKey.merges,
+                    "entry \(rank) \"\(entry)\" names \"\(right)\", which is not in the vocabulary")
             }
             guard let m = vocabulary.textToID[left + right] else {
-                throw TokenizerError(.invalidValue, key: MetadataKey.merges,
-                                     "entry \(rank) \"\(entry)\" makes \"\(left + right)\", which is not in the vocabulary")
+                throw TokenizerError(
+                    .invalidValue, key: MetadataKey.merges,
+                    "entry \(rank) \"\(entry)\" makes \"\(left + right)\", which is not in the vocabulary")
             }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
             if merges[key] == nil { merges[key] = Merge(rank: Int32(rank), result: m) }
@@ -85,7 +89,11 @@ public struct ByteLevelBPETokenizer: Tokenizer {
                     bytes += raw
                 } else {
                     for scalar in text.unicodeScalars {
-                        if let b = ByteUnicodeMap.bytes(ofEncoded: String(scalar)) { bytes += b } else { bytes += Array(String(scalar).utf8) }
+                        if let b = ByteUnicodeMap.bytes(ofEncoded: String(scalar)) {
+                            bytes += b
+                        } else {
+                            bytes += Array(String(scalar).utf8)
+                        }
                     }
                 }
             case .byte:

@@ -27,7 +27,7 @@ struct CodepointClass: OptionSet, Sendable {
         case .decimalNumber, .letterNumber, .otherNumber:
             return [.inText, .number]
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return [.inText, .punctuation]
         default:
             return .inText

@@ -37,20 +37,20 @@ struct PreTokenizer: Sendable {
             // llama.cpp's fallback when the converter wrote no pre-tokenizer name.
             stages = [.punctuationRuns, .gpt2, .numberRuns, .asciiDigitTriples]
         case "gpt2", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
-             "a.x-4.0", "mellum", "modern-bert", "mpt", "olmo", "jais", "trillion", "granite-docling",
-             "exaone4":
+            "a.x-4.0", "mellum", "modern-bert", "mpt", "olmo", "jais", "trillion", "granite-docling",
+            "exaone4":
             stages = [.gpt2]
         case "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", "mellum2":
             stages = [.eachNumber, .gpt2]
         case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
-             "jina-v5-nano":
+            "jina-v5-nano":
             stages = [.llama3(maxDigits: 3)]
             ignoreMerges = true
             addsBOS = true
         case "dbrx", "smaug-bpe":
             stages = [.llama3(maxDigits: 3)]
         case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2", "hunyuan",
-             "solar-open", "grok-2":
+            "solar-open", "grok-2":
             stages = [.llama3(maxDigits: 1)]
         default:
             return nil

@@ -32,8 +32,9 @@ public struct SentencePieceTokenizer: Tokenizer {
 
     init(vocabulary: Vocabulary, scores: [Float], addsBOS: Bool, addsEOS: Bool, addsSpacePrefix: Bool) throws {
         guard scores.count == vocabulary.count else {
-            throw TokenizerError(.invalidValue, key: MetadataKey.scores,
-                                 "has \(scores.count) entries but \(MetadataKey.tokens) has \(vocabulary.count)")
+            throw TokenizerError(
+                .invalidValue, key: MetadataKey.scores,
+                "has \(scores.count) entries but \(MetadataKey.tokens) has \(vocabulary.count)")
         }
         self.vocabulary = vocabulary
         self.scores = scores
@@ -209,8 +210,10 @@ struct SentencePieceSession {
             let taken = min(length, n - offset)
             let index = Int32(symbols.count)
             offset += taken
-            symbols.append(Symbol(start: Int32(offset - taken), length: Int32(taken),
-                                  prev: index - 1, next: offset == n ? -1 : index + 1))
+            symbols.append(
+                Symbol(
+                    start: Int32(offset - taken), length: Int32(taken),
+                    prev: index - 1, next: offset == n ? -1 : index + 1))
         }
         let table = tokenizer.table
         let scores = tokenizer.scores
@@ -221,7 +224,10 @@ struct SentencePieceSession {
                 let l = Int(bigram.left), r = Int(bigram.right)
                 // Stale: one side already merged away or grew.
                 if symbols[l].length == 0 || symbols[r].length == 0
-                    || symbols[l].length + symbols[r].length != bigram.size { continue }
+                    || symbols[l].length + symbols[r].length != bigram.size
+                {
+                    continue
+                }
                 symbols[l].length += symbols[r].length
                 symbols[r].length = 0
                 symbols[l].next = symbols[r].next
@@ -251,8 +257,10 @@ struct SentencePieceSession {
         }
     }
 
-    private mutating func addBigram(_ left: Int32, _ right: Int32, _ buffer: UnsafeBufferPointer<UInt8>,
-                                    _ table: ByteStringTable, _ scores: [Float]) {
+    private mutating func addBigram(
+        _ left: Int32, _ right: Int32, _ buffer: UnsafeBufferPointer<UInt8>,
+        _ table: ByteStringTable, _ scores: [Float]
+    ) {
         guard left >= 0, right >= 0 else { return }
         let l = symbols[Int(left)], r = symbols[Int(right)]
         let size = l.length + r.length
@@ -305,8 +313,10 @@ struct ByteStringTable: Sendable {
     }
 
     @inline(__always)
-    private static func equal(_ a: UnsafeBufferPointer<UInt8>, _ aStart: Int, _ aEnd: Int,
-                              _ b: UnsafeBufferPointer<UInt8>, _ bStart: Int, _ count: Int) -> Bool {
+    private static func equal(
+        _ a: UnsafeBufferPointer<UInt8>, _ aStart: Int, _ aEnd: Int,
+        _ b: UnsafeBufferPointer<UInt8>, _ bStart: Int, _ count: Int
+    ) -> Bool {
         guard aEnd - aStart == count else { return false }
         for k in 0..<count where a[aStart + k] != b[bStart + k] { return false }
         return true
@@ -361,7 +371,8 @@ extension TokenizerLoader {
         if addsEOS && vocabulary.eos == nil {
             throw TokenizerError(.missingKey, key: MetadataKey.eos, "missing, but \(MetadataKey.addEOS) is true")
         }
-        return try SentencePieceTokenizer(vocabulary: vocabulary, scores: scores, addsBOS: addsBOS,
-                                          addsEOS: addsEOS, addsSpacePrefix: addsSpacePrefix)
+        return try SentencePieceTokenizer(
+            vocabulary: vocabulary, scores: scores, addsBOS: addsBOS,
+            addsEOS: addsEOS, addsSpacePrefix: addsSpacePrefix)
     }
 }

@@ -53,8 +53,10 @@ struct SpecialTokenMatcher: Sendable {
             }
             guard nodes[node].candidate < 0 else { continue }
             nodes[node].candidate = Int32(candidates.count)
-            candidates.append(Candidate(id: id, length: bytes.count,
-                                        alwaysMatched: vocabulary.types[Int(id)] == .userDefined))
+            candidates.append(
+                Candidate(
+                    id: id, length: bytes.count,
+                    alwaysMatched: vocabulary.types[Int(id)] == .userDefined))
         }
     }
 

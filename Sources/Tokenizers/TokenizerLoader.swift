@@ -11,16 +11,18 @@ public enum TokenizerLoader {
         case "llama":
             return try loadSentencePiece(reader)
         default:
-            throw TokenizerError(.unsupported, key: MetadataKey.model,
-                                 "unknown tokenizer model \"\(model)\" (supported: \"gpt2\", \"llama\")")
+            throw TokenizerError(
+                .unsupported, key: MetadataKey.model,
+                "unknown tokenizer model \"\(model)\" (supported: \"gpt2\", \"llama\")")
         }
     }
 
     private static func loadByteLevelBPE(_ reader: MetadataReader) throws -> ByteLevelBPETokenizer {
         let preName = try reader.optionalString(MetadataKey.pre)
         guard let pre = PreTokenizer(name: preName) else {
-            throw TokenizerError(.unsupported, key: MetadataKey.pre,
-                                 "unknown pre-tokenizer \"\(preName ?? "")\"")
+            throw TokenizerError(
+                .unsupported, key: MetadataKey.pre,
+                "unknown pre-tokenizer \"\(preName ?? "")\"")
         }
         let vocabulary = try reader.vocabulary()
         let merges = try reader.requiredStrings(MetadataKey.merges)
@@ -32,8 +34,9 @@ public enum TokenizerLoader {
         if addsEOS && vocabulary.eos == nil {
             throw TokenizerError(.missingKey, key: MetadataKey.eos, "missing, but \(MetadataKey.addEOS) is true")
         }
-        return try ByteLevelBPETokenizer(vocabulary: vocabulary, mergeList: merges, preTokenizer: pre,
-                                         addsBOS: addsBOS, addsEOS: addsEOS)
+        return try ByteLevelBPETokenizer(
+            vocabulary: vocabulary, mergeList: merges, preTokenizer: pre,
+            addsBOS: addsBOS, addsEOS: addsEOS)
     }
 }
 
@@ -90,15 +93,18 @@ struct MetadataReader {
             throw TokenizerError.wrongType(key, expected: "an integer", got: typeName(value))
         }
         guard id >= 0 && id < vocabularySize else {
-            throw TokenizerError(.invalidValue, key: key,
-                                 "\(id) is outside the vocabulary (0..<\(vocabularySize))")
+            throw TokenizerError(
+                .invalidValue, key: key,
+                "\(id) is outside the vocabulary (0..<\(vocabularySize))")
         }
         return Int32(id)
     }
 
     /// The defaults stand in for absent id keys (llama.cpp's per-model-kind defaults), when in range.
-    func vocabulary(defaultBOS: Int32? = nil, defaultEOS: Int32? = nil,
-                    defaultUnknown: Int32? = nil) throws -> Vocabulary {
+    func vocabulary(
+        defaultBOS: Int32? = nil, defaultEOS: Int32? = nil,
+        defaultUnknown: Int32? = nil
+    ) throws -> Vocabulary {
         let texts = try requiredStrings(MetadataKey.tokens)
         guard !texts.isEmpty else {
             throw TokenizerError(.invalidValue, key: MetadataKey.tokens, "is empty")

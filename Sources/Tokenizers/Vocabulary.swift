@@ -51,8 +51,10 @@ struct Vocabulary: Sendable {
     ]
 
     /// Validates and assembles the parts read from metadata (`TokenizerLoader` does the reading).
-    init(texts rawTexts: [String], types rawTypes: [Int64]?, bos: Int32?, eos: Int32?, unknown: Int32?,
-         padding: Int32?, extraEndOfGeneration: [Int32]) throws {
+    init(
+        texts rawTexts: [String], types rawTypes: [Int64]?, bos: Int32?, eos: Int32?, unknown: Int32?,
+        padding: Int32?, extraEndOfGeneration: [Int32]
+    ) throws {
         var texts = rawTexts
         var textToID: [String: Int32] = [:]
         textToID.reserveCapacity(texts.count)
@@ -64,8 +66,9 @@ struct Vocabulary: Sendable {
                 // (Gemma has both precomposed and decomposed spellings of some syllables, as distinct
                 // tokens; this map keeps the first, SentencePieceTokenizer matches bytes itself.)
                 if texts[Int(earlier)].utf8.elementsEqual(texts[i].utf8) {
-                    throw TokenizerError(.invalidValue, key: MetadataKey.tokens,
-                                         "duplicate token \"\(texts[i])\" at ids \(earlier) and \(i)")
+                    throw TokenizerError(
+                        .invalidValue, key: MetadataKey.tokens,
+                        "duplicate token \"\(texts[i])\" at ids \(earlier) and \(i)")
                 }
                 textToID[texts[i]] = earlier
             }
@@ -73,8 +76,9 @@ struct Vocabulary: Sendable {
         var types = [TokenType](repeating: .normal, count: texts.count)
         if let rawTypes {
             guard rawTypes.count == texts.count else {
-                throw TokenizerError(.invalidValue, key: MetadataKey.tokenType,
-                                     "has \(rawTypes.count) entries but \(MetadataKey.tokens) has \(texts.count)")
+                throw TokenizerError(
+                    .invalidValue, key: MetadataKey.tokenType,
+                    "has \(rawTypes.count) entries but \(MetadataKey.tokens) has \(texts.count)")
             }
             for (i, raw) in rawTypes.enumerated() {
                 types[i] = Int32(exactly: raw).flatMap(TokenType.init(rawValue:)) ?? .undefined

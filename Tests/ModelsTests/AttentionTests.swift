@@ -1,5 +1,6 @@
 import Compute
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,9 @@ import Glibc
 @Suite struct AttentionTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var headDim: Int, heads: Int, kvHeads: Int, type: KVCacheType, window: Int?
-        var testDescription: String { "headDim \(headDim), \(heads)/\(kvHeads) heads, \(type), window \(window.map(String.init) ?? "none")" }
+        var testDescription: String {
+            "headDim \(headDim), \(heads)/\(kvHeads) heads, \(type), window \(window.map(String.init) ?? "none")"
+        }
     }
 
     static let cases = [
@@ -36,7 +39,8 @@ import Glibc
         // A window of 19 in a ring of 27 cells: the 45 positions below wrap it more than once.
         let context = 64, capacity = c.window.map { $0 + 8 } ?? context
         let cache = backend.makeKVCache(type: c.type, width: width, contextLength: context, capacity: [capacity])
-        let shape = AttentionShape(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot(), window: c.window)
+        let shape = AttentionShape(
+            heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot(), window: c.window)
         var random = Random(state: UInt64(c.headDim * 31 + c.heads))
         func stored(_ x: Float) -> Float { c.type == .f16 ? Float(Float16(x)) : x }
 
@@ -70,15 +74,19 @@ import Glibc
         backend.attention([AttentionSpan(queries: queries, cache: cache, firstPosition: last, output: tiledOut)], layer: 0, shape: shape)
         let decodeRows = [5, 6, 7]
         let decodeOut = decodeRows.map { _ in backend.makeMatrix(rows: 1, columns: queryWidth) }
-        backend.attention(decodeRows.enumerated().map { i, r in
-            AttentionSpan(queries: queries.rows(r..<(r + 1)), cache: cache, firstPosition: last + r, output: decodeOut[i])
-        }, layer: 0, shape: shape)
+        backend.attention(
+            decodeRows.enumerated().map { i, r in
+                AttentionSpan(queries: queries.rows(r..<(r + 1)), cache: cache, firstPosition: last + r, output: decodeOut[i])
+            }, layer: 0, shape: shape)
 
         // Row 7 alone: one row may split its heads' group over the threads (Gemma 3's 4 heads on 1
         // KV head); its result must equal the same row computed beside two others, bit for bit.
         let aloneOut = backend.makeMatrix(rows: 1, columns: queryWidth)
-        backend.attention([AttentionSpan(queries: queries.rows(7..<8), cache: cache, firstPosition: last + 7, output: aloneOut)], layer: 0, shape: shape)
-        #expect((0..<queryWidth).allSatisfy { aloneOut.row(0)[$0] == decodeOut[2].row(0)[$0] }, "row 7 alone differs from row 7 beside rows 5 and 6")
+        backend.attention(
+            [AttentionSpan(queries: queries.rows(7..<8), cache: cache, firstPosition: last + 7, output: aloneOut)], layer: 0, shape: shape)
+        #expect(
+            (0..<queryWidth).allSatisfy { aloneOut.row(0)[$0] == decodeOut[2].row(0)[$0] },
+            "row 7 alone differs from row 7 beside rows 5 and 6")
 
         // One arithmetic per row, whatever the path: the span's rows equal the decode rows and the
         // same positions chunked 3 + 5 (other tiles, other key ranges per tile), bit for bit — so
@@ -90,10 +98,11 @@ import Glibc
             #expect(same(tiledOut.row(r), decodeOut[i].row(0)), "row \(r) in a span differs from the row decoded")
         }
         let chunked = backend.makeMatrix(rows: tiled, columns: queryWidth)
-        backend.attention([
-            AttentionSpan(queries: queries.rows(0..<3), cache: cache, firstPosition: last, output: chunked.rows(0..<3)),
-            AttentionSpan(queries: queries.rows(3..<8), cache: cache, firstPosition: last + 3, output: chunked.rows(3..<8)),
-        ], layer: 0, shape: shape)
+        backend.attention(
+            [
+                AttentionSpan(queries: queries.rows(0..<3), cache: cache, firstPosition: last, output: chunked.rows(0..<3)),
+                AttentionSpan(queries: queries.rows(3..<8), cache: cache, firstPosition: last + 3, output: chunked.rows(3..<8)),
+            ], layer: 0, shape: shape)
         for r in 0..<tiled {
             #expect(same(tiledOut.row(r), chunked.row(r)), "row \(r) differs between chunkings 8 and 3 + 5")
         }

@@ -1,6 +1,6 @@
 import Compute
-import Models
 import ModelStore
+import Models
 import Testing
 
 /// One answer per prompt, by construction: every kernel and the attention compute a row the same
@@ -16,7 +16,8 @@ import Testing
 
     @Test(arguments: ["smollm2-135m", "gemma3-270m"], [KVCacheType.f16, .f32])
     func promptLogitsAreTheSameBitsInAnyChunking(_ model: String, kvType: KVCacheType) throws {
-        let loaded = try ModelLoader.load(path: try ModelStore().resolve(model), backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
+        let loaded = try ModelLoader.load(
+            path: try ModelStore().resolve(model), backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
         let tokenizer = loaded.tokenizer
         for prompt in Self.prompts {
             let tokens = tokenizer.encode(prompt, addBOS: tokenizer.addsBOS, parseSpecialTokens: false)
@@ -26,8 +27,9 @@ import Testing
             let whole = try logits(batch: 512)
             for batch in [1, 3, 5] {
                 let chunked = try logits(batch: batch)
-                #expect(chunked.map(\.bitPattern) == whole.map(\.bitPattern),
-                        "\(model) \(kvType) \"\(prompt)\": chunks of \(batch) give other logits than one batch")
+                #expect(
+                    chunked.map(\.bitPattern) == whole.map(\.bitPattern),
+                    "\(model) \(kvType) \"\(prompt)\": chunks of \(batch) give other logits than one batch")
             }
             // A prefix already in the cache, the rest evaluated after it (a chat turn, a shared prefix).
             let session = try InferenceSession(model: loaded.model, contextLength: 128, kvType: kvType)

@@ -1,9 +1,10 @@
 import Compute
 import Foundation
-@testable import Models
 import ModelStore
 import Sampling
 import Testing
+
+@testable import Models
 
 /// The exact computation as reference (docs/FIDELITY.md): logits of a float64 forward pass over
 /// the GGUF's own dequantized weights with unquantized activations, written by
@@ -74,7 +75,7 @@ struct F64Reference {
 /// on KL and two standard errors on top-1 agreement. A real error (a wrong rope, window or norm)
 /// moves KL by orders of magnitude. Whether Atelier is at or below llama.cpp is measured over more
 /// text in docs/FIDELITY.md, not asserted here.
-@Suite(.serialized) struct FidelityTests {
+@Suite(.serialized, .tags(.slow, .model)) struct FidelityTests {
     struct Case: Sendable, CustomStringConvertible {
         let model: String
         let fixture: String
@@ -88,41 +89,52 @@ struct F64Reference {
     static let margin = 1.2
 
     static let cases: [Case] = [
-        Case(model: "smollm2-135m", fixture: "f64-smollm2-gpl3-c128.bin", kvType: .f16,
-             llamaCppKL: [0.004609, 0.003922], llamaCppSameTop: [244.0 / 252, 245.0 / 252]),
-        Case(model: "smollm2-135m", fixture: "f64-smollm2-gpl3-c128.bin", kvType: .f32,
-             llamaCppKL: [0.004609, 0.004506], llamaCppSameTop: [244.0 / 252, 240.0 / 252]),
-        Case(model: "gemma3-270m", fixture: "f64-gemma3-gpl3-c128.bin", kvType: .f16,
-             llamaCppKL: [0.005022, 0.004636], llamaCppSameTop: [246.0 / 252, 245.0 / 252]),
-        Case(model: "gemma3-270m", fixture: "f64-gemma3-gpl3-c128.bin", kvType: .f32,
-             llamaCppKL: [0.005022, 0.004668], llamaCppSameTop: [246.0 / 252, 245.0 / 252]),
+        Case(
+            model: "smollm2-135m", fixture: "f64-smollm2-gpl3-c128.bin", kvType: .f16,
+            llamaCppKL: [0.004609, 0.003922], llamaCppSameTop: [244.0 / 252, 245.0 / 252]),
+        Case(
+            model: "smollm2-135m", fixture: "f64-smollm2-gpl3-c128.bin", kvType: .f32,
+            llamaCppKL: [0.004609, 0.004506], llamaCppSameTop: [244.0 / 252, 240.0 / 252]),
+        Case(
+            model: "gemma3-270m", fixture: "f64-gemma3-gpl3-c128.bin", kvType: .f16,
+            llamaCppKL: [0.005022, 0.004636], llamaCppSameTop: [246.0 / 252, 245.0 / 252]),
+        Case(
+            model: "gemma3-270m", fixture: "f64-gemma3-gpl3-c128.bin", kvType: .f32,
+            llamaCppKL: [0.005022, 0.004668], llamaCppSameTop: [246.0 / 252, 245.0 / 252]),
     ]
 
     @Test(arguments: cases)
     func klDivergenceFromTheExactComputationIsWithinLlamaCpps(_ c: Case) throws {
         let reference = try F64Reference.load(c.fixture)
-        let loaded = try ModelLoader.load(path: try ModelStore().resolve(c.model), backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
+        let loaded = try ModelLoader.load(
+            path: try ModelStore().resolve(c.model), backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
         let tokenizer = loaded.tokenizer
         let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
-        let tokens = tokenizer.encode(String(text.dropLast(text.hasSuffix("\n") ? 1 : 0)), addBOS: tokenizer.addsBOS, parseSpecialTokens: false)
+        let tokens = tokenizer.encode(
+            String(text.dropLast(text.hasSuffix("\n") ? 1 : 0)), addBOS: tokenizer.addsBOS, parseSpecialTokens: false)
         #expect(Array(tokens.prefix(reference.tokens.count)) == reference.tokens, "the fixture was made from other tokens")
         let session = try InferenceSession(model: loaded.model, contextLength: reference.contextLength, kvType: c.kvType, logitRows: 32)
         var index = 0, total = 0.0, sameTop = 0, worst = 0.0
-        try session.scorePerplexityChunks(reference.tokens, contextLength: reference.contextLength, chunks: reference.chunks,
-                                          bosToken: tokenizer.addsBOS ? tokenizer.bosTokenID : nil) { _, logits in
+        try session.scorePerplexityChunks(
+            reference.tokens, contextLength: reference.contextLength, chunks: reference.chunks,
+            bosToken: tokenizer.addsBOS ? tokenizer.bosTokenID : nil
+        ) { _, logits in
             let position = reference.positions[index]
             let kl = F64Reference.divergence(position, logits)
             total += kl
             worst = max(worst, kl)
             if Sampler.argmax(Array(logits)) == Int32(position.top[0].id) { sameTop += 1 }
             index += 1
-        } progress: { _ in }
+        } progress: { _ in
+        }
         #expect(index == reference.positions.count)
         let n = Double(index), mean = total / n, agreement = Double(sameTop) / n
         let klBound = c.llamaCppKL.max()! * Self.margin
         let lowest = c.llamaCppSameTop.min()!
         let topBound = lowest - 2 * (lowest * (1 - lowest) / n).squareRoot()
-        print("fidelity \(c): mean KL \(mean) (llama.cpp \(c.llamaCppKL)), worst \(worst), top-1 \(sameTop)/\(index) (llama.cpp \(c.llamaCppSameTop.map { Int(($0 * n).rounded()) }))")
+        print(
+            "fidelity \(c): mean KL \(mean) (llama.cpp \(c.llamaCppKL)), worst \(worst), top-1 \(sameTop)/\(index) (llama.cpp \(c.llamaCppSameTop.map { Int(($0 * n).rounded()) }))"
+        )
         #expect(mean <= klBound, "mean KL from the f64 reference \(mean) > \(klBound) (llama.cpp's worst \(c.llamaCppKL.max()!) + 20 %)")
         #expect(agreement >= topBound, "top-1 agreement \(agreement) < \(topBound) (llama.cpp's lowest \(lowest) − 2 SE)")
     }

@@ -22,15 +22,17 @@ import Testing
         for batch in [2, 3, 5, 6, 9] {
             let x = randomFloats(columns * batch, seed: 777 &+ UInt64(batch))
             func products(firstRow: Int, count: Int) -> [Float] {
-                InterleavedKernelTests.products(kernel, weights, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
-                                                Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
+                InterleavedKernelTests.products(
+                    kernel, weights, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
+                    Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
             }
             let together = products(firstRow: 0, count: batch)
             for b in 0..<batch {
                 let alone = products(firstRow: b, count: 1)
                 let row = Array(together[(b * Self.rows)..<((b + 1) * Self.rows)])
-                #expect(row.map(\.bitPattern) == alone.map(\.bitPattern),
-                        "\(type)\(portable ? " (portable)" : ""): activation row \(b) of \(batch) differs from the row alone")
+                #expect(
+                    row.map(\.bitPattern) == alone.map(\.bitPattern),
+                    "\(type)\(portable ? " (portable)" : ""): activation row \(b) of \(batch) differs from the row alone")
             }
         }
     }

@@ -13,7 +13,9 @@ import Testing
         var out = [UInt8](repeating: 0xAA, count: weights.count)
         weights.withUnsafeBytes { w in
             out.withUnsafeMutableBytes { o in
-                layout.repack(type, source: w.baseAddress!, rowBytes: weights.count / rows, groups: 0..<(rows / layout.rowsPerGroup), into: o.baseAddress!)
+                layout.repack(
+                    type, source: w.baseAddress!, rowBytes: weights.count / rows, groups: 0..<(rows / layout.rowsPerGroup),
+                    into: o.baseAddress!)
             }
         }
         return out
@@ -21,21 +23,27 @@ import Testing
 
     /// `kernel` over weight rows `rows` of a repacked matrix and `batch` activation rows of `x`,
     /// quantized as the kernel wants them; output rows `stride` apart, NaN where nothing was written.
-    static func products(_ kernel: DotKernel, _ packed: [UInt8], rowBytes: Int, rows: Range<Int>, columns: Int,
-                         _ x: [Float], batch: Int, stride: Int) -> [Float] {
+    static func products(
+        _ kernel: DotKernel, _ packed: [UInt8], rowBytes: Int, rows: Range<Int>, columns: Int,
+        _ x: [Float], batch: Int, stride: Int
+    ) -> [Float] {
         let aRowBytes = kernel.activationRowBytes(count: columns)
         var acts = [UInt8](repeating: 0, count: aRowBytes * batch)
         x.withUnsafeBufferPointer { xp in
             acts.withUnsafeMutableBytes { ap in
-                for b in 0..<batch { kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes) }
+                for b in 0..<batch {
+                    kernel.quantizeActivations(xp.baseAddress! + b * columns, count: columns, into: ap.baseAddress! + b * aRowBytes)
+                }
             }
         }
         var out = [Float](repeating: .nan, count: stride * batch)
         packed.withUnsafeBytes { w in
             acts.withUnsafeBytes { a in
                 out.withUnsafeMutableBufferPointer { o in
-                    kernel.matmul(weights: w.baseAddress!, weightRowBytes: rowBytes, rows: rows, columns: columns,
-                                  activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!, outputStride: stride)
+                    kernel.matmul(
+                        weights: w.baseAddress!, weightRowBytes: rowBytes, rows: rows, columns: columns,
+                        activations: a.baseAddress!, activationRowBytes: aRowBytes, batch: batch, output: o.baseAddress!,
+                        outputStride: stride)
                 }
             }
         }
@@ -47,7 +55,9 @@ import Testing
     static func referenceActivations(_ x: [Float], row b: Int, columns: Int) -> (q81: [UInt8], values: [Float]) {
         var q81 = [UInt8](repeating: 0, count: columns / 32 * 36)
         x.withUnsafeBufferPointer { xp in
-            q81.withUnsafeMutableBytes { Quantization.quantize(.q8_1, from: xp.baseAddress! + b * columns, to: $0.baseAddress!, count: columns) }
+            q81.withUnsafeMutableBytes {
+                Quantization.quantize(.q8_1, from: xp.baseAddress! + b * columns, to: $0.baseAddress!, count: columns)
+            }
         }
         return (q81, dequantized(.q8_1, q81, count: columns))
     }
@@ -72,7 +82,10 @@ import Testing
             let original = dequantized(type, Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)]), count: Self.columns)
             var got = [Float](repeating: 0, count: Self.columns)
             packed.withUnsafeBytes { p in
-                got.withUnsafeMutableBufferPointer { layout.dequantizeRow(type, data: p.baseAddress!, rowBytes: rowBytes, columns: Self.columns, row: r, into: $0.baseAddress!) }
+                got.withUnsafeMutableBufferPointer {
+                    layout.dequantizeRow(
+                        type, data: p.baseAddress!, rowBytes: rowBytes, columns: Self.columns, row: r, into: $0.baseAddress!)
+                }
             }
             #expect(got.elementsEqual(original) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(type) row \(r)")
         }
@@ -104,7 +117,8 @@ import Testing
                 var tolerance = 1e-4 * magnitude
                 if type == .q4_1 {
                     for blk in 0..<(Self.columns / 32) {
-                        tolerance += abs(Double(DotKernelTests.half(raw, blk * 20 + 2)) * Double(DotKernelTests.half(q81, blk * 36 + 2))) / 1024
+                        tolerance +=
+                            abs(Double(DotKernelTests.half(raw, blk * 20 + 2)) * Double(DotKernelTests.half(q81, blk * 36 + 2))) / 1024
                     }
                 }
                 #expect(abs(Double(got) - exact) <= tolerance, "\(type) row \(r) batch \(b)/\(batch): \(got) vs \(exact)")
@@ -127,8 +141,9 @@ import Testing
         let packed = layout == .rowMajor ? weights : Self.repacked(type, weights)
         let x = randomFloats(columns * batch, seed: 4242)
         func products(firstRow: Int, count: Int) -> [Float] {
-            Self.products(kernel, packed, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
-                          Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
+            Self.products(
+                kernel, packed, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
+                Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
         }
         let together = products(firstRow: 0, count: batch)
         for b in 0..<batch {

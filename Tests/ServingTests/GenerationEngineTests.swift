@@ -9,15 +9,17 @@ import Tokenizers
 
 /// Continuous batching must not change what a request gets: each greedy completion equals the
 /// same prompt generated alone by `InferenceSession`.
-@Suite(.serialized) struct GenerationEngineTests {
-    static let models: [String: LoadedModel] = {
+@Suite(.serialized, .tags(.model)) struct GenerationEngineTests {
+    /// Pulled if the store lacks them; a failure fails the tests that need them, not the test run.
+    static let loadedModels = Result {
         var out: [String: LoadedModel] = [:]
         for name in ["smollm2-135m", "gemma3-270m"] {
-            let path = try! ModelStore().resolve(name)
-            out[name] = try! ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
+            let path = try ModelStore().resolve(name)
+            out[name] = try ModelLoader.load(path: path, backend: CPUBackend(threads: CPUBackend.defaultThreadCount))
         }
         return out
-    }()
+    }
+    static var models: [String: LoadedModel] { get throws { try loadedModels.get() } }
 
     static let prompts = [
         "The capital of France is", "Once upon a time, there was a", "1, 2, 3, 4,",
@@ -47,10 +49,11 @@ import Tokenizers
         return (tokens, text, finish)
     }
 
-    @Test(arguments: ["smollm2-135m", "gemma3-270m"])
-    func batchedGreedyEqualsAlone(model: String) async throws {
-        let loaded = try #require(Self.models[model])
-        let engine = GenerationEngine(loaded: loaded, slots: 4, slotContext: 256)
+    /// `run` (a session generating alone) and `serve` with one slot or four give the same tokens.
+    @Test(arguments: ["smollm2-135m", "gemma3-270m"], [1, 4])
+    func batchedGreedyEqualsAlone(model: String, slots: Int) async throws {
+        let loaded = try #require(try Self.models[model])
+        let engine = GenerationEngine(loaded: loaded, slots: slots, slotContext: 256)
         let prompts = Self.prompts.map { loaded.tokenizer.encode($0, addBOS: loaded.tokenizer.addsBOS, parseSpecialTokens: false) }
         let results = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { group in
             for (i, prompt) in prompts.enumerated() {
@@ -63,7 +66,7 @@ import Tokenizers
         }
         for (i, prompt) in prompts.enumerated() {
             let single = try Self.alone(loaded, prompt, maxTokens: 24)
-            #expect(results[i] == single, "\(model) prompt \(i): batched \(results[i]) alone \(single)")
+            #expect(results[i] == single, "\(model) \(slots) slots, prompt \(i): batched \(results[i]) alone \(single)")
         }
     }
 
@@ -72,7 +75,7 @@ import Tokenizers
     /// equals its prompt generated alone.
     @Test(arguments: ["smollm2-135m", "gemma3-270m"])
     func concurrentRequestsEvaluateASharedPrefixOnce(model: String) async throws {
-        let loaded = try #require(Self.models[model])
+        let loaded = try #require(try Self.models[model])
         let engine = GenerationEngine(loaded: loaded, slots: 4, slotContext: 256)
         let preamble = "You are a careful assistant. Answer in one short sentence, without any preamble or apology. Question: "
         let prompts = ["What is the capital of France?", "How many legs does a spider have?", "Why is the sky blue?", "What do bees make?"]
@@ -97,7 +100,7 @@ import Tokenizers
     }
 
     @Test func repeatedPromptReusesTheSlotsCache() async throws {
-        let loaded = try #require(Self.models["smollm2-135m"])
+        let loaded = try #require(try Self.models["smollm2-135m"])
         let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256)
         let prompt = loaded.tokenizer.encode("The capital of France is", addBOS: false, parseSpecialTokens: false)
         let first = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 8, sampling: .greedy)))
@@ -108,7 +111,7 @@ import Tokenizers
     }
 
     @Test func stopStringEndsTheTextBeforeIt() async throws {
-        let loaded = try #require(Self.models["smollm2-135m"])
+        let loaded = try #require(try Self.models["smollm2-135m"])
         let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256)
         let prompt = loaded.tokenizer.encode("1, 2, 3, 4,", addBOS: false, parseSpecialTokens: false)
         let free = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, sampling: .greedy)))
@@ -122,7 +125,7 @@ import Tokenizers
 
     /// A consumer that goes away frees its slot within one decode step.
     @Test func cancellationFreesTheSlot() async throws {
-        let loaded = try #require(Self.models["smollm2-135m"])
+        let loaded = try #require(try Self.models["smollm2-135m"])
         let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 512)
         let prompt = loaded.tokenizer.encode("Once upon a time", addBOS: false, parseSpecialTokens: false)
         do {
@@ -140,7 +143,7 @@ import Tokenizers
     }
 
     @Test func fullQueueIsRefused() throws {
-        let loaded = try #require(Self.models["smollm2-135m"])
+        let loaded = try #require(try Self.models["smollm2-135m"])
         let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256, queueLimit: 2)
         let prompt: [Int32] = [1, 2, 3]
         var streams: [AsyncStream<GenerationEvent>] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,12 +9,15 @@ import Glibc
 /// .ci/run) runs scripts/openai-client-test.py — every endpoint, streaming, stops, seeds, logprobs,
 /// each error status, a full queue, a disconnect, SIGTERM with a request in flight — and
 /// scripts/load-test.py — 32 concurrent streams, each equal to its answer served alone.
-@Suite(.serialized) struct OpenAIClientTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+@Suite(.serialized, .tags(.slow, .model, .process)) struct OpenAIClientTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func openAIPackageAgainstTheServer() throws {
         let server = try RunningServer(arguments: ["--parallel", "2", "--queue", "2", "--api-key", "test-key", "-c", "1024", "-t", "2"])
-        let status = try Self.python(["scripts/openai-client-test.py", server.baseURL, "test-key", "smollm2-135m", "\(server.process.processIdentifier)"])
+        let status = try Self.python([
+            "scripts/openai-client-test.py", server.baseURL, "test-key", "smollm2-135m", "\(server.process.processIdentifier)",
+        ])
         #expect(status == 0)
         server.process.waitUntilExit()
         #expect(server.process.terminationStatus == 0, "the server exits cleanly after SIGTERM")
