@@ -20,20 +20,29 @@ import Testing
         let weights = quantized(type, randomFloats(Self.rows * columns, seed: 51 &+ UInt64(type.rawValue)))
         let rowBytes = weights.count / Self.rows
         for batch in [2, 3, 5, 6, 9] {
-            let x = randomFloats(columns * batch, seed: 777 &+ UInt64(batch))
-            func products(firstRow: Int, count: Int) -> [Float] {
-                InterleavedKernelTests.products(
-                    kernel, weights, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
-                    Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
-            }
-            let together = products(firstRow: 0, count: batch)
-            for b in 0..<batch {
-                let alone = products(firstRow: b, count: 1)
-                let row = Array(together[(b * Self.rows)..<((b + 1) * Self.rows)])
-                #expect(
-                    row.map(\.bitPattern) == alone.map(\.bitPattern),
-                    "\(type)\(portable ? " (portable)" : ""): activation row \(b) of \(batch) differs from the row alone")
-            }
+            Self.expectEveryRowAsAlone(
+                kernel, weights, rowBytes: rowBytes, rows: Self.rows, columns: columns,
+                randomFloats(columns * batch, seed: 777 &+ UInt64(batch)), batch: batch,
+                "\(type)\(portable ? " (portable)" : "")")
+        }
+    }
+
+    /// Multiplies `batch` activation rows of `x` together and each row alone, and expects the same
+    /// bits for every row.
+    static func expectEveryRowAsAlone(
+        _ kernel: DotKernel, _ weights: [UInt8], rowBytes: Int, rows: Int, columns: Int,
+        _ x: [Float], batch: Int, _ what: String
+    ) {
+        func products(firstRow: Int, count: Int) -> [Float] {
+            InterleavedKernelTests.products(
+                kernel, weights, rowBytes: rowBytes, rows: 0..<rows, columns: columns,
+                Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: rows)
+        }
+        let together = products(firstRow: 0, count: batch)
+        for b in 0..<batch {
+            let alone = products(firstRow: b, count: 1)
+            let row = Array(together[(b * rows)..<((b + 1) * rows)])
+            #expect(row.map(\.bitPattern) == alone.map(\.bitPattern), "\(what): activation row \(b) of \(batch) differs from the row alone")
         }
     }
 }

@@ -139,18 +139,9 @@ import Testing
         let weights = quantized(type, randomFloats(Self.rows * columns, seed: 31 &+ UInt64(type.rawValue)))
         let rowBytes = weights.count / Self.rows
         let packed = layout == .rowMajor ? weights : Self.repacked(type, weights)
-        let x = randomFloats(columns * batch, seed: 4242)
-        func products(firstRow: Int, count: Int) -> [Float] {
-            Self.products(
-                kernel, packed, rowBytes: rowBytes, rows: 0..<Self.rows, columns: columns,
-                Array(x[(firstRow * columns)..<((firstRow + count) * columns)]), batch: count, stride: Self.rows)
-        }
-        let together = products(firstRow: 0, count: batch)
-        for b in 0..<batch {
-            let alone = products(firstRow: b, count: 1)
-            let row = Array(together[(b * Self.rows)..<((b + 1) * Self.rows)])
-            #expect(row.map(\.bitPattern) == alone.map(\.bitPattern), "\(type): activation row \(b) of \(batch) differs from the row alone")
-        }
+        BatchInvarianceTests.expectEveryRowAsAlone(
+            kernel, packed, rowBytes: rowBytes, rows: Self.rows, columns: columns,
+            randomFloats(columns * batch, seed: 4242), batch: batch, "\(type)")
     }
 
     /// A −128 code, which no amax/127 quantizer writes but a file may hold, is multiplied exactly:
