@@ -10,7 +10,7 @@ import Models
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure prompt processing (pp) and decode (tg) speed in tokens per second.")
 
-    @Argument(help: "Model (default: \(ModelCatalog.defaultModelName)).")
+    @Argument(help: "A stored or built-in model name, or a .gguf path.")
     var model: String = ModelCatalog.defaultModelName
 
     @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens per pp run (0 skips pp).")

@@ -38,7 +38,7 @@ struct Fit: ParsableCommand {
 
     @Option(name: [.short, .customLong("ctx")], help: "Context length (default: 4096, at most the model's).")
     var contextLength: Int?
-    @Option(name: .customLong("batch"), help: "Tokens per forward pass (n_ubatch).")
+    @Option(name: [.customShort("b"), .customLong("batch")], help: "Tokens per forward pass (n_ubatch).")
     var batch: Int = 512
     @Option(name: .customLong("kv-type"), help: "KV cache type: f16, q8_0, q4_0, f32.")
     var kvType: String = "f16"

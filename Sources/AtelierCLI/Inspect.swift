@@ -7,7 +7,7 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a model's architecture, hyperparameters, tokenizer, parameter count and storage by tensor type.")
 
-    @Argument(help: "A stored or built-in model name, or a path to a .gguf file (default: \(ModelCatalog.defaultModelName)).")
+    @Argument(help: "A stored or built-in model name, or a path to a .gguf file.")
     var model: String = ModelCatalog.defaultModelName
 
     @Flag(help: "Also list every tensor: name, type, shape, parameters, bytes and file offset.")

@@ -8,7 +8,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).")
     var threads: Int?
 
-    @Option(name: [.short, .customLong("ctx")], help: "Context length in tokens (default: 4096, at most the model's trained length).")
+    @Option(
+        name: [.short, .customLong("ctx")],
+        help: "Context length in tokens (default: 4096; perplexity: 512; at most the model's trained length).")
     var contextLength: Int?
 
     @Option(name: .customLong("kv-type"), help: "KV cache element type: f16 or f32.")

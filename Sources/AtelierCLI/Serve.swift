@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a model over the OpenAI HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health).")
 
-    @Argument(help: "Model (default: \(ModelCatalog.defaultModelName)).")
+    @Argument(help: "A stored or built-in model name, or a .gguf path.")
     var model: String = ModelCatalog.defaultModelName
     @Option(help: "Address to bind (loopback by default; 0.0.0.0 exposes the server to the network).")
     var host: String = "127.0.0.1"

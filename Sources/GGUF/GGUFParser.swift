@@ -94,7 +94,7 @@ struct GGUFParser {
     private mutating func readMagic() throws {
         let magic = try reader.slice(4, "magic")
         guard Array(magic) == Array("GGUF".utf8) else {
-            let hex = magic.map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
+            let hex = magic.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined(separator: " ")
             throw reader.error(.badMagic, "magic", value: "bytes \(hex)", at: 0, expected: "\"GGUF\" (47 47 55 46)")
         }
     }

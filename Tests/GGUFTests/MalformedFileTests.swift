@@ -75,6 +75,14 @@ import Testing
         #expect(rejection(bytes)!.value.contains("58 47 55 46"))
     }
 
+    /// A text file renamed `.gguf`: bytes are two hex digits each ("0A", not "A"), next to the
+    /// expected "GGUF".
+    @Test func textFileMagicIsShownAsTwoDigitHex() {
+        let error = rejection(Array("A\n  plain text".utf8))
+        #expect(error?.value == "bytes 41 0A 20 20", "\(String(describing: error))")
+        #expect(error?.description.contains("47 47 55 46") == true)
+    }
+
     @Test(arguments: [UInt32(0), 4, 99, 0xFFFF_0001])
     func unknownVersion(_ version: UInt32) {
         var bytes = o.bytes
