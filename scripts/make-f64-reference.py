@@ -203,30 +203,38 @@ def attention(q, k, v, scale, window):
     return out.reshape(n, -1)
 
 
-class LlamaModel:
-    def __init__(self, reader, weights):
-        a = "llama"
-        self.n_layer = int(field(reader, f"{a}.block_count"))
-        self.n_embd = int(field(reader, f"{a}.embedding_length"))
-        self.n_head = int(field(reader, f"{a}.attention.head_count"))
-        self.n_kv = int(field(reader, f"{a}.attention.head_count_kv", self.n_head))
-        self.head_dim = int(field(reader, f"{a}.attention.key_length", self.n_embd // self.n_head))
-        self.n_rot = int(field(reader, f"{a}.rope.dimension_count", self.head_dim))
-        self.base = float(field(reader, f"{a}.rope.freq_base", 10000.0))
-        self.eps = float(field(reader, f"{a}.attention.layer_norm_rms_epsilon"))
-        for key in (f"{a}.rope.scaling.type", f"{a}.rope.scaling.factor"):
-            if field(reader, key) not in (None, "none", 1.0):
-                sys.exit(f"{key} is set; rope scaling is not implemented")
-        if weights.has("rope_freqs.weight"):
-            sys.exit("rope_freqs.weight is present; rope frequency factors are not implemented")
+class DecoderShape:
+    """The hyperparameters and tensors every decoder here shares, read under `arch`'s keys."""
+
+    def __init__(self, reader, weights, arch, layer_tensors):
+        self.n_layer = int(field(reader, f"{arch}.block_count"))
+        self.n_embd = int(field(reader, f"{arch}.embedding_length"))
+        self.n_head = int(field(reader, f"{arch}.attention.head_count"))
+        self.n_kv = int(field(reader, f"{arch}.attention.head_count_kv", self.n_head))
+        self.head_dim = int(field(reader, f"{arch}.attention.key_length", self.n_embd // self.n_head))
+        self.n_rot = int(field(reader, f"{arch}.rope.dimension_count", self.head_dim))
+        self.eps = float(field(reader, f"{arch}.attention.layer_norm_rms_epsilon"))
         self.embd = weights.get("token_embd.weight")
         self.output = weights.get("output.weight") if weights.has("output.weight") else self.embd
         self.output_norm = weights.get("output_norm.weight")
-        self.layers = []
-        for il in range(self.n_layer):
-            w = lambda s: weights.get(f"blk.{il}.{s}.weight")
-            self.layers.append({s: w(s) for s in ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-                                                  "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")})
+        self.layers = [{s: weights.get(f"blk.{il}.{s}.weight") for s in layer_tensors} for il in range(self.n_layer)]
+
+    @staticmethod
+    def refuse_set(reader, keys):
+        for key in keys:
+            if field(reader, key) not in (None, "none", 1.0):
+                sys.exit(f"{key} is set; it is not implemented")
+
+
+class LlamaModel(DecoderShape):
+    def __init__(self, reader, weights):
+        a = "llama"
+        super().__init__(reader, weights, a, ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
+                                              "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"))
+        self.base = float(field(reader, f"{a}.rope.freq_base", 10000.0))
+        self.refuse_set(reader, (f"{a}.rope.scaling.type", f"{a}.rope.scaling.factor"))
+        if weights.has("rope_freqs.weight"):
+            sys.exit("rope_freqs.weight is present; rope frequency factors are not implemented")
 
     def hidden(self, tokens):
         n = len(tokens)
@@ -246,31 +254,19 @@ class LlamaModel:
         return rms_norm(x, self.output_norm, self.eps)
 
 
-class Gemma3Model:
+class Gemma3Model(DecoderShape):
     def __init__(self, reader, weights):
         a = "gemma3"
-        self.n_layer = int(field(reader, f"{a}.block_count"))
-        self.n_embd = int(field(reader, f"{a}.embedding_length"))
-        self.n_head = int(field(reader, f"{a}.attention.head_count"))
-        self.n_kv = int(field(reader, f"{a}.attention.head_count_kv", self.n_head))
-        self.head_dim = int(field(reader, f"{a}.attention.key_length", self.n_embd // self.n_head))
-        self.n_rot = int(field(reader, f"{a}.rope.dimension_count", self.head_dim))
+        super().__init__(reader, weights, a, ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_q_norm", "attn_k_norm",
+                                              "attn_output", "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up",
+                                              "ffn_down", "post_ffw_norm"))
         self.base_global = float(field(reader, f"{a}.rope.freq_base", 1000000.0))
         self.base_local = float(field(reader, f"{a}.rope.local.freq_base", 10000.0))
         self.window = int(field(reader, f"{a}.attention.sliding_window"))
-        self.eps = float(field(reader, f"{a}.attention.layer_norm_rms_epsilon"))
-        for key in (f"{a}.rope.scaling.type", f"{a}.rope.scaling.factor", f"{a}.final_logit_softcapping",
-                    f"{a}.attn_logit_softcapping"):
-            if field(reader, key) not in (None, "none", 1.0):
-                sys.exit(f"{key} is set; it is not implemented")
+        self.refuse_set(reader, (f"{a}.rope.scaling.type", f"{a}.rope.scaling.factor", f"{a}.final_logit_softcapping",
+                                 f"{a}.attn_logit_softcapping"))
         # Gemma's query_pre_attn_scalar is head_dim for every size but 27B; the GGUF has no key for it.
         self.scale = 1.0 / math.sqrt(self.head_dim)
-        self.embd = weights.get("token_embd.weight")
-        self.output = weights.get("output.weight") if weights.has("output.weight") else self.embd
-        self.output_norm = weights.get("output_norm.weight")
-        names = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_q_norm", "attn_k_norm", "attn_output",
-                 "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm")
-        self.layers = [{s: weights.get(f"blk.{il}.{s}.weight") for s in names} for il in range(self.n_layer)]
 
     def hidden(self, tokens):
         n = len(tokens)
