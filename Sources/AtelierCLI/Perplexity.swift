@@ -80,7 +80,7 @@ struct Perplexity: ParsableCommand {
             if !json { Terminal.status("[\(chunk)/\(chunks)]") }
         }
         if json { return print(try JSONText.encode(result)) }
-        func line(_ label: String, _ e: KLDivergenceResult.Estimate, _ digits: Int = 6, percent: Bool = false) -> String {
+        func line(_ label: String, _ e: MeanEstimate, _ digits: Int = 6, percent: Bool = false) -> String {
             let scale = percent ? 100.0 : 1
             return label.padding(30) + ": " + Format.fixed(e.value * scale, digits) + " ± "
                 + Format.fixed(e.uncertainty * scale, digits) + (percent ? " %" : "")

@@ -7,27 +7,23 @@ import Glibc
 /// How far a model's next-token distributions are from a base run's (`--kl-divergence`), with the
 /// statistics llama.cpp's perplexity tool prints, so numbers from either tool compare directly.
 public struct KLDivergenceResult: Sendable, Codable {
-    public struct Estimate: Sendable, Codable {
-        public var value: Double
-        public var uncertainty: Double
-    }
     public var contextLength: Int
     public var chunks: Int
     /// Scored positions.
     public var positions: Int
-    public var perplexity: Estimate
-    public var basePerplexity: Estimate
+    public var perplexity: MeanEstimate
+    public var basePerplexity: MeanEstimate
     /// Mean of ln(p_base(target)) − ln(p(target)) over positions: ln(PPL/PPL_base).
-    public var logPerplexityRatio: Estimate
-    public var meanKLD: Estimate
+    public var logPerplexityRatio: MeanEstimate
+    public var meanKLD: MeanEstimate
     /// KLD percentiles by name: "maximum", "99.9", "99.0", "95.0", "90.0", "median", "10.0", "5.0", "1.0", "0.1", "minimum".
     public var kldPercentiles: [String: Double]
     /// p(target) − p_base(target).
-    public var meanProbabilityDifference: Estimate
-    public var rmsProbabilityDifference: Estimate
+    public var meanProbabilityDifference: MeanEstimate
+    public var rmsProbabilityDifference: MeanEstimate
     public var maximumProbabilityDifference: Double
     /// Positions whose most likely token is the base's, as a fraction.
-    public var sameTop: Estimate
+    public var sameTop: MeanEstimate
     public var seconds: Double
 
     public static let percentileNames: [(String, Double)] = [
@@ -50,8 +46,7 @@ public struct DivergenceStatistics {
 
     public mutating func add(_ logits: UnsafeBufferPointer<Float>, base: BaseLogProbabilities, target: Int) {
         let distribution = LogSoftmax(logits)
-        var top = 0
-        for i in 1..<logits.count where logits[i] > logits[top] { top = i }
+        let top = Int(Sampler.argmax(logits))
         let logNormalizer = distribution.logSumExp
         let nll = logNormalizer - Double(logits[target])
         let nllBase = -Double(base.logProbability(target))
@@ -78,14 +73,6 @@ public struct DivergenceStatistics {
         maxPDiff = max(maxPDiff, abs(d))
     }
 
-    /// Mean and its standard error from a sum and a sum of squares, as llama.cpp estimates them.
-    static func estimate(_ sum: Double, _ sum2: Double, _ count: Int) -> KLDivergenceResult.Estimate {
-        guard count > 0 else { return .init(value: 0, uncertainty: 0) }
-        let mean = sum / Double(count)
-        let variance = sum2 / Double(count) - mean * mean
-        return .init(value: mean, uncertainty: variance > 0 && count > 10 ? (variance / Double(count - 1)).squareRoot() : 0)
-    }
-
     /// Linear interpolation between order statistics, as llama.cpp computes its percentiles.
     static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
         if fraction <= 0 { return sorted.first! }
@@ -96,7 +83,8 @@ public struct DivergenceStatistics {
     }
 
     public func result(contextLength: Int, chunks: Int, seconds: Double) -> KLDivergenceResult {
-        let logPPL = Self.estimate(nll, nll2, count), logBase = Self.estimate(nllBase, nllBase2, count)
+        let logPPL = MeanEstimate(sum: nll, squares: nll2, count: count),
+            logBase = MeanEstimate(sum: nllBase, squares: nllBase2, count: count)
         let covariance = count < 10 ? 0 : (nllProduct / Double(count) - logPPL.value * logBase.value) / Double(count - 1)
         let ratioUncertainty = max(0, logPPL.uncertainty * logPPL.uncertainty + logBase.uncertainty * logBase.uncertainty - 2 * covariance)
             .squareRoot()
@@ -110,16 +98,16 @@ public struct DivergenceStatistics {
                     : Self.percentile(sorted, fraction)
             }
         }
-        let meanSquare = Self.estimate(pDiff2, pDiff4, count)
+        let meanSquare = MeanEstimate(sum: pDiff2, squares: pDiff4, count: count)
         let rms = meanSquare.value.squareRoot()
         let top = count > 0 ? Double(sameTop) / Double(count) : 0
         return KLDivergenceResult(
             contextLength: contextLength, chunks: chunks, positions: count,
-            perplexity: .init(value: exp(logPPL.value), uncertainty: exp(logPPL.value) * logPPL.uncertainty),
-            basePerplexity: .init(value: exp(logBase.value), uncertainty: exp(logBase.value) * logBase.uncertainty),
+            perplexity: logPPL.exponentiated,
+            basePerplexity: logBase.exponentiated,
             logPerplexityRatio: .init(value: logPPL.value - logBase.value, uncertainty: ratioUncertainty),
-            meanKLD: Self.estimate(kld, kld2, count), kldPercentiles: percentiles,
-            meanProbabilityDifference: Self.estimate(pDiff, pDiff2, count),
+            meanKLD: MeanEstimate(sum: kld, squares: kld2, count: count), kldPercentiles: percentiles,
+            meanProbabilityDifference: MeanEstimate(sum: pDiff, squares: pDiff2, count: count),
             rmsProbabilityDifference: .init(value: rms, uncertainty: rms > 0 ? 0.5 / rms * meanSquare.uncertainty : 0),
             maximumProbabilityDifference: maxPDiff,
             sameTop: .init(value: top, uncertainty: count > 1 ? (top * (1 - top) / Double(count - 1)).squareRoot() : 0),
@@ -154,27 +142,5 @@ extension InferenceSession {
             progress(chunk, base.chunks)
         }
         return statistics.result(contextLength: base.contextLength, chunks: base.chunks, seconds: (clock.now - start).seconds)
-    }
-
-    /// The chunking of llama.cpp's perplexity, written once: chunk c is tokens[c·n ..< (c+1)·n]
-    /// from an empty cache, its first token replaced by BOS when the model adds one, and positions
-    /// n/2 … n−2 scored, each with the token that follows it. `body` gets (that token, the logits).
-    func scorePerplexityChunks(
-        _ tokens: [Int32], contextLength n: Int, chunks: Int, bosToken: Int32?,
-        _ body: (Int32, UnsafeBufferPointer<Float>) throws -> Void,
-        progress: (Int) -> Void
-    ) throws {
-        for chunk in 0..<chunks {
-            var window = Array(tokens[(chunk * n)..<((chunk + 1) * n)])
-            if let bos = bosToken { window[0] = bos }
-            reset()
-            var failure: (any Error)?
-            try evaluate(window, scoredIndices: (n / 2)..<(n - 1)) { index, logits in
-                guard failure == nil else { return }
-                do { try body(window[index + 1], logits) } catch { failure = error }
-            }
-            if let failure { throw failure }
-            progress(chunk + 1)
-        }
     }
 }

@@ -18,6 +18,32 @@ public struct PerplexityResult: Sendable, Codable {
     public var seconds: Double
 }
 
+/// A mean over scored positions and its standard error, estimated as llama.cpp's perplexity tool
+/// does (no error below 11 samples).
+public struct MeanEstimate: Sendable, Codable {
+    public var value: Double
+    public var uncertainty: Double
+
+    public init(value: Double, uncertainty: Double) {
+        self.value = value
+        self.uncertainty = uncertainty
+    }
+
+    /// From a sum of samples and the sum of their squares.
+    public init(sum: Double, squares: Double, count: Int) {
+        guard count > 0 else {
+            self.init(value: 0, uncertainty: 0)
+            return
+        }
+        let mean = sum / Double(count)
+        let variance = squares / Double(count) - mean * mean
+        self.init(value: mean, uncertainty: variance > 0 && count > 10 ? (variance / Double(count - 1)).squareRoot() : 0)
+    }
+
+    /// e^mean with its first-order error: a perplexity from a mean negative log-likelihood.
+    public var exponentiated: MeanEstimate { MeanEstimate(value: exp(value), uncertainty: exp(value) * uncertainty) }
+}
+
 extension InferenceSession {
     /// Perplexity the way llama.cpp's `llama-perplexity` computes it: the whole text tokenized
     /// once, then `scorePerplexityChunks` (non-overlapping chunks of `contextLength` tokens, the
@@ -56,12 +82,32 @@ extension InferenceSession {
             progress(chunk, chunks, perChunk.last!)
         }
         try writer?.finish()
-        let mean = negativeLogLikelihood / Double(scored)
-        let variance = squares / Double(scored) - mean * mean
-        let standardError = variance > 0 && scored > 10 ? (variance / Double(scored - 1)).squareRoot() : 0
+        let perplexity = MeanEstimate(sum: negativeLogLikelihood, squares: squares, count: scored).exponentiated
         return PerplexityResult(
-            perplexity: exp(mean), uncertainty: exp(mean) * standardError, chunks: chunks, contextLength: n,
+            perplexity: perplexity.value, uncertainty: perplexity.uncertainty, chunks: chunks, contextLength: n,
             scoredTokens: scored, totalTokens: tokens.count, perChunk: perChunk,
             seconds: (clock.now - start).seconds)
+    }
+
+    /// The chunking of llama.cpp's perplexity, written once: chunk c is tokens[c·n ..< (c+1)·n]
+    /// from an empty cache, its first token replaced by BOS when the model adds one, and positions
+    /// n/2 … n−2 scored, each with the token that follows it. `body` gets (that token, the logits).
+    func scorePerplexityChunks(
+        _ tokens: [Int32], contextLength n: Int, chunks: Int, bosToken: Int32?,
+        _ body: (Int32, UnsafeBufferPointer<Float>) throws -> Void,
+        progress: (Int) -> Void
+    ) throws {
+        for chunk in 0..<chunks {
+            var window = Array(tokens[(chunk * n)..<((chunk + 1) * n)])
+            if let bos = bosToken { window[0] = bos }
+            reset()
+            var failure: (any Error)?
+            try evaluate(window, scoredIndices: (n / 2)..<(n - 1)) { index, logits in
+                guard failure == nil else { return }
+                do { try body(window[index + 1], logits) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            progress(chunk + 1)
+        }
     }
 }

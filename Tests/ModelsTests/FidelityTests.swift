@@ -123,7 +123,7 @@ struct F64Reference {
             let kl = F64Reference.divergence(position, logits)
             total += kl
             worst = max(worst, kl)
-            if Sampler.argmax(Array(logits)) == Int32(position.top[0].id) { sameTop += 1 }
+            if Sampler.argmax(logits) == Int32(position.top[0].id) { sameTop += 1 }
             index += 1
         } progress: { _ in
         }
