@@ -1,5 +1,6 @@
 import Compute
 import Models
+import Synchronization
 import Tokenizers
 
 /// The driver thread's loop: admits queued requests into slots, runs one forward pass per step
@@ -14,6 +15,8 @@ final class EngineDriver: Sendable {
     /// Prompt tokens evaluated per forward pass while a slot fills: small enough that decoding
     /// slots wait at most one chunk.
     let prefillChunk: Int
+    /// Forward passes run so far, for tests that count steps.
+    let passesRun = Atomic<Int>(0)
 
     init(model: any LanguageModel, tokenizer: any Tokenizer, queue: RequestQueue, slotCount: Int, slotContext: Int, prefillChunk: Int) {
         self.model = model
@@ -55,6 +58,7 @@ final class EngineDriver: Sendable {
             let pass = ForwardPass(slots: slots, rowCapacity: rowCapacity, prefillChunk: prefillChunk)
             guard !pass.tokens.isEmpty else { continue }
             model.forward(pass.tokens, spans: pass.spans, workspace: workspace)
+            passesRun.add(1, ordering: .relaxed)
             let finished = pass.recordPromptChunks()
             // Logits of every decoding row and of every prompt that just ended, in one pass over the
             // output matrix (at most one row per slot: `logitRows` is the slot count).
@@ -76,22 +80,26 @@ final class EngineDriver: Sendable {
 
     /// Moves queued jobs into free slots, in order, each with the cached prefix `PrefixPlan`
     /// finds. A job that should wait for a prefix still being evaluated stays first in the queue;
-    /// the passes go on for the other slots.
+    /// the passes go on for the other slots. A cancelled job leaves without touching a slot.
     private func admit(into slots: [Slot]) {
         while slots.contains(where: \.isFree) {
             guard let job = queue.first else { return }
             let prompt = job.request.prompt
+            if job.cancelled.load(ordering: .relaxed) {
+                if queue.remove(job) {
+                    job.finishUnstarted(.finished(.cancelled, promptTokens: prompt.count, completionTokens: 0, cachedPromptTokens: 0))
+                }
+                continue
+            }
             if let problem = promptProblem(prompt) {
-                queue.removeFirst()
-                job.continuation.yield(.failed(problem))
-                job.continuation.finish()
+                if queue.remove(job) { job.finishUnstarted(.failed(problem)) }
                 continue
             }
             guard let plan = PrefixPlan.make(for: prompt, slots: slots) else { return }
-            queue.removeFirst()
+            // The job may have left the queue since `first` (its consumer went away, `cancelAll()`).
+            guard queue.start(job) else { continue }
             let cached = plan.apply(to: prompt, backend: model.backend)
             plan.slot.start(job, cachedPrompt: cached, tokenizer: tokenizer)
-            queue.slotTaken()
         }
     }
 
@@ -122,9 +130,10 @@ final class EngineDriver: Sendable {
 
     private func finish(_ slot: Slot, _ reason: FinishReason) {
         guard let job = slot.job else { return }
-        // A character that can no longer complete, and text held back for a stop string that
-        // did not come (a stopped filter returns nothing).
-        let rest = slot.stops.append(slot.decoder.flush()) + slot.stops.flush()
+        // Text held back for a stop string that did not come (a stopped filter returns nothing);
+        // never part of a character: one cut short by the end of generation is dropped.
+        slot.decoder.discardIncompleteCharacter()
+        let rest = slot.stops.flush()
         if !rest.isEmpty {
             job.continuation.yield(.text(rest, token: -1, logprob: nil, top: []))
         }
@@ -134,6 +143,6 @@ final class EngineDriver: Sendable {
                 cachedPromptTokens: slot.cachedPrompt))
         job.continuation.finish()
         slot.release()
-        queue.slotFreed()
+        queue.finished(job)
     }
 }

@@ -8,6 +8,9 @@
 /// (one per maximal ill-formed subpart, as Swift's decoder replaces them), so they cannot stall the
 /// text behind them. At the end of the stream, `flush()` gives what is held back: a start that can
 /// no longer complete, as U+FFFD. The pieces joined always equal the whole stream decoded at once.
+/// A stream cut short instead (a token limit, a stop string) ends with
+/// `discardIncompleteCharacter()`: the character the model had begun was never written, so no
+/// part of it, not even U+FFFD, goes out.
 public struct IncrementalDecoder: Sendable {
     private let tokenizer: any Tokenizer
     private let special: Bool
@@ -34,6 +37,10 @@ public struct IncrementalDecoder: Sendable {
         defer { pending.removeAll() }
         return String(decoding: pending, as: UTF8.self)
     }
+
+    /// Drops what is held back: the first bytes of a character whose remaining bytes will never
+    /// come because generation stopped. What `push` returned is all the text there is.
+    public mutating func discardIncompleteCharacter() { pending.removeAll() }
 
     /// How many trailing bytes are the valid start of a character still missing bytes (0…3).
     static func incompleteTailLength(_ bytes: [UInt8]) -> Int {

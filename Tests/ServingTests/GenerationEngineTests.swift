@@ -123,6 +123,35 @@ import Tokenizers
         #expect(reason == .stop)
     }
 
+    /// A token limit that falls inside a character (SmolLM2 writes Japanese kana as several byte
+    /// tokens) ends the text before that character: no U+FFFD, no part of it.
+    @Test func tokenLimitInsideACharacterDropsIt() async throws {
+        let loaded = try #require(try Self.models["smollm2-135m"])
+        let tokenizer = loaded.tokenizer
+        let prompt = tokenizer.encode(
+            "English: thank you. Japanese: ありがとう. English: good morning. Japanese:", addBOS: tokenizer.addsBOS,
+            parseSpecialTokens: false)
+        let alone = try Self.alone(loaded, prompt, maxTokens: 16)
+        // The first length at which the answer's bytes end inside a character, and its whole characters.
+        var decoder = IncrementalDecoder(tokenizer: tokenizer)
+        var whole = "", cut: Int?
+        for (i, token) in alone.enumerated() {
+            whole += decoder.push(token)
+            var probe = decoder
+            if !probe.flush().isEmpty { cut = i + 1; break }
+        }
+        let limit = try #require(cut, "the greedy answer \(tokenizer.decode(alone)) never ends inside a character")
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256)
+        let result = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: limit, sampling: .greedy)))
+        #expect(result.tokens == Array(alone.prefix(limit)))
+        #expect(result.text == whole)
+        #expect(!result.text.unicodeScalars.contains("\u{FFFD}"), "\(result.text)")
+        #expect(tokenizer.decode(Array(alone.prefix(limit))).hasSuffix("\u{FFFD}"))
+        guard case .finished(.length, _, limit, _)? = result.finish else {
+            Issue.record("finish: \(String(describing: result.finish))"); return
+        }
+    }
+
     /// A consumer that goes away frees its slot within one decode step.
     @Test func cancellationFreesTheSlot() async throws {
         let loaded = try #require(try Self.models["smollm2-135m"])
@@ -142,6 +171,83 @@ import Tokenizers
         #expect(engine.load.busy == 0)
     }
 
+    static func waitUntil(_ condition: () -> Bool, seconds: Int = 20) async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while !condition(), clock.now - start < .seconds(seconds) { try await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    /// A consumer that goes away while its long prompt is being evaluated frees the slot within
+    /// two passes (the prompt is read in chunks, and cancellation is checked between them), long
+    /// before the prompt would have ended.
+    @Test func cancellationDuringPrefillFreesTheSlotWithinTwoPasses() async throws {
+        let loaded = try #require(try Self.models["smollm2-135m"])
+        let chunk = 8
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 1024, prefillChunk: chunk)
+        let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 90)
+        let prompt = Array(loaded.tokenizer.encode(text, addBOS: false, parseSpecialTokens: false).prefix(800))
+        let promptPasses = (prompt.count + chunk - 1) / chunk
+        let stream = try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 4, sampling: .greedy))
+        let consumer = Task { await Self.collect(stream) }
+        try await Self.waitUntil { engine.passesRun >= 3 }
+        consumer.cancel()
+        let atCancel = engine.passesRun
+        try await Self.waitUntil { engine.load.busy == 0 }
+        let atFree = engine.passesRun
+        #expect(engine.load.busy == 0)
+        #expect(atFree - atCancel <= 2, "passes: \(atCancel) at cancellation, \(atFree) when the slot was free")
+        #expect(atFree < promptPasses / 2, "the prompt needs \(promptPasses) passes")
+    }
+
+    /// A waiting request whose consumer goes away leaves the queue at once, while the slot is
+    /// still busy, and is never started.
+    @Test func cancelledWaitingRequestLeavesTheQueueAtOnce() async throws {
+        let loaded = try #require(try Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 512)
+        let prompt = loaded.tokenizer.encode("Once upon a time", addBOS: false, parseSpecialTokens: false)
+        let running = try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 64, sampling: .greedy))
+        try await Self.waitUntil { engine.load.busy == 1 }
+        let waiting = try engine.submit(GenerationRequest(prompt: prompt + prompt, maxTokens: 400, sampling: .greedy))
+        #expect(engine.load.queued == 1)
+        let consumer = Task { await Self.collect(waiting) }
+        try await Self.waitUntil { engine.passesRun >= 1 }
+        consumer.cancel()
+        _ = await consumer.value
+        #expect(engine.load.queued == 0)
+        let first = await Self.collect(running)
+        #expect(first.finish == .finished(.length, promptTokens: prompt.count, completionTokens: 64, cachedPromptTokens: 0))
+        // The running request took one pass per token; nothing else runs afterwards.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(engine.passesRun == 64)
+        #expect(engine.load.busy == 0)
+    }
+
+    /// `cancelAll()` ends running and waiting requests alike with `.cancelled`; the engine then
+    /// serves new requests as usual.
+    @Test func cancelAllEndsEveryRequestCancelled() async throws {
+        let loaded = try #require(try Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 2, slotContext: 512)
+        let prompt = loaded.tokenizer.encode("Once upon a time", addBOS: false, parseSpecialTokens: false)
+        let streams = try (0..<5).map { i in
+            try engine.submit(GenerationRequest(prompt: prompt + [Int32(100 + i)], maxTokens: 400, sampling: .greedy))
+        }
+        try await Self.waitUntil { engine.load.busy == 2 }
+        #expect(engine.load == (queued: 3, busy: 2))
+        engine.cancelAll()
+        for (i, stream) in streams.enumerated() {
+            let result = await Self.collect(stream)
+            guard case .finished(let reason, _, let completion, _)? = result.finish else {
+                Issue.record("request \(i): no finish"); continue
+            }
+            #expect(reason == .cancelled, "request \(i)")
+            #expect(completion < 400, "request \(i)")
+        }
+        try await Self.waitUntil { engine.load.busy == 0 }
+        #expect(engine.load == (queued: 0, busy: 0))
+        let after = await Self.collect(try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 3, sampling: .greedy)))
+        #expect(after.tokens.count == 3)
+    }
+
     @Test func fullQueueIsRefused() throws {
         let loaded = try #require(try Self.models["smollm2-135m"])
         let engine = GenerationEngine(loaded: loaded, slots: 1, slotContext: 256, queueLimit: 2)
@@ -155,54 +261,5 @@ import Tokenizers
         }
         #expect(refused)
         streams.removeAll()
-    }
-}
-
-@Suite struct StopStringFilterTests {
-    @Test func holdsBackAPossibleStopString() {
-        var t = StopStringFilter(stops: ["END"])
-        #expect(t.append("hello E") == "hello ")
-        #expect(t.append("N") == "")
-        #expect(t.append("D more") == "")
-        #expect(t.stopped)
-        #expect(t.append("after") == "")
-        #expect(t.flush() == "")
-    }
-
-    @Test func falseAlarmIsReleased() {
-        var t = StopStringFilter(stops: ["END"])
-        #expect(t.append("E") == "")
-        #expect(t.append("X") == "EX")
-        #expect(t.append("EN") == "")
-        #expect(t.flush() == "EN")
-    }
-
-    /// Whichever stop string comes first in the text ends it, not the first in the list.
-    @Test func theEarliestStopStringWins() {
-        var t = StopStringFilter(stops: ["b", "a"])
-        #expect(t.append("xab") == "x")
-        #expect(t.stopped)
-    }
-
-    /// A held-back tail may be the start of several stop strings; the longest is kept.
-    @Test func holdsTheLongestPossibleStart() {
-        var t = StopStringFilter(stops: ["aab", "ab"])
-        #expect(t.append("xaa") == "x")
-        #expect(t.append("b!") == "")
-        #expect(t.stopped)
-    }
-
-    /// A combining mark arriving in a later piece joins the character already sent; it must still
-    /// go out (counting characters instead of scalars lost it), and a stop string made of the
-    /// base letter matches as OpenAI's byte comparison does.
-    @Test func combiningMarksInLaterPiecesAreNotLost() {
-        var t = StopStringFilter(stops: [])
-        #expect(t.append("cafe") == "cafe")
-        #expect(t.append("\u{301}!") == "\u{301}!")
-        var flag = StopStringFilter(stops: [])
-        #expect(flag.append("\u{1F1EB}") == "\u{1F1EB}")
-        #expect(flag.append("\u{1F1F7} ok") == "\u{1F1F7} ok")
-        var stop = StopStringFilter(stops: ["e"])
-        #expect(stop.append("cafe\u{301}") == "caf")
     }
 }
