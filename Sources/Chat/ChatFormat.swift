@@ -78,12 +78,24 @@ public struct ChatFormat: Sendable {
         }
     }
 
-    /// Token ids of a rendered conversation. Templates usually write the BOS text themselves;
-    /// BOS is added only when the model asks for it and the text does not already start with it.
-    public func encode(_ rendered: String, tokenizer: any Tokenizer) -> [Int32] {
-        let hasBOS = !bosToken.isEmpty && rendered.hasPrefix(bosToken)
-        return tokenizer.encode(rendered, addBOS: tokenizer.addsBOS && !hasBOS, parseSpecialTokens: true)
+    /// Token ids of `rendered`, the rendering of `messages` (with `addGenerationPrompt` as given
+    /// to `render`). Special tokens are parsed in the template's text only: the messages' contents
+    /// are text, so a message cannot open a turn of its own (`RenderedPrompt`). Templates usually
+    /// write the BOS text themselves; BOS is added only when the model asks for it and the text
+    /// does not already start with it.
+    public func encode(_ rendered: String, messages: [ChatMessage], addGenerationPrompt: Bool = true, tokenizer: any Tokenizer) -> [Int32] {
+        let prompt = RenderedPrompt(text: rendered, messages: messages) { try? render($0, addGenerationPrompt: addGenerationPrompt) }
+        return prompt.tokens(tokenizer: tokenizer, addBOS: tokenizer.addsBOS && !startsWithBOS(rendered))
     }
+
+    /// Token ids of rendered text whose every part is trusted: special-token texts anywhere in it
+    /// become special tokens. Conversations with messages from elsewhere use
+    /// `encode(_:messages:addGenerationPrompt:tokenizer:)`.
+    public func encode(_ rendered: String, tokenizer: any Tokenizer) -> [Int32] {
+        tokenizer.encode(rendered, addBOS: tokenizer.addsBOS && !startsWithBOS(rendered), parseSpecialTokens: true)
+    }
+
+    private func startsWithBOS(_ rendered: String) -> Bool { !bosToken.isEmpty && rendered.hasPrefix(bosToken) }
 
     /// One line for the user: where the format comes from.
     public var summary: String {

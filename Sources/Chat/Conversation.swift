@@ -118,7 +118,7 @@ public final class Conversation {
     private func promptMakingRoom() throws -> (tokens: [Int32], dropped: Int) {
         var dropped = 0
         while true {
-            let tokens = format.encode(try format.render(messages), tokenizer: tokenizer)
+            let tokens = format.encode(try format.render(messages), messages: messages, tokenizer: tokenizer)
             let fits = tokens.count + min(answerReserve, session.contextLength / 2) <= session.contextLength
             if fits || turns.count <= 1 {
                 guard tokens.count < session.contextLength else {
