@@ -68,6 +68,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
 
+        // A terminal prompt with line editing and history, for `atelier chat`.
+        .target(name: "LineEditing"),
+
         // Hardware probe for `atelier doctor` and the planner: CPU, SIMD, RAM, NVIDIA GPUs via NVML (dlopen).
         .target(name: "Hardware", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -80,13 +83,17 @@ let package = Package(
         // What a GGUF model is: architecture, hyperparameters, tokenizer, parameter and byte counts.
         .target(name: "ModelInspection", dependencies: ["GGUF"]),
 
+        // Records the commit and build day for `atelier --version`.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
+
         .executableTarget(
             name: "AtelierCLI",
             dependencies: [
                 "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
-                "Planner", "Server", "Serving",
+                "Planner", "Server", "Serving", "LineEditing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: ["BuildInfo"]
         ),
 
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
@@ -111,6 +118,9 @@ let package = Package(
             dependencies: ["ModelInspection", "ModelStore", "GGUF"],
             exclude: ["Fixtures"]
         ),
+        // The `atelier` executable driven as a user drives it: arguments, exit status, error texts.
+        .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
+        .testTarget(name: "CLITests", dependencies: ["GGUF", "ModelStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,10 +13,11 @@ struct ChatCommand: ParsableCommand {
         commandName: "chat",
         abstract: "Talk with a model: multi-turn and streaming, reusing the conversation's KV cache.",
         discussion: """
-            Commands: /clear forgets the conversation (the system prompt stays), /system TEXT sets the \
-            system prompt (/system alone removes it), /help, /exit (or Ctrl-D). Ctrl-C stops an answer. \
-            A line ending in \\ continues on the next line. When the context fills up, the oldest \
-            exchanges are dropped (with a notice) and the system prompt is kept.
+            Commands: /set NAME VALUE (temp, top-k, top-p, min-p, seed, n …), /system TEXT, /clear, \
+            /save FILE and /load FILE (the conversation as JSON), /help, /exit (or Ctrl-D). Ctrl-C stops \
+            an answer. Line editing and history (Up/Down, kept in $ATELIER_HOME/chat_history); a line \
+            ending in \\ continues on the next line. When the context fills up, the oldest exchanges are \
+            dropped (with a notice) and the system prompt is kept.
             Non-interactive: `echo "question" | atelier chat MODEL` prints one answer.
             """)
 
@@ -27,7 +28,7 @@ struct ChatCommand: ParsableCommand {
     var systemPrompt: String?
 
     @Option(
-        name: [.customShort("n"), .customLong("n-predict")],
+        name: [.customShort("n"), .customLong("n-predict")], parsing: .unconditional,
         help: "Tokens per answer at most (-1: until the model ends its turn or the context is full).")
     var maxTokens: Int = -1
 
@@ -40,16 +41,29 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reference = model ?? ModelCatalog.defaultModelName
+        try Self.converse(
+            reference: model ?? ModelCatalog.defaultModelName, systemPrompt: systemPrompt, limit: maxTokens == -1 ? Int.max : maxTokens,
+            chatFormat: chatFormat, sampling: sampling, runtime: runtime)
+    }
+
+    /// A chat with `reference`: interactive on a terminal, one answer to standard input otherwise.
+    /// Also what `atelier run MODEL` opens.
+    static func converse(
+        reference: String, systemPrompt: String?, limit: Int, chatFormat: ChatFormatOptions, sampling: SamplingOptions,
+        runtime: RuntimeOptions
+    ) throws {
         let loaded = try runtime.load(reference)
         let session = try runtime.session(for: loaded)
         let format = try chatFormat.format(for: loaded, source: reference)
         let conversation = Conversation(session: session, tokenizer: loaded.tokenizer, format: format, systemPrompt: systemPrompt)
-        var sampler = Sampler(sampling.parameters)
-        let limit = maxTokens == -1 ? Int.max : maxTokens
 
+        if let notice = ChatFormatOptions.baseModelNotice(loaded: loaded, format: format, reference: reference) {
+            Terminal.status("note: \(notice)")
+        } else if case .fallback = format.origin, isatty(0) == 0 {
+            Terminal.status("note: \(format.summary)")
+        }
         if isatty(0) == 0 {
-            if case .fallback = format.origin { Terminal.status("note: \(format.summary)") }
+            var sampler = Sampler(sampling.parameters)
             try answerOnce(conversation, sampler: &sampler, limit: limit)
             return
         }
@@ -57,18 +71,11 @@ struct ChatCommand: ParsableCommand {
         Terminal.status(
             "atelier chat: \(reference), \(format.summary), ctx \(session.contextLength). "
                 + "/help for commands, /exit or Ctrl-D to quit, Ctrl-C stops an answer.")
-        var input = LineReader()
-        while let message = readMessage(&input) {
-            if message.hasPrefix("/") {
-                guard handleCommand(message, conversation) else { return }
-                continue
-            }
-            respond(to: message, conversation, sampler: &sampler, limit: limit)
-        }
+        ChatREPL(conversation: conversation, modelName: reference, parameters: sampling.parameters, limit: limit).loop()
     }
 
     /// `echo "question" | atelier chat`: the whole input is one message, the answer goes to stdout.
-    private func answerOnce(_ conversation: Conversation, sampler: inout Sampler, limit: Int) throws {
+    private static func answerOnce(_ conversation: Conversation, sampler: inout Sampler, limit: Int) throws {
         var input = LineReader()
         let question = input.readAll().trimmingWhitespace
         guard !question.isEmpty else { throw ValidationError("no question on standard input: pipe one in, or run in a terminal to chat") }
@@ -80,92 +87,7 @@ struct ChatCommand: ParsableCommand {
                 return true
             })
         Terminal.write("\n")
-        report(reply.stopReason, limit: limit)
-    }
-
-    /// The next message from the terminal (lines ending in `\` continue), or nil at end of input.
-    private func readMessage(_ input: inout LineReader) -> String? {
-        var parts: [String] = []
-        Terminal.write("> ")
-        while true {
-            switch input.nextLine() {
-            case .endOfInput:
-                Terminal.write("\n")
-                return nil
-            case .interrupted:
-                Terminal.write("\n")
-                Terminal.status("(Ctrl-C stops an answer; /exit or Ctrl-D quits)")
-                parts.removeAll()
-                Terminal.write("> ")
-            case .line(let line):
-                if line.hasSuffix("\\") {
-                    parts.append(String(line.dropLast()))
-                    Terminal.write(". ")
-                    continue
-                }
-                parts.append(line)
-                let message = parts.joined(separator: "\n").trimmingWhitespace
-                if message.isEmpty {
-                    parts.removeAll()
-                    Terminal.write("> ")
-                    continue
-                }
-                return message
-            }
-        }
-    }
-
-    /// Runs a /command; false means quit.
-    private func handleCommand(_ line: String, _ conversation: Conversation) -> Bool {
-        let name = String(line.prefix { $0 != " " && $0 != "\n" })
-        let argument = String(line.dropFirst(name.count)).trimmingWhitespace
-        switch name {
-        case "/exit", "/quit", "/bye":
-            return false
-        case "/clear":
-            conversation.clear()
-            Terminal.status("(conversation cleared)")
-        case "/system":
-            conversation.systemPrompt = argument.isEmpty ? nil : argument
-            Terminal.status(argument.isEmpty ? "(system prompt removed)" : "(system prompt set)")
-        case "/help":
-            Terminal.status(
-                "/clear  forget the conversation (the system prompt stays)\n"
-                    + "/system TEXT  set the system prompt; /system alone removes it\n"
-                    + "/exit  quit (also /quit, /bye, Ctrl-D)\n"
-                    + "Ctrl-C stops an answer; a line ending in \\ continues on the next line")
-        default:
-            Terminal.status("unknown command \(name); /help lists the commands")
-        }
-        return true
-    }
-
-    private func respond(to message: String, _ conversation: Conversation, sampler: inout Sampler, limit: Int) {
-        _ = Interrupts.take()
-        do {
-            let reply = try conversation.respond(
-                to: message, sampler: &sampler, maxTokens: limit,
-                onNotice: { Terminal.status("(\($0))") },
-                onText: { piece in
-                    Terminal.write(piece)
-                    return !Interrupts.isRequested
-                })
-            Terminal.write("\n")
-            report(reply.stopReason, limit: limit)
-        } catch {
-            Terminal.write("\n")
-            Terminal.status("error: \(error)")
-        }
-        _ = Interrupts.take()
-    }
-
-    private func report(_ reason: Conversation.StopReason, limit: Int) {
-        switch reason {
-        case .endOfTurn: break
-        case .interrupted: Terminal.status("(answer stopped)")
-        case .tokenLimit: Terminal.status("(answer cut at -n \(limit) tokens)")
-        case .contextFull: Terminal.status("(context full: answer cut; the oldest exchanges will be dropped next turn)")
-        }
+        ChatREPL.report(reply.stopReason, limit: limit)
     }
 }
 

@@ -11,14 +11,22 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a prompt with a model, streaming the text; a stats line goes to stderr.",
         discussion: """
-            With one argument it is the prompt and the model is \(ModelCatalog.defaultModelName) (pulled if missing). \
-            With --chat the prompt is a user message put through the model's chat template, and only the answer is printed.
+            `atelier run MODEL PROMPT` continues PROMPT. With only a prompt the model is \(ModelCatalog.defaultModelName) \
+            (pulled if missing); with only a model (a stored or built-in name, a .gguf path, a URL) it opens `atelier chat`, \
+            as `ollama run` does. The prompt can come from a file or standard input: -f FILE, -f -, or a prompt of `-`. \
+            With --chat the prompt is a user message put through the model's chat template, and only the answer is printed. \
+            Ctrl-C stops the generation and still prints the stats line.
             """)
 
     @Argument(help: "[MODEL] PROMPT")
-    var arguments: [String]
+    var arguments: [String] = []
 
-    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Tokens to generate at most.")
+    @Option(name: [.customShort("f"), .customLong("file")], help: "Read the prompt from this file (- for standard input).")
+    var promptFile: String?
+
+    @Option(
+        name: [.customShort("n"), .customLong("n-predict")], parsing: .unconditional,
+        help: "Tokens to generate at most (-1: until the end-of-text token or the context is full).")
     var maxTokens: Int = 256
 
     @Flag(name: .customLong("chat"), help: "Treat the prompt as a chat message: apply the model's chat template and print the answer.")
@@ -35,17 +43,41 @@ struct Run: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        guard (1...2).contains(arguments.count) else {
-            throw ValidationError("expected a prompt, or a model and a prompt; got \(arguments.count) arguments")
+        if promptFile != nil {
+            guard arguments.count <= 1 else {
+                throw ValidationError("with -f the only argument is the model; got \(arguments.count) arguments")
+            }
+        } else {
+            guard (1...2).contains(arguments.count) else {
+                throw ValidationError("expected a prompt, a model, or a model and a prompt; got \(arguments.count) arguments")
+            }
         }
-        if maxTokens < 0 { throw ValidationError("-n \(maxTokens): expected ≥ 0") }
-        if systemPrompt != nil && !chat { throw ValidationError("--system needs --chat") }
-        if chatFormat.chatTemplate != nil && !chat { throw ValidationError("--chat-template needs --chat") }
+        if maxTokens < -1 { throw ValidationError("-n \(maxTokens): expected ≥ 0, or -1 for no limit") }
+        if systemPrompt != nil && !chat && !opensChat { throw ValidationError("--system needs --chat") }
+        if chatFormat.chatTemplate != nil && !chat && !opensChat { throw ValidationError("--chat-template needs --chat") }
+    }
+
+    /// `atelier run MODEL` with no prompt: the lone argument names a model, so it opens a chat.
+    private var opensChat: Bool { promptFile == nil && arguments.count == 1 && Self.namesModel(arguments[0]) }
+
+    /// A stored or built-in name, a .gguf path, or a URL or Hugging Face reference — never text with spaces.
+    static func namesModel(_ argument: String) -> Bool {
+        guard !argument.isEmpty, !argument.contains(where: \.isWhitespace) else { return false }
+        let lower = argument.lowercased()
+        if lower.hasSuffix(".gguf") || lower.hasPrefix("http://") || lower.hasPrefix("https://") { return true }
+        if lower.hasPrefix("hf.co/") || lower.hasPrefix("huggingface.co/") { return true }
+        return ModelCatalog.entry(named: argument) != nil || ModelStore().installedPath(of: argument) != nil
     }
 
     func run() throws {
-        let model = arguments.count == 2 ? arguments[0] : ModelCatalog.defaultModelName
-        let prompt = arguments.last!
+        if opensChat {
+            try ChatCommand.converse(
+                reference: arguments[0], systemPrompt: systemPrompt, limit: maxTokens == -1 ? Int.max : max(maxTokens, 1),
+                chatFormat: chatFormat, sampling: sampling, runtime: runtime)
+            return
+        }
+        let model = arguments.count == 2 || (promptFile != nil && arguments.count == 1) ? arguments[0] : ModelCatalog.defaultModelName
+        let prompt = try readPrompt()
         guard !prompt.isEmpty else { throw ValidationError("the prompt is empty; give some text to continue") }
         let loaded = try runtime.load(model)
         let session = try runtime.session(for: loaded)
@@ -71,15 +103,29 @@ struct Run: ParsableCommand {
                 "the prompt has \(ids.count) tokens but the context holds \(session.contextLength); use a larger --ctx or a shorter prompt")
         }
         if !chat { Terminal.write(prompt) }
-        let stats = try session.generate(prompt: ids, maxTokens: maxTokens, sampler: &sampler, tokenizer: tokenizer) { token in
+        Interrupts.install()
+        let limit = maxTokens == -1 ? Int.max : maxTokens
+        let stats = try session.generate(prompt: ids, maxTokens: limit, sampler: &sampler, tokenizer: tokenizer) { token in
             Terminal.write(decoder.push(token))
-            return true
+            return !Interrupts.isRequested
         }
         Terminal.write(decoder.flush() + "\n")
+        if Interrupts.take() { Terminal.status("(stopped by Ctrl-C)") }
         let peak = Terminal.peakResidentBytes().map { Format.bytes($0) } ?? "?"
         Terminal.status(
             "prompt: \(stats.promptTokens) tokens, \(Format.fixed(stats.promptTokensPerSecond, 1)) t/s | "
                 + "generation: \(stats.generatedTokens) tokens, \(Format.fixed(stats.generationTokensPerSecond, 1)) t/s | "
                 + "peak memory: \(peak) | seed \(parameters.seed) | \(loaded.model.backend.name), ctx \(session.contextLength)")
+    }
+
+    /// The prompt argument, or the text of -f FILE; `-` (as either) reads standard input to its end.
+    private func readPrompt() throws -> String {
+        let source = promptFile ?? arguments.last!
+        if promptFile == nil && source != "-" { return source }
+        if source == "-" {
+            var input = LineReader()
+            return input.readAll()
+        }
+        return try readTextFile(source)
     }
 }

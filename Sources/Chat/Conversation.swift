@@ -60,6 +60,16 @@ public final class Conversation {
     /// share, such as the system prompt's tokens.
     public func clear() { turns.removeAll() }
 
+    /// Replaces the turns with saved ones (`/load`): user and assistant messages, alternating,
+    /// starting with the user. The cache keeps whatever prefix the next rendering still shares.
+    public func restore(turns saved: [ChatMessage]) throws {
+        for (index, message) in saved.enumerated() where message.role != (index.isMultiple(of: 2) ? "user" : "assistant") {
+            throw ChatError(
+                "message \(index + 1) has role \"\(message.role)\"; expected user and assistant messages, alternating, user first")
+        }
+        turns = saved
+    }
+
     /// The messages the template sees: the system prompt, then the turns.
     public var messages: [ChatMessage] {
         (systemPrompt.map { [ChatMessage(role: "system", content: $0)] } ?? []) + turns

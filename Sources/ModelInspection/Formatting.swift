@@ -60,3 +60,22 @@ public enum Format {
         }.joined(separator: "\n")
     }
 }
+
+extension Format {
+    /// Text from a file made safe for a terminal: control characters (C0, DEL, C1 — escape sequences
+    /// start with them) are shown as `\n`, `\t`, `\r` or `\u{…}` instead of being sent to the terminal.
+    public static func printable(_ text: String, keepingNewlines: Bool = false) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A where keepingNewlines, 0x09 where keepingNewlines: out.unicodeScalars.append(scalar)
+            case 0x0A: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0x0D: out += "\\r"
+            case 0x00..<0x20, 0x7F..<0xA0: out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

@@ -2,7 +2,8 @@ extension ModelSummary {
     /// The text `atelier inspect` prints.
     public func report() -> String {
         var lines: [(String, String)] = []
-        func add(_ label: String, _ value: String?) { if let value { lines.append((label, value)) } }
+        // Values can come from the file (name, architecture, tokenizer names): escaped for the terminal.
+        func add(_ label: String, _ value: String?) { if let value { lines.append((label, Format.printable(value))) } }
         func add(_ label: String, _ value: Int64?) { add(label, value.map { Format.grouped($0) }) }
         func add(_ label: String, _ value: Double?) { add(label, value.map { "\($0)" }) }
 
@@ -66,7 +67,7 @@ extension ModelSummary {
                 ["name", "type", "shape", "parameters", "bytes", "offset"],
                 tensors.map {
                     [
-                        $0.name, $0.type, $0.shape.map(String.init).joined(separator: " × "),
+                        Format.printable($0.name), $0.type, $0.shape.map(String.init).joined(separator: " × "),
                         Format.grouped($0.elements), Format.grouped($0.bytes), Format.grouped($0.offset),
                     ]
                 },
