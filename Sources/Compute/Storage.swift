@@ -121,13 +121,30 @@ public final class KVCache: @unchecked Sendable {
     public let keys: [DeviceBuffer]
     public let values: [DeviceBuffer]
 
+    /// Callers size the cache first with `byteCount(type:width:capacity:)` (or
+    /// `ComputeBackend.makeCheckedKVCache`), which reports an overflowing size instead of trapping.
     public init(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int], allocate: (Int) -> DeviceBuffer) {
+        precondition(Self.byteCount(type: type, width: width, capacity: capacity) != nil, "KV cache size overflows; check byteCount first")
         self.type = type
         self.width = width
         self.contextLength = contextLength
         self.capacity = capacity
         keys = capacity.map { allocate($0 * width * type.bytesPerElement) }
         values = capacity.map { allocate($0 * width * type.bytesPerElement) }
+    }
+
+    /// Bytes of keys and values for `capacity` cells per layer of `width` elements, or nil when a
+    /// count is negative or the total does not fit in an `Int` (a hostile or mistyped context length).
+    public static func byteCount(type: KVCacheType, width: Int, capacity: [Int]) -> Int? {
+        guard width >= 0 else { return nil }
+        var total = 0
+        for cells in capacity {
+            guard cells >= 0, let layer = CheckedSize.product(cells, width, type.bytesPerElement, 2),
+                let sum = CheckedSize.sum(total, layer)
+            else { return nil }
+            total = sum
+        }
+        return total
     }
 
     public var layerCount: Int { capacity.count }
@@ -192,5 +209,39 @@ public struct AttentionSpan {
         self.cache = cache
         self.firstPosition = firstPosition
         self.output = output
+    }
+}
+/// Byte counts computed from values a file or a user chose (context lengths, widths, slot counts):
+/// nil instead of a trap when the arithmetic leaves `Int`.
+public enum CheckedSize {
+    public static func product(_ factors: Int...) -> Int? {
+        var result = 1
+        for factor in factors {
+            guard factor >= 0 else { return nil }
+            let (value, overflow) = result.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            result = value
+        }
+        return result
+    }
+
+    public static func sum(_ terms: Int...) -> Int? {
+        var result = 0
+        for term in terms {
+            guard term >= 0 else { return nil }
+            let (value, overflow) = result.addingReportingOverflow(term)
+            if overflow { return nil }
+            result = value
+        }
+        return result
+    }
+}
+
+extension ComputeBackend {
+    /// `makeKVCache` for sizes that come from a file or a user: nil, instead of a trap, when the
+    /// cache's byte count does not fit in an `Int`.
+    public func makeCheckedKVCache(type: KVCacheType, width: Int, contextLength: Int, capacity: [Int]) -> KVCache? {
+        guard KVCache.byteCount(type: type, width: width, capacity: capacity) != nil else { return nil }
+        return makeKVCache(type: type, width: width, contextLength: contextLength, capacity: capacity)
     }
 }

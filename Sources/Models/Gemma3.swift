@@ -50,26 +50,27 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
         let weights = WeightLoader(file: file, backend: backend)
         let d = c.embeddingLength
         tokenEmbedding = try weights.load("token_embd.weight", shape: [d, c.vocabularySize])
-        outputNorm = try weights.load("output_norm.weight", shape: [d])
+        outputNorm = try weights.loadNorm("output_norm.weight", length: d)
         if file.tensor(named: "output.weight") != nil {
             throw ModelError("\(file.source): gemma3 ties its output to token_embd; a separate output.weight is not supported")
         }
         blocks = try (0..<c.blockCount).map { i in
             func load(_ name: String, _ shape: [Int]) throws -> Weight { try weights.load("blk.\(i).\(name).weight", shape: shape) }
+            func norm(_ name: String, _ length: Int) throws -> Weight { try weights.loadNorm("blk.\(i).\(name).weight", length: length) }
             return Block(
-                attentionNorm: try load("attn_norm", [d]),
+                attentionNorm: try norm("attn_norm", d),
                 query: try load("attn_q", [d, c.queryWidth]),
-                queryNorm: try load("attn_q_norm", [c.headDim]),
+                queryNorm: try norm("attn_q_norm", c.headDim),
                 key: try load("attn_k", [d, c.kvWidth]),
-                keyNorm: try load("attn_k_norm", [c.headDim]),
+                keyNorm: try norm("attn_k_norm", c.headDim),
                 value: try load("attn_v", [d, c.kvWidth]),
                 attentionOutput: try load("attn_output", [c.queryWidth, d]),
-                postAttentionNorm: try load("post_attention_norm", [d]),
-                feedForwardNorm: try load("ffn_norm", [d]),
+                postAttentionNorm: try norm("post_attention_norm", d),
+                feedForwardNorm: try norm("ffn_norm", d),
                 gate: try load("ffn_gate", [d, c.feedForwardLength]),
                 up: try load("ffn_up", [d, c.feedForwardLength]),
                 down: try load("ffn_down", [c.feedForwardLength, d]),
-                postFeedForwardNorm: try load("post_ffw_norm", [d]))
+                postFeedForwardNorm: try norm("post_ffw_norm", d))
         }
         localRope = RopeParameters(style: .neox, dimensions: c.ropeDimensions, base: Self.localRopeBase)
         globalRope = RopeParameters(style: .neox, dimensions: c.ropeDimensions, base: c.ropeBase, frequencyScale: c.ropeFrequencyScale)
@@ -84,9 +85,11 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     /// Local layers keep only the window plus one batch of cells (a ring): their KV memory is
     /// flat however long the context grows; global layers keep the whole context.
     public func kvCapacity(contextLength: Int, batchCapacity: Int) -> [Int] {
-        let window = configuration.slidingWindow ?? contextLength
+        // Saturating: a window or batch near Int.max (hostile or mistyped) means "the whole context".
+        let window = min(configuration.slidingWindow ?? contextLength, contextLength)
+        let (ring, overflow) = window.addingReportingOverflow(max(0, batchCapacity))
         return (0..<configuration.blockCount).map { layer in
-            isGlobal(layer) ? contextLength : min(contextLength, window + batchCapacity)
+            isGlobal(layer) || overflow ? contextLength : min(contextLength, ring)
         }
     }
 

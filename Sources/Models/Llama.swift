@@ -40,17 +40,18 @@ public final class Llama: LanguageModel, @unchecked Sendable {
             throw ModelError("\(file.source): tensor \(bias.name): biases are not supported for the \(c.architecture) architecture")
         }
         tokenEmbedding = try weights.load("token_embd.weight", shape: [d, c.vocabularySize])
-        outputNorm = try weights.load("output_norm.weight", shape: [d])
+        outputNorm = try weights.loadNorm("output_norm.weight", length: d)
         output = try weights.loadIfPresent("output.weight", shape: [d, c.vocabularySize]) ?? tokenEmbedding
         blocks = try (0..<c.blockCount).map { i in
             func load(_ name: String, _ shape: [Int]) throws -> Weight { try weights.load("blk.\(i).\(name).weight", shape: shape) }
+            func norm(_ name: String, _ length: Int) throws -> Weight { try weights.loadNorm("blk.\(i).\(name).weight", length: length) }
             return Block(
-                attentionNorm: try load("attn_norm", [d]),
+                attentionNorm: try norm("attn_norm", d),
                 query: try load("attn_q", [d, c.queryWidth]),
                 key: try load("attn_k", [d, c.kvWidth]),
                 value: try load("attn_v", [d, c.kvWidth]),
                 attentionOutput: try load("attn_output", [c.queryWidth, d]),
-                feedForwardNorm: try load("ffn_norm", [d]),
+                feedForwardNorm: try norm("ffn_norm", d),
                 gate: try load("ffn_gate", [d, c.feedForwardLength]),
                 up: try load("ffn_up", [d, c.feedForwardLength]),
                 down: try load("ffn_down", [c.feedForwardLength, d]))
@@ -58,7 +59,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         rope = RopeParameters(
             style: .interleaved, dimensions: c.ropeDimensions, base: c.ropeBase,
             frequencyScale: c.ropeFrequencyScale,
-            frequencyFactors: try weights.floats("rope_freqs.weight", count: c.ropeDimensions / 2))
+            frequencyFactors: try weights.ropeFrequencyFactors("rope_freqs.weight", count: c.ropeDimensions / 2))
     }
 
     public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {

@@ -14,7 +14,14 @@ public enum ModelLoader {
     public static let supportedArchitectures = Llama.architectures.union(Gemma3.architectures).sorted()
 
     public static func load(path: String, backend: any ComputeBackend) throws -> LoadedModel {
-        let file = try GGUFFile(path: path)
+        try load(file: try GGUFFile(path: path), backend: backend)
+    }
+
+    /// Builds the model of an opened file. Everything taken from the file is checked before it is
+    /// used: hyperparameters against `HyperparameterLimits`, every tensor's type and shape against
+    /// its role (`TensorRole`), so a file that parses either loads and runs or is refused by name.
+    public static func load(file: GGUFFile, backend: any ComputeBackend) throws -> LoadedModel {
+        let path = file.source
         guard let architecture = file.metadata.architecture else {
             throw ModelError("\(path): general.architecture is missing; cannot tell which model this is")
         }
@@ -24,6 +31,11 @@ public enum ModelLoader {
         }
         let tokenizer = try TokenizerLoader.load(from: file.metadata)
         let configuration = try ModelConfiguration(metadata: file.metadata, source: path, vocabularySize: tokenizer.vocabularySize)
+        if let embedding = file.tensor(named: "token_embd.weight"), embedding.rowCount != Int64(tokenizer.vocabularySize) {
+            throw ModelError(
+                "\(path): the tokenizer has \(tokenizer.vocabularySize) tokens (tokenizer.ggml.tokens) but token_embd.weight "
+                    + "\(embedding.dimensions) has \(embedding.rowCount) rows; they must be equal")
+        }
         let model: any LanguageModel =
             Gemma3.architectures.contains(architecture)
             ? try Gemma3(file: file, configuration: configuration, backend: backend)

@@ -6,7 +6,8 @@ struct WeightLoader {
     let file: GGUFFile
     let backend: any ComputeBackend
 
-    /// `name` must exist with exactly `shape` (ggml order: row length first).
+    /// A matrix (`TensorRole.matrix`): `name` must exist with exactly `shape` (ggml order: row
+    /// length first). Norm weights go through `loadNorm`.
     func load(_ name: String, shape: [Int]) throws -> Weight {
         guard let tensor = file.tensor(named: name) else {
             throw ModelError("\(file.source): tensor \(name) is missing (expected shape \(shape))")
@@ -20,7 +21,9 @@ struct WeightLoader {
     }
 
     private func load(_ tensor: GGUFTensorInfo, shape: [Int]) throws -> Weight {
-        // The type first: an unusable type is the more fundamental problem to report.
+        // Values before the backend's copy (which releases the pages read), then the type: an
+        // unusable type is the more fundamental problem to report than the shape.
+        try checkFinite(tensor)
         let weight: Weight
         do {
             weight = try backend.makeWeight(
@@ -29,21 +32,25 @@ struct WeightLoader {
         } catch {
             throw ModelError("\(file.source): tensor \(tensor.name) has type \(tensor.type.name), which cannot be used: \(error)")
         }
-        var dims = tensor.dimensions.map { Int($0) }
-        while dims.count > shape.count, dims.last == 1 { dims.removeLast() }
-        guard dims == shape else {
-            throw ModelError("\(file.source): tensor \(tensor.name) has shape \(tensor.dimensions); expected \(shape)")
-        }
+        try checkShape(tensor, shape)
         return weight
     }
 
-    /// F32 values of a small tensor (e.g. RoPE frequency factors), copied to host memory.
-    func floats(_ name: String, count: Int) throws -> [Float]? {
+    /// Llama 3.1's RoPE frequency divisors (`count` F32 values, each in
+    /// `HyperparameterLimits.ropeScaling` so that every angle stays finite), copied to host memory.
+    func ropeFrequencyFactors(_ name: String, count: Int) throws -> [Float]? {
         guard let tensor = file.tensor(named: name) else { return nil }
         guard tensor.type == .f32, tensor.elementCount == Int64(count) else {
             throw ModelError(
                 "\(file.source): tensor \(name) is \(tensor.type.name) \(tensor.dimensions); expected F32 with \(count) values")
         }
-        return Array(file.data(for: tensor).bindMemory(to: Float.self))
+        let values = Self.widened(file.data(for: tensor), type: .f32, count: count)
+        let range = HyperparameterLimits.ropeScaling
+        if let bad = values.firstIndex(where: { !range.contains(Double($0)) }) {
+            throw ModelError(
+                "\(file.source): tensor \(name) holds \(values[bad]) at index \(bad); expected values in \(range.lowerBound)…\(range.upperBound)"
+            )
+        }
+        return values
     }
 }
