@@ -4,12 +4,20 @@ import ModelStore
 
 struct Pull: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Download a model into the store: a built-in name, an http(s) URL to a .gguf, or a local .gguf path.")
+        abstract:
+            "Download a model into the store: a built-in name, a Hugging Face repository, an http(s) URL to a .gguf, or a local .gguf path.",
+        discussion: """
+            A Hugging Face repository is written hf.co/USER/REPO[:QUANT] (also huggingface.co/…, https://huggingface.co/…, \
+            or USER/REPO:QUANT). Its GGUF file whose name carries QUANT is downloaded (default Q4_K_M, then the next usual \
+            quantization present) and stored as REPO-QUANT, lowercased without a trailing -GGUF (e.g. qwen2.5-0.5b-instruct-q4_k_m). \
+            HF_ENDPOINT sets the Hub's address (default https://huggingface.co); HF_TOKEN is sent as a Bearer token for private \
+            or gated repositories.
+            """)
 
-    @Argument(help: "smollm2-135m, gemma3-270m, https://…/model.gguf, or ./model.gguf")
+    @Argument(help: "smollm2-135m, gemma3-270m, hf.co/USER/REPO[:QUANT], https://…/model.gguf, or ./model.gguf")
     var reference: String
 
-    @Option(name: .customLong("as"), help: "Store it under this name (letters, digits, '.', '_', '-').")
+    @Option(name: .customLong("as"), help: "Store it under this name (lowercase letters, digits, '.', '_', '-').")
     var name: String?
 
     func run() throws {
@@ -20,9 +28,10 @@ struct Pull: ParsableCommand {
 }
 
 struct ListModels: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the models in the store.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the models in the store (the table shortens long sources; --json has them in full).")
 
-    @Flag(help: "Print JSON.")
+    @Flag(help: "Print JSON, with each model's full source.")
     var json = false
 
     func run() throws {
@@ -39,7 +48,7 @@ struct ListModels: ParsableCommand {
         print(
             Format.table(
                 ["NAME", "ARCHITECTURE", "QUANT", "SIZE", "SOURCE"],
-                models.map { [$0.name, $0.architecture ?? "?", $0.quantization ?? "?", Format.bytes($0.sizeBytes), $0.source] },
+                models.map { [$0.name, $0.architecture ?? "?", $0.quantization ?? "?", Format.bytes($0.sizeBytes), $0.shortSource] },
                 rightAligned: [3]))
     }
 }

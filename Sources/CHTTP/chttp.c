@@ -19,6 +19,7 @@ enum {
     CURLOPT_WRITEDATA = 10001,
     CURLOPT_URL = 10002,
     CURLOPT_ERRORBUFFER = 10010,
+    CURLOPT_HTTPHEADER = 10023,
     CURLOPT_WRITEFUNCTION = 20011,
     CURLOPT_USERAGENT = 10018,
     CURLOPT_LOW_SPEED_LIMIT = 19,
@@ -126,8 +127,8 @@ int atl_http_load(char *err, size_t errlen) {
     return load_result;
 }
 
-// Options common to HEAD and GET.
-static void common_setup(void *h, const char *url, char *curlerr) {
+// Options common to HEAD and GET. `headers` (may be NULL) is owned by the caller until cleanup.
+static void common_setup(void *h, const char *url, char *curlerr, struct curl_slist *headers) {
     curl.easy_setopt(h, CURLOPT_URL, url);
     curl.easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
     curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L); // Hugging Face /resolve/ redirects to a CDN
@@ -138,6 +139,13 @@ static void common_setup(void *h, const char *url, char *curlerr) {
     // A stalled server (< 1 byte/s for 30 s) fails the transfer instead of hanging forever.
     curl.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+    // libcurl (7.58+) drops a custom Authorization header when a redirect changes host, so a
+    // token meant for the API host never reaches the CDN it redirects to.
+    if (headers) curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+}
+
+static struct curl_slist *header_list(const char *header) {
+    return header && header[0] ? curl.slist_append(NULL, header) : NULL;
 }
 
 static const char *curl_message(int rc, const char *curlerr) {
@@ -171,7 +179,7 @@ static size_t discard_cb(char *buf, size_t size, size_t n, void *userdata) {
     return size * n;
 }
 
-int atl_http_head(const char *url, long *status, long long *content_length,
+int atl_http_head(const char *url, const char *header, long *status, long long *content_length,
                   int *accepts_ranges, char *err, size_t errlen) {
     *status = 0; *content_length = -1; *accepts_ranges = 0;
     int lr = atl_http_load(err, errlen);
@@ -180,7 +188,8 @@ int atl_http_head(const char *url, long *status, long long *content_length,
     if (!h) { set_err(err, errlen, "curl_easy_init failed"); return ATL_HTTP_TRANSPORT; }
     char curlerr[CURL_ERROR_SIZE] = {0};
     struct head_ctx hc = {0};
-    common_setup(h, url, curlerr);
+    struct curl_slist *headers = header_list(header);
+    common_setup(h, url, curlerr, headers);
     curl.easy_setopt(h, CURLOPT_NOBODY, 1L);
     curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, head_header_cb);
     curl.easy_setopt(h, CURLOPT_HEADERDATA, &hc);
@@ -200,6 +209,7 @@ int atl_http_head(const char *url, long *status, long long *content_length,
         result = ATL_HTTP_BAD_STATUS;
     }
     curl.easy_cleanup(h);
+    if (headers) curl.slist_free_all(headers);
     return result;
 }
 
@@ -274,7 +284,7 @@ static int get_xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
     return 0;
 }
 
-int atl_http_get(const char *url, int fd, long long offset, long *status,
+int atl_http_get(const char *url, const char *header, int fd, long long offset, long *status,
                  long long *written, atl_progress_fn cb, void *ctx,
                  char *err, size_t errlen) {
     *status = 0;
@@ -287,7 +297,8 @@ int atl_http_get(const char *url, int fd, long long offset, long *status,
     struct get_ctx gc = {0};
     gc.handle = h; gc.fd = fd; gc.offset = offset; gc.range_start = -1;
     gc.verdict = ATL_HTTP_OK; gc.cb = cb; gc.cb_ctx = ctx;
-    common_setup(h, url, curlerr);
+    struct curl_slist *headers = header_list(header);
+    common_setup(h, url, curlerr, headers);
     curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, get_write_cb);
     curl.easy_setopt(h, CURLOPT_WRITEDATA, &gc);
     curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, get_header_cb);
@@ -328,6 +339,7 @@ int atl_http_get(const char *url, int fd, long long offset, long *status,
         result = ATL_HTTP_RANGE_IGNORED;
     }
     curl.easy_cleanup(h);
+    if (headers) curl.slist_free_all(headers);
     if (result == ATL_HTTP_WRITE_FAILED) errno = gc.write_errno;
     return result;
 }

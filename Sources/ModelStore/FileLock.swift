@@ -23,6 +23,23 @@ final class FileLock {
         }
     }
 
+    /// The lock if no one holds it now, else nil (also nil when the file cannot be opened).
+    static func tryLock(path: String, create: Bool) -> FileLock? {
+        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o644)
+        guard fd >= 0 else { return nil }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            close(fd)
+            return nil
+        }
+        return FileLock(lockedDescriptor: fd, path: path)
+    }
+
+    private init(lockedDescriptor: Int32, path: String) {
+        self.fd = lockedDescriptor
+        self.path = path
+    }
+
     func unlock() {
         guard fd >= 0 else { return }
         _ = flock(fd, LOCK_UN)

@@ -24,6 +24,8 @@ public struct DownloadPolicy: Sendable {
 struct HTTPDownloader {
     let url: String
     let policy: DownloadPolicy
+    /// One extra request header line ("Authorization: Bearer …"), or nil.
+    var header: String? = nil
 
     struct Head { let status: Int; let contentLength: Int64?; let acceptsRanges: Bool }
 
@@ -32,7 +34,7 @@ struct HTTPDownloader {
         var lastError = ""
         for attempt in 1...max(1, min(policy.maxAttempts, 3)) {
             var err = [CChar](repeating: 0, count: 512)
-            let rc = atl_http_head(url, &status, &length, &ranges, &err, err.count)
+            let rc = atl_http_head(url, header, &status, &length, &ranges, &err, err.count)
             lastError = cString(err)
             switch Int(rc) {
             case Int(ATL_HTTP_OK):
@@ -47,18 +49,15 @@ struct HTTPDownloader {
                 if attempt < min(policy.maxAttempts, 3) { sleepSeconds(min(policy.baseDelay * Double(attempt), 5)) }
             }
         }
-        throw StoreError.network(url: url, attempts: min(policy.maxAttempts, 3), detail: lastError)
+        throw StoreError.network(url: url, attempts: min(policy.maxAttempts, 3), detail: lastError, keptBytes: 0)
     }
 
     /// Downloads into `partialPath`, resuming from its current size. Returns the final size.
     /// The caller holds the store lock; the partial file is also flocked so two pulls of the
     /// same URL under different names cannot interleave writes.
     func download(to partialPath: String, expectedSize: Int64?, progress: (any PullProgress)?) throws -> Int64 {
-        let fd = try POSIX.open(partialPath, O_RDWR | O_CREAT, 0o644)
+        let fd = try POSIX.openLockedFile(partialPath)
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw StoreError.io(path: partialPath, operation: "lock", errno: errno) }
-        }
 
         let reporter = ProgressBox(progress)
         var failures = 0
@@ -74,7 +73,7 @@ struct HTTPDownloader {
             var err = [CChar](repeating: 0, count: 512)
             let rc = withExtendedLifetime(reporter) {
                 atl_http_get(
-                    url, fd, offset, &status, &written,
+                    url, header, fd, offset, &status, &written,
                     reporter.progress == nil ? nil : progressTrampoline,
                     Unmanaged.passUnretained(reporter).toOpaque(), &err, err.count)
             }
@@ -111,7 +110,10 @@ struct HTTPDownloader {
             }
             if written > 0 { failures = 0 } else { failures += 1 }
             if failures >= policy.maxAttempts {
-                throw StoreError.network(url: url, attempts: failures, detail: lastError)
+                let kept = (try? POSIX.fileSize(fd, path: partialPath)) ?? 0
+                // An empty partial resumes nothing: it goes, and the message does not promise a resume.
+                if kept == 0 { POSIX.unlinkIfPresent(partialPath) }
+                throw StoreError.network(url: url, attempts: failures, detail: lastError, keptBytes: kept)
             }
             if written == 0 || rc != ATL_HTTP_OK {
                 progress?.message("  connection problem (\(lastError)); retrying…")

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Model names and reference classification.
 extension ModelStore {
     /// Names use only [a-z0-9._-], do not start with '.' or '-', do not end in ".gguf", and
@@ -47,17 +53,57 @@ enum Reference: Equatable {
     case file(String)
     case url(String)
     case name(String)
+    case huggingFace(HuggingFaceReference)
 
-    /// http(s):// → URL; contains "/" or ends in .gguf → file path (must exist); else a name.
+    /// http(s):// → URL, except a Hugging Face repository page (`https://huggingface.co/USER/REPO`),
+    /// which is a repository, and a `…/blob/…` file page, whose download URL is meant;
+    /// `hf.co/…` or `huggingface.co/…` → repository. Otherwise, text with a "/" or ending in .gguf is a
+    /// file path when something exists there (it must be a regular file), else a repository when it reads
+    /// `USER/REPO:QUANT`, or `USER/REPO` whose first part is not a local directory; anything else is a name.
     init(_ reference: String) throws {
         let lower = reference.lowercased()
+        for scheme in ["http://", "https://"] where lower.hasPrefix(scheme) {
+            let rest = reference.dropFirst(scheme.count)
+            let host = rest.prefix { $0 != "/" }.lowercased()
+            let path = rest.drop { $0 != "/" }.dropFirst()
+            guard HuggingFaceReference.hosts.contains(host) else { break }
+            let components = path.split(separator: "/")
+            if components.count == 2, !path.contains("?"), !path.contains("#") {
+                self = .huggingFace(try HuggingFaceReference(path: path, original: reference))
+                return
+            }
+            if components.count >= 5, components[2] == "blob" {
+                let file = components[0..<2] + ["resolve"] + components[3...]
+                self = .url(String(reference.prefix(scheme.count)) + String(rest.prefix { $0 != "/" }) + "/" + file.joined(separator: "/"))
+                return
+            }
+            break
+        }
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
             self = .url(reference)
-        } else if reference.contains("/") || lower.hasSuffix(".gguf") {
-            guard POSIX.isRegularFile(reference) else { throw StoreError.fileNotFound(reference) }
-            self = .file(reference)
-        } else {
-            self = .name(reference)
+            return
         }
+        for host in HuggingFaceReference.hosts where lower.hasPrefix(host + "/") {
+            self = .huggingFace(try HuggingFaceReference(path: reference.dropFirst(host.count + 1), original: reference))
+            return
+        }
+        guard reference.contains("/") || lower.hasSuffix(".gguf") else {
+            self = .name(reference)
+            return
+        }
+        var st = stat()
+        if stat(reference, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw StoreError.notRegularFile(path: reference, kind: POSIX.fileKind(st.st_mode))
+            }
+            self = .file(reference)
+            return
+        }
+        let firstComponent = String(reference.prefix { $0 != "/" })
+        if HuggingFaceReference.looksLikeRepository(reference, bareAllowed: !POSIX.exists(firstComponent)) {
+            self = .huggingFace(try HuggingFaceReference(path: Substring(reference), original: reference))
+            return
+        }
+        throw StoreError.fileNotFound(reference)
     }
 }

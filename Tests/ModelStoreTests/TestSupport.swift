@@ -70,6 +70,36 @@ func expectStoreError(
     }
 }
 
+/// The message of the StoreError `body` throws ("" and a recorded issue when it throws none).
+func errorText(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) -> String {
+    do {
+        try body()
+    } catch let error as StoreError {
+        return error.description
+    } catch {
+        Issue.record("expected a StoreError, got \(error)", sourceLocation: sourceLocation)
+        return ""
+    }
+    Issue.record("expected an error", sourceLocation: sourceLocation)
+    return ""
+}
+
+/// A loopback port nothing listens on: bound, never listened on, then closed.
+func refusingPort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw POSIXError(.EADDRINUSE) }
+    return UInt16(bigEndian: addr.sin_port)
+}
+
 /// Records progress calls (for asserting that progress was reported).
 final class RecordingProgress: PullProgress, @unchecked Sendable {
     private let lock = NSLock()

@@ -25,15 +25,16 @@ enum {
 /// Loads libcurl with dlopen (once). Returns 0 on success, else ATL_HTTP_NO_LIBCURL and a message.
 int atl_http_load(char *err, size_t errlen);
 
-/// HEAD request following redirects. `content_length` is -1 when unknown.
-int atl_http_head(const char *url, long *status, long long *content_length,
+/// HEAD request following redirects. `content_length` is -1 when unknown. `header` is one extra
+/// request header line ("Authorization: Bearer ..."), or NULL.
+int atl_http_head(const char *url, const char *header, long *status, long long *content_length,
                   int *accepts_ranges, char *err, size_t errlen);
 
 /// GET following redirects, writing the body of a 2xx response to `fd` at byte
 /// position `offset` onward (pwrite). With offset > 0 a `Range: bytes=offset-` request
 /// is sent; a 200 answer to it yields ATL_HTTP_RANGE_IGNORED without writing anything.
-/// `written` receives the number of body bytes written to fd.
-int atl_http_get(const char *url, int fd, long long offset, long *status,
+/// `written` receives the number of body bytes written to fd. `header` as for atl_http_head.
+int atl_http_get(const char *url, const char *header, int fd, long long offset, long *status,
                  long long *written, atl_progress_fn cb, void *ctx,
                  char *err, size_t errlen);
 
