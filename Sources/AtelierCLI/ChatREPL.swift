@@ -32,7 +32,13 @@ final class ChatREPL {
         self.parameters = parameters
         self.sampler = Sampler(parameters)
         self.limit = limit
-        editor = LineEditor.isAvailable() ? LineEditor(historyPath: ModelStore.defaultRoot() + "/chat_history") : nil
+        editor = LineEditor.isAvailable() ? LineEditor(historyPath: Self.historyPath) : nil
+    }
+
+    /// `$ATELIER_CHAT_HISTORY`, else `chat_history` in the store's folder; set to "" to keep none.
+    static var historyPath: String? {
+        if let path = getenv("ATELIER_CHAT_HISTORY").map({ String(cString: $0) }) { return path.isEmpty ? nil : path }
+        return ModelStore.defaultRoot() + "/chat_history"
     }
 
     static let help = """

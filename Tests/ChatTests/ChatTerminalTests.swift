@@ -39,6 +39,60 @@ import Glibc
         #expect(try terminal.waitForExit(timeout: 30) == 0)
     }
 
+    /// Editing keys as a terminal sends them (xterm sequences), Up recalling the history, /set,
+    /// /save and /load of the conversation.
+    @Test func lineEditingHistorySettingsAndSavedConversations() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = directory.appendingPathComponent("history").path
+        let saved = directory.appendingPathComponent("conversation.json").path
+        let terminal = try PseudoTerminal(
+            launching: Self.atelierBinary(), arguments: ["chat", "smollm2-135m", "--temp", "0", "-c", "1024", "-n", "64", "-t", "2"],
+            environment: ["ATELIER_CHAT_HISTORY": history])
+        defer { terminal.terminate() }
+        try terminal.waitFor("Ctrl-C stops an answer.\r\n> ", timeout: 120)
+
+        // "Wht is the capital of Germany?": Ctrl-A, Right ×2, type "a"; End; Ctrl-W deletes "Germany?";
+        // then "France?" and Enter.
+        var mark = terminal.output.count
+        terminal.send("Wht is the capital of Germany?\u{01}\u{1B}[C\u{1B}[Ca\u{1B}[F\u{17}France?\r")
+        try terminal.waitFor { $0[mark...].firstRange(of: Array("Paris".utf8)) != nil && $0[mark...].suffix(4) == Array("\r\n> ".utf8) }
+
+        // Up recalls the message as it was sent.
+        mark = terminal.output.count
+        terminal.send("\u{1B}[A")
+        try terminal.waitFor { $0[mark...].firstRange(of: Array("> What is the capital of France?\u{1B}[0K".utf8)) != nil }
+        terminal.send("\u{15}")  // Ctrl-U: clear the line again
+
+        terminal.send("/set temp 0.5\r")
+        try terminal.waitFor("(temp = 0.5)")
+        terminal.send("/set temp hot\r")
+        try terminal.waitFor("/set temp hot: expected a number")
+        terminal.send("/set top-p 2\r")
+        try terminal.waitFor("/set top-p 2: expected a number in (0, 1]")
+
+        terminal.send("/save \(saved)\r")
+        try terminal.waitFor("(saved 2 messages to \(saved))")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: saved))) as? [String: Any]
+        let messages = try #require(json?["messages"] as? [[String: String]])
+        #expect(messages.map { $0["role"] } == ["user", "assistant"])
+        #expect(messages.first?["content"] == "What is the capital of France?")
+        #expect(messages.last?["content"]?.contains("Paris") == true)
+
+        terminal.send("/clear\r")
+        try terminal.waitFor("(conversation cleared)")
+        terminal.send("/load \(saved)\r")
+        try terminal.waitFor("(loaded 2 messages from \(saved))")
+        terminal.send("/exit\r")
+        #expect(try terminal.waitForExit(timeout: 30) == 0)
+
+        // The history file holds the typed lines, commands included, for the next run.
+        let lines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.first == "What is the capital of France?")
+        #expect(lines.contains("/save \(saved)"))
+    }
+
     @Test func pipedQuestionGetsOneAnswer() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.atelierBinary())
@@ -82,7 +136,8 @@ final class PseudoTerminal {
     private var exitStatus: Int32?
     private(set) var output: [UInt8] = []
 
-    init(launching executable: String, arguments: [String]) throws {
+    /// `environment` is added to this process's own.
+    init(launching executable: String, arguments: [String], environment: [String: String] = [:]) throws {
         // posix_openpt/unlockpt/ptsname are not exported to Swift; they are these ioctls on Linux.
         let unlock: UInt = 0x4004_5431, number: UInt = 0x8004_5430  // TIOCSPTLCK, TIOCGPTN
         master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
@@ -117,7 +172,10 @@ final class PseudoTerminal {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var child: pid_t = 0
-        let status = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        let inherited = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp = inherited.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        let status = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         guard status == 0 else { throw TerminalError("cannot start \(executable): \(String(cString: strerror(status)))") }
         pid = child
     }
