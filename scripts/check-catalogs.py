@@ -25,14 +25,17 @@ GPU_KEYS = {
     "unifiedMemory", "memoryOptionsGiB", "priceNewUSD", "priceNewDate", "priceNewSource",
     "priceUsedUSD", "priceUsedDate", "priceUsedSource", "sources", "note",
 }
-LLM_FAMILIES = {"llama", "gemma3", "qwen2", "mistral", "phi3", "gpt2", "gpt3", "bloom", "bert", "distilbert"}
+LLM_FAMILIES = {
+    "llama", "gemma3", "qwen2", "qwen3", "qwen3moe", "mistral", "phi3", "gpt2", "gpt3", "bloom", "bert", "distilbert",
+}
+MOE_KEYS = ("experts", "activeExperts", "expertFeedForwardLength")
 TRANSFORMER_KINDS = {"llm", "encoder"}
 OTHER_KINDS = {"cnn", "detector", "diffusion"}
 TRANSFORMER_KEYS = {
     "name", "aliases", "family", "kind", "parameters", "layers", "embeddingLength", "heads", "kvHeads",
     "headDim", "feedForwardLength", "vocabularySize", "contextLength", "mlp", "tiedEmbeddings",
     "attentionBias", "qkNorm", "positionEmbeddings", "slidingWindow", "globalLayerEvery",
-    "trainingDtype", "sources", "note",
+    "experts", "activeExperts", "expertFeedForwardLength", "trainingDtype", "sources", "note",
 }
 OTHER_KEYS = {
     "name", "aliases", "family", "kind", "parameters", "inputResolution", "gflopsPerImage",
@@ -241,8 +244,33 @@ def approx_params(e):
     if e["positionEmbeddings"] == "learned":
         emb += e["contextLength"] * H
     attn = 2 * H * nh * hd + 2 * H * kv * hd
-    mlp = (3 if e["mlp"] == "gated" else 2) * H * F
+    if e.get("experts"):
+        # Mixture of experts: every expert resident, plus the router.
+        mlp = 3 * H * e["expertFeedForwardLength"] * e["experts"] + H * e["experts"]
+    else:
+        mlp = (3 if e["mlp"] == "gated" else 2) * H * F
     return emb + L * (attn + mlp)
+
+
+def check_moe(c, f, name, e):
+    """The three MoE fields come together, are integers, and name a plausible layout. Returns
+    whether the entry is usable for the parameter estimate."""
+    present = [k for k in MOE_KEYS if k in e]
+    if not present:
+        return True
+    if len(present) != len(MOE_KEYS):
+        missing = sorted(set(MOE_KEYS) - set(present))
+        c.fail(f, name, missing[0], f"mixture-of-experts fields come together; {', '.join(missing)} missing")
+        return False
+    experts = check_number(c, f, name, e, "experts", 2, 4096, integer=True)
+    active = check_number(c, f, name, e, "activeExperts", 1, 4096, integer=True)
+    width = check_number(c, f, name, e, "expertFeedForwardLength", 16, 1 << 20, integer=True)
+    if experts is None or active is None or width is None:
+        return False
+    if active > experts:
+        c.fail(f, name, "activeExperts", f"{active} is more than experts {experts}")
+        return False
+    return True
 
 
 def check_models(c, path):
@@ -306,11 +334,16 @@ def check_models(c, path):
                 c.fail(f, name, "globalLayerEvery", "set without slidingWindow")
             if sw is not None and is_int(e.get("contextLength")) and sw >= e["contextLength"]:
                 c.fail(f, name, "slidingWindow", f"{sw} is not smaller than contextLength {e['contextLength']}")
+            if not check_moe(c, f, name, e):
+                ok = False
             if ok and params is not None:
                 est = approx_params(e)
                 if abs(est - params) > 0.03 * params:
                     c.fail(f, name, "parameters", f"{params:,} disagrees with the hyperparameters (~{est:,}; >3% apart)")
         elif kind in OTHER_KINDS:
+            for key in MOE_KEYS:
+                if key in e:
+                    c.fail(f, name, key, "only for transformer entries")
             check_number(c, f, name, e, "inputResolution", 16, 16384, integer=True)
             if kind in ("cnn", "detector"):
                 has_gf = "gflopsPerImage" in e

@@ -73,7 +73,7 @@ struct Fit: ParsableCommand {
     var maxContext = false
     @Flag(name: .customLong("best-quant"), help: "Report the best quantization that fits.")
     var bestQuant = false
-    @Flag(name: .customLong("which-gpu"), help: "List catalog GPUs the model fits on, cheapest first.")
+    @Flag(name: .customLong("which-gpu"), help: "Compare every catalog GPU: fits or layers offloaded, decode speed, price.")
     var whichGPU = false
     @Flag(name: .customLong("list-gpus"), help: "List the GPU catalog.")
     var listGPUs = false
@@ -186,10 +186,9 @@ struct Fit: ParsableCommand {
             report.bestQuantBytes = best.plan.downloadBytes
         }
         if whichGPU || plan.verdict == .doesNotFit {
-            report.gpusThatFit = ReverseQueries.whichGPU(shape: subject.shape, inventory: subject.inventory, settings: settings)
-                .prefix(whichGPU ? 50 : 3).map {
-                    "\($0.gpu.name) (\(Format.fixed($0.gpu.memoryGiB, 0)) GiB\($0.gpu.priceNewUSD.map { ", $\(Int($0)) new" } ?? ""))"
-                }
+            // Asked: every catalog GPU; implied by "does not fit": the three cheapest that hold it.
+            report.gpus = GPUComparison.make(
+                shape: subject.shape, inventory: subject.inventory, settings: settings, onlyWhole: !whichGPU, limit: whichGPU ? nil : 3)
         }
         if let free = hardware.freeDiskBytes { report.diskFreeBytes = free }
         if json { print(try JSONText.encode(report)); return }

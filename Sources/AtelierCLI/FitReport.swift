@@ -15,7 +15,8 @@ struct InferenceReport: Encodable {
     var maxContext: Int?
     var bestQuant: String?
     var bestQuantBytes: Int64?
-    var gpusThatFit: [String]?
+    /// `--which-gpu` (every catalog GPU) or, when nothing fits here, the cheapest cards that would.
+    var gpus: GPUComparison?
     var diskFreeBytes: Int64?
 
     func text(subject: ModelSubject) -> String {
@@ -68,8 +69,14 @@ struct InferenceReport: Encodable {
         if let bestQuant, let bestQuantBytes {
             lines.append("Best quantization that fits on the GPU: \(bestQuant) (\(Format.gib(bestQuantBytes)))")
         }
-        if let gpus = gpusThatFit {
-            lines.append(gpus.isEmpty ? "No catalog GPU holds it entirely." : "GPUs that hold it entirely: " + gpus.joined(separator: "; "))
+        if let gpus {
+            if gpus.rows.isEmpty {
+                lines.append("No catalog GPU holds it entirely.")
+            } else {
+                lines.append(
+                    gpus.onlyWhole ? "GPUs that hold it entirely, cheapest first:" : "On each catalog GPU (desktop with 32 GiB DDR5):")
+                lines += gpus.textLines.map { "  " + $0 }
+            }
         }
         lines.append("Run:     \(command)")
         return lines.joined(separator: "\n")

@@ -80,6 +80,10 @@ public struct CatalogModel: Codable, Sendable, Equatable {
     public var positionEmbeddings: String?
     public var slidingWindow: Int?
     public var globalLayerEvery: Int?
+    /// Mixture of experts: experts per layer, experts a token uses, one expert's MLP width.
+    public var experts: Int?
+    public var activeExperts: Int?
+    public var expertFeedForwardLength: Int?
     public var inputResolution: Int?
     public var gflopsPerImage: Double?
     public var gmacsPerImage: Double?
@@ -103,7 +107,8 @@ public struct CatalogModel: Codable, Sendable, Equatable {
             contextLength: contextLength ?? 2048, mlp: ModelShape.MLP(rawValue: mlp ?? "gated") ?? .gated,
             tiedEmbeddings: tiedEmbeddings ?? false, attentionBias: attentionBias ?? false, qkNorm: qkNorm ?? false,
             positions: ModelShape.Positions(rawValue: positionEmbeddings ?? "rope") ?? .rope,
-            slidingWindow: slidingWindow, globalLayerEvery: globalLayerEvery, isEncoder: kind == "encoder")
+            slidingWindow: slidingWindow, globalLayerEvery: globalLayerEvery, isEncoder: kind == "encoder",
+            experts: experts, activeExperts: activeExperts, expertFeedForwardLength: expertFeedForwardLength)
     }
 }
 

@@ -32,6 +32,12 @@ public enum HFModelDirectory {
         var tie_word_embeddings: Bool?
         var sliding_window: Int?
         var sliding_window_pattern: Int?
+        // Mixture of experts: Qwen3-MoE names them num_experts / moe_intermediate_size, Mixtral
+        // num_local_experts with experts as wide as intermediate_size.
+        var num_experts: Int?
+        var num_local_experts: Int?
+        var num_experts_per_tok: Int?
+        var moe_intermediate_size: Int?
     }
 
     struct HeaderEntry: Decodable {
@@ -62,8 +68,12 @@ public enum HFModelDirectory {
             headDim: c.head_dim ?? h / heads, feedForwardLength: c.intermediate_size ?? c.n_inner ?? 4 * h,
             vocabularySize: try need(c.vocab_size, "vocab_size"),
             contextLength: c.max_position_embeddings ?? c.n_positions ?? 2048, mlp: plain ? .plain : .gated,
-            tiedEmbeddings: c.tie_word_embeddings ?? plain, positions: family == "gpt2" ? .learned : .rope,
-            slidingWindow: c.sliding_window_pattern != nil ? c.sliding_window : nil, globalLayerEvery: c.sliding_window_pattern)
+            tiedEmbeddings: c.tie_word_embeddings ?? plain,
+            // Qwen3 and Gemma 3 normalize q and k per head (one head_dim-long weight each per layer).
+            qkNorm: ["qwen3", "qwen3_moe", "gemma3", "gemma3_text"].contains(family), positions: family == "gpt2" ? .learned : .rope,
+            slidingWindow: c.sliding_window_pattern != nil ? c.sliding_window : nil, globalLayerEvery: c.sliding_window_pattern,
+            experts: c.num_experts ?? c.num_local_experts, activeExperts: c.num_experts_per_tok,
+            expertFeedForwardLength: c.moe_intermediate_size ?? (c.num_local_experts != nil ? c.intermediate_size : nil))
 
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }
             .sorted()
@@ -94,7 +104,12 @@ public enum HFModelDirectory {
                         bytes: Int64(Double(elements) * width), typeName: dtype))
             }
         }
-        return (shape, WeightInventory(entries: entries, overheadBytes: headerBytes, basis: "safetensors headers in \(directory)"))
+        return (
+            shape,
+            WeightInventory(
+                entries: entries, overheadBytes: headerBytes, basis: "safetensors headers in \(directory)",
+                activeExpertFraction: shape.activeExpertFraction)
+        )
     }
 
     /// The JSON header of a safetensors file: an 8-byte little-endian length, then the JSON.
@@ -128,6 +143,13 @@ public enum HFModelDirectory {
         if name.contains("embed_tokens") || name.contains("wte") || name.contains("word_embeddings") { return .tokenEmbedding }
         if name.contains("lm_head") { return .output }
         if name.contains("norm") || name.contains("ln_") { return .norm }
+        // Expert MLPs (`mlp.experts.7.gate_proj`, Mixtral's `block_sparse_moe.experts.7.w1`) and the router.
+        if name.contains(".experts.") {
+            if name.contains("gate_proj") || name.contains(".w1.") { return .ffnGateExperts }
+            if name.contains("up_proj") || name.contains(".w3.") { return .ffnUpExperts }
+            if name.contains("down_proj") || name.contains(".w2.") { return .ffnDownExperts }
+        }
+        if name.hasSuffix("mlp.gate.weight") || name.hasSuffix("block_sparse_moe.gate.weight") { return .ffnRouter }
         if name.contains("q_proj") { return .attentionQ }
         if name.contains("k_proj") { return .attentionK }
         if name.contains("v_proj") { return .attentionV }

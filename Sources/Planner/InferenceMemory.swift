@@ -84,14 +84,28 @@ public enum ComputeBufferModel {
         return Int64(max(attention, 4 * b * (h + v)))
     }
 
-    /// The same when only some layers are on the GPU (Ollama `GraphSize` partialOffload).
+    /// The same when only some layers are on the GPU (Ollama `GraphSize` partialOffload): the
+    /// attention candidate holds the f32 mask, one layer's K and V, a copy of a CPU layer's weight
+    /// for a batched matmul and the attention scores; the other, the logits and a copy of the
+    /// output matrix. Flash attention changes only the scores term (`attentionScoresBytes`).
     public static func llamaCppPartialOffload(shape m: ModelShape, settings s: InferenceSettings) -> Int64 {
         let b = Double(s.ubatch), h = Double(m.embeddingLength), ctx = Double(s.contextLength)
-        let a = Double(m.heads), v = Double(m.vocabularySize)
+        let v = Double(m.vocabularySize)
         let dh = Double(m.headDim), kv = Double(m.kvHeads)
-        let attention = 4 * b * (1 + h + max(ctx, h)) + h * h * 9 / 16 + 4 * ctx * (b * a + dh * kv)
+        let attention =
+            4 * b * (1 + h + max(ctx, h)) + h * h * 9 / 16 + 4 * ctx * dh * kv + attentionScoresBytes(shape: m, settings: s)
         let logits = 4 * b * (h + v) + h * v * 105 / 128
         return Int64(4 * b * h + max(attention, logits))
+    }
+
+    /// What one layer's attention materializes between the QK product and the V product. Without
+    /// flash attention llama.cpp builds the f32 scores `n_kv × n_ubatch × n_head` (and softmaxes
+    /// them in place); with it, `ggml_flash_attn_ext` never materializes them and only the mask is
+    /// cast to an f16 copy, `n_kv × n_ubatch` (llama.cpp `src/llama-graph.cpp`, the
+    /// `self_kq_mask_cnv` input and `build_attn_mha`).
+    public static func attentionScoresBytes(shape m: ModelShape, settings s: InferenceSettings) -> Double {
+        let b = Double(s.ubatch), ctx = Double(s.contextLength)
+        return s.flashAttention ? 2 * b * ctx : 4 * b * ctx * Double(m.heads)
     }
 
     /// Atelier's CPU workspace, allocation by allocation (`Workspace.decoder`, `InferenceSession`,

@@ -43,6 +43,8 @@ public struct InferencePlan: Codable, Sendable {
         // The output layer is llama.cpp's unit `n_layer`; tied embeddings put a copy of the table there.
         let outputUnit = inventory.hasSeparateOutput ? inventory.outputBytes : inventory.tokenEmbeddingBytes + inventory.outputBytes
         let layerWeights = (0..<shape.layers).map { inventory.layerBytes($0) }
+        // A mixture of experts keeps every expert resident but reads only the active ones.
+        let layerIdle = (0..<shape.layers).map { layerWeights[$0] - inventory.layerBytesRead($0) }
         let layerKV = (0..<shape.layers).map { KVCacheModel.layerBytes($0, shape: shape, settings: settings, engine: engine) }
         // Tensors in no layer besides the token table and output (position embeddings, norms).
         let globals = inventory.totalBytes - layerWeights.reduce(0, +) - inventory.tokenEmbeddingBytes - inventory.outputBytes
@@ -100,9 +102,12 @@ public struct InferencePlan: Codable, Sendable {
         }
 
         // Decode reads the weights of every unit and, on average, half a full context of KV.
-        let gpuShare = Double(gpu.weights) + Double(gpu.kvCache) / 2
+        let firstOnGPU = max(units - ngl, 0)
+        let gpuIdle = (0..<shape.layers).filter { $0 >= firstOnGPU }.reduce(Int64(0)) { $0 + layerIdle[$1] }
+        let hostIdle = layerIdle.reduce(0, +) - gpuIdle
+        let gpuShare = Double(gpu.weights - gpuIdle) + Double(gpu.kvCache) / 2
         let tokenTableRead = inventory.hasSeparateOutput ? inventory.tokenEmbeddingBytes : 0
-        let cpuShare = Double(host.weights - inventory.overheadBytes - tokenTableRead) + Double(host.kvCache) / 2
+        let cpuShare = Double(host.weights - inventory.overheadBytes - tokenTableRead - hostIdle) + Double(host.kvCache) / 2
         let totalRead = max(1, Double(inventory.bytesReadPerToken))
         let matmulFLOPs = 2 * Double(inventory.matmulParameters)
         let work = SpeedModel.Work(

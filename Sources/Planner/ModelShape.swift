@@ -29,12 +29,19 @@ public struct ModelShape: Codable, Sendable, Equatable {
     public var globalLayerEvery: Int?
     /// Encoders (BERT) have no causal LM head.
     public var isEncoder: Bool
+    /// Mixture of experts (Qwen3-30B-A3B): every layer's MLP is `experts` gated MLPs of width
+    /// `expertFeedForwardLength` and a router; a token runs through `activeExperts` of them. All
+    /// experts are resident; only the active ones are read and multiplied per token.
+    public var experts: Int?
+    public var activeExperts: Int?
+    public var expertFeedForwardLength: Int?
 
     public init(
         name: String, family: String, layers: Int, embeddingLength: Int, heads: Int, kvHeads: Int, headDim: Int,
         feedForwardLength: Int, vocabularySize: Int, contextLength: Int, mlp: MLP = .gated, tiedEmbeddings: Bool = false,
         attentionBias: Bool = false, qkNorm: Bool = false, positions: Positions = .rope,
-        slidingWindow: Int? = nil, globalLayerEvery: Int? = nil, isEncoder: Bool = false
+        slidingWindow: Int? = nil, globalLayerEvery: Int? = nil, isEncoder: Bool = false,
+        experts: Int? = nil, activeExperts: Int? = nil, expertFeedForwardLength: Int? = nil
     ) {
         self.name = name; self.family = family; self.layers = layers; self.embeddingLength = embeddingLength
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.feedForwardLength = feedForwardLength
@@ -42,6 +49,20 @@ public struct ModelShape: Codable, Sendable, Equatable {
         self.tiedEmbeddings = tiedEmbeddings; self.attentionBias = attentionBias; self.qkNorm = qkNorm
         self.positions = positions; self.slidingWindow = slidingWindow; self.globalLayerEvery = globalLayerEvery
         self.isEncoder = isEncoder
+        self.experts = experts; self.activeExperts = activeExperts; self.expertFeedForwardLength = expertFeedForwardLength
+    }
+
+    /// The expert layout when the shape is a complete mixture of experts, nil for a dense model.
+    public var mixtureOfExperts: (experts: Int, active: Int, width: Int)? {
+        guard let experts, let activeExperts, let expertFeedForwardLength, experts > 0, activeExperts > 0,
+            activeExperts <= experts, expertFeedForwardLength > 0
+        else { return nil }
+        return (experts, activeExperts, expertFeedForwardLength)
+    }
+
+    /// The share of the expert weights one token uses (1 for a dense model).
+    public var activeExpertFraction: Double {
+        mixtureOfExperts.map { Double($0.active) / Double($0.experts) } ?? 1
     }
 
     public var queryWidth: Int { heads * headDim }
@@ -94,9 +115,18 @@ public struct ModelShape: Codable, Sendable, Equatable {
                 matrix("attn_output", .attentionOutput, queryWidth, h, bias: false)
                 if family == "gemma3" { norm(p + "post_attention_norm", i) }
                 norm(p + "ffn_norm", i)
-                matrix("ffn_gate", .ffnGate, h, ff, bias: false)
-                matrix("ffn_up", .ffnUp, h, ff, bias: false)
-                matrix("ffn_down", .ffnDown, ff, h, bias: false)
+                if let moe = mixtureOfExperts {
+                    // GGUF stacks the experts into one 3-D tensor per projection; rows of the
+                    // gate and up stacks are `h` long, rows of the down stack one expert's width.
+                    matrix("ffn_gate_inp", .ffnRouter, h, moe.experts, bias: false)
+                    matrix("ffn_gate_exps", .ffnGateExperts, h, moe.experts * moe.width, bias: false)
+                    matrix("ffn_up_exps", .ffnUpExperts, h, moe.experts * moe.width, bias: false)
+                    matrix("ffn_down_exps", .ffnDownExperts, moe.width, moe.experts * h, bias: false)
+                } else {
+                    matrix("ffn_gate", .ffnGate, h, ff, bias: false)
+                    matrix("ffn_up", .ffnUp, h, ff, bias: false)
+                    matrix("ffn_down", .ffnDown, ff, h, bias: false)
+                }
                 if family == "gemma3" { norm(p + "post_ffw_norm", i) }
             }
         }
@@ -111,6 +141,13 @@ public struct ModelShape: Codable, Sendable, Equatable {
 
     /// Parameters implied by the shape (the sum over `tensors()`).
     public var parameterCount: Int64 { tensors().reduce(0) { $0 + $1.elements } }
+
+    /// Parameters one token uses: all of them for a dense model; for a mixture of experts the
+    /// shared weights plus `activeExperts` of the experts.
+    public var activeParameterCount: Int64 {
+        let fraction = activeExpertFraction
+        return tensors().reduce(0) { $0 + ($1.role.isExpertStack ? Int64((Double($1.elements) * fraction).rounded()) : $1.elements) }
+    }
 }
 
 /// What a weight does; quantization mixes and offload rules depend on it.
@@ -118,7 +155,12 @@ public enum TensorRole: String, Codable, Sendable {
     case tokenEmbedding, positionEmbedding, output, norm, bias
     case attentionQ, attentionK, attentionV, attentionQKV, attentionOutput
     case ffnGate, ffnUp, ffnDown
+    /// Mixture of experts: the router and the stacked expert projections.
+    case ffnRouter, ffnGateExperts, ffnUpExperts, ffnDownExperts
     case other
+
+    /// A stack of expert matrices, of which a token reads only the active share.
+    public var isExpertStack: Bool { self == .ffnGateExperts || self == .ffnUpExperts || self == .ffnDownExperts }
 
     /// Reads a GGUF tensor name (`blk.3.attn_v.weight`, `output.weight`…).
     public static func of(ggufName name: String) -> (role: TensorRole, layer: Int?) {
@@ -146,6 +188,10 @@ public enum TensorRole: String, Codable, Sendable {
         case "ffn_gate": role = .ffnGate
         case "ffn_up": role = .ffnUp
         case "ffn_down": role = .ffnDown
+        case "ffn_gate_inp": role = .ffnRouter
+        case "ffn_gate_exps": role = .ffnGateExperts
+        case "ffn_up_exps": role = .ffnUpExperts
+        case "ffn_down_exps": role = .ffnDownExperts
         default: role = stem.hasSuffix("norm") ? .norm : .other
         }
         return (role, layer)
@@ -187,6 +233,7 @@ extension ModelShape {
             throw MetadataError(description: "\(file.source): no tokenizer.ggml.tokens and no token_embd.weight to size the vocabulary")
         }
         let window = meta.integer(arch + ".attention.sliding_window").map(Int.init)
+        let expertCount = meta.integer(arch + ".expert_count").flatMap { $0 > 0 && $0 < 1 << 16 ? Int($0) : nil }
         let plain = ["gpt2", "bloom", "bert", "starcoder", "gptneox"].contains(arch)
         self.init(
             name: meta.string("general.name") ?? file.source, family: arch, layers: try int("block_count"),
@@ -198,6 +245,8 @@ extension ModelShape {
             positions: file.tensor(named: "position_embd.weight") != nil ? .learned : .rope,
             // Gemma 3 alternates 5 sliding-window layers with 1 global one (llama.cpp hard-codes the pattern).
             slidingWindow: arch == "gemma3" ? window : nil, globalLayerEvery: arch == "gemma3" && window != nil ? 6 : nil,
-            isEncoder: arch == "bert")
+            isEncoder: arch == "bert", experts: expertCount,
+            activeExperts: meta.integer(arch + ".expert_used_count").flatMap { $0 > 0 && $0 < 1 << 16 ? Int($0) : nil },
+            expertFeedForwardLength: expertCount == nil ? nil : try? int("expert_feed_forward_length"))
     }
 }

@@ -50,9 +50,10 @@ public enum QuantMix: String, CaseIterable, Codable, Sendable {
 
     /// The storage type llama.cpp gives `tensor` in a model of `shape`.
     public func type(for tensor: TensorShape, in shape: ModelShape) -> GGMLType {
-        // Norms, biases and position embeddings stay F32 (1-D) or unquantized.
+        // Norms, biases and position embeddings stay F32 (1-D) or unquantized; so does an expert
+        // router (the converter writes `ffn_gate_inp` as F32 and the quantizer skips it).
         switch tensor.role {
-        case .norm, .bias: return .f32
+        case .norm, .bias, .ffnRouter: return .f32
         case .positionEmbedding: return self == .f32 ? .f32 : .f16
         default: break
         }
@@ -86,7 +87,8 @@ public enum QuantMix: String, CaseIterable, Codable, Sendable {
             }
             if is70B, type == .q3_K || type == .q4_K { type = .q5_K }
             return type
-        case .ffnDown:
+        case .ffnDown, .ffnDownExperts:
+            // llama.cpp matches `ffn_down` in the name, so the stacked experts count as one per layer.
             switch self {
             case .q2_K: return .q3_K
             case .q3_K_M: return i < n / 16 ? .q5_K : .q4_K

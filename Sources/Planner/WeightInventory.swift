@@ -18,11 +18,14 @@ public struct WeightInventory: Sendable {
     public var overheadBytes: Int64
     /// Where the sizes come from, shown to the user.
     public var basis: String
+    /// The share of each expert stack a token reads (mixture of experts; 1 for a dense model).
+    public var activeExpertFraction: Double
 
-    public init(entries: [Entry], overheadBytes: Int64 = 0, basis: String) {
+    public init(entries: [Entry], overheadBytes: Int64 = 0, basis: String, activeExpertFraction: Double = 1) {
         self.entries = entries
         self.overheadBytes = overheadBytes
         self.basis = basis
+        self.activeExpertFraction = activeExpertFraction
     }
 
     /// Exact: the tensor table of a GGUF file.
@@ -33,6 +36,7 @@ public struct WeightInventory: Sendable {
         }
         overheadBytes = Int64(file.dataOffset)
         basis = "tensor table of \(file.source)"
+        activeExpertFraction = (try? ModelShape(file: file))?.activeExpertFraction ?? 1
     }
 
     /// Replays llama.cpp's quantizer on `shape`.
@@ -47,6 +51,7 @@ public struct WeightInventory: Sendable {
         // type, merges), measured on the SmolLM2 (1.70 MiB / 49152) and Gemma 3 (6.22 MiB / 262144) files.
         overheadBytes = Int64(shape.vocabularySize) * 30
         basis = "\(shape.name) hyperparameters with llama.cpp's \(mix.rawValue) mix"
+        activeExpertFraction = shape.activeExpertFraction
     }
 
     /// A dense checkpoint: every parameter at `dtype`.
@@ -58,6 +63,7 @@ public struct WeightInventory: Sendable {
         }
         overheadBytes = 0
         basis = "\(shape.name) hyperparameters at \(dtype.rawValue)"
+        activeExpertFraction = shape.activeExpertFraction
     }
 
     public var totalBytes: Int64 { entries.reduce(0) { $0 + $1.bytes } }
@@ -75,26 +81,43 @@ public struct WeightInventory: Sendable {
     public var tokenEmbeddingBytes: Int64 { entries.lazy.filter { $0.role == .tokenEmbedding }.reduce(0) { $0 + $1.bytes } }
     public var hasSeparateOutput: Bool { entries.contains { $0.role == .output } }
 
+    /// Bytes and parameters of the expert stacks a token does not use (0 for a dense model).
+    private var idleExpertBytes: Int64 { idle(\.bytes) }
+    private var idleExpertParameters: Int64 { idle(\.elements) }
+    private func idle(_ measure: KeyPath<Entry, Int64>) -> Int64 {
+        let unused = 1 - activeExpertFraction
+        return entries.lazy.filter { $0.role.isExpertStack }.reduce(0) { $0 + Int64((Double($1[keyPath: measure]) * unused).rounded()) }
+    }
+
+    /// Bytes of layer `i`'s weights one token reads: all of them, less the inactive experts.
+    public func layerBytesRead(_ i: Int) -> Int64 {
+        let unused = 1 - activeExpertFraction
+        return entries.lazy.filter { $0.layer == i }.reduce(0) {
+            $0 + ($1.role.isExpertStack ? $1.bytes - Int64((Double($1.bytes) * unused).rounded()) : $1.bytes)
+        }
+    }
+
     /// Bytes one decoded token reads: every weight except the token table — unless the output
-    /// is tied to it, in which case the whole table is read by the logits matmul.
+    /// is tied to it, in which case the whole table is read by the logits matmul — and, in a
+    /// mixture of experts, only the active experts.
     public var bytesReadPerToken: Int64 {
-        hasSeparateOutput ? totalBytes - tokenEmbeddingBytes : totalBytes
+        (hasSeparateOutput ? totalBytes - tokenEmbeddingBytes : totalBytes) - idleExpertBytes
     }
 
     /// Parameters multiplied per prompt token in prefill: the output head runs only for the last
-    /// token, so neither table counts.
+    /// token, so neither table counts; a mixture of experts multiplies only the active experts.
     public var prefillParameters: Int64 {
-        parameterCount
+        parameterCount - idleExpertParameters
             - entries.lazy.filter { $0.role == .tokenEmbedding || $0.role == .positionEmbedding || $0.role == .output }.reduce(0) {
                 $0 + $1.elements
             }
     }
 
     /// Parameters that take part in a matrix multiply per token (2 FLOPs each): all but the token
-    /// and position tables, plus the tied output.
+    /// and position tables and the inactive experts, plus the tied output.
     public var matmulParameters: Int64 {
         let tables = entries.lazy.filter { $0.role == .tokenEmbedding || $0.role == .positionEmbedding }.reduce(0) { $0 + $1.elements }
         let tied = hasSeparateOutput ? 0 : entries.lazy.filter { $0.role == .tokenEmbedding }.reduce(0) { $0 + $1.elements }
-        return parameterCount - tables + tied
+        return parameterCount - tables + tied - idleExpertParameters
     }
 }
