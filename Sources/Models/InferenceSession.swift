@@ -21,8 +21,8 @@ public final class InferenceSession: @unchecked Sendable {
         self.contextLength = contextLength
         self.batchCapacity = max(1, min(batchCapacity, contextLength))
         let capacity = model.kvCapacity(contextLength: contextLength, batchCapacity: self.batchCapacity)
-        cache = model.backend.makeKVCache(
-            type: kvType, width: model.configuration.kvWidth, contextLength: contextLength, capacity: capacity)
+        // Checked: a context length too large for the byte count throws instead of trapping.
+        cache = try model.makeKVCache(contextLength: contextLength, batchCapacity: self.batchCapacity, kvType: kvType)
         sequence = SequenceState(contextLength: contextLength, layerCapacities: capacity, slidingWindow: model.configuration.slidingWindow)
         workspace = model.makeWorkspace(batchCapacity: self.batchCapacity, logitRows: max(1, logitRows))
         hostLogits = .allocate(capacity: model.configuration.vocabularySize * max(1, logitRows))

@@ -238,6 +238,7 @@ import Testing
             }
         }
         #expect(model.kvCapacity(contextLength: 64, batchCapacity: .max).allSatisfy { $0 == 64 })
+        #expect(throws: ModelError.self) { try InferenceSession(model: model, contextLength: context) }
     }
 
     @Test func sizesThatOverflowAnIntAreReportedNotTrapped() throws {
