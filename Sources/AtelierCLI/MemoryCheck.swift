@@ -7,9 +7,9 @@ import Planner
 /// Refuses a context or slot count the machine cannot hold — before anything is allocated, with the
 /// planner's numbers — instead of letting the allocation abort the process.
 enum MemoryCheck {
-    /// The longest context any command accepts: far beyond any model's training (Llama 3.1: 131,072)
-    /// and small enough that every size computed from it fits in 64-bit arithmetic.
-    static let maximumContext = 1 << 24
+    /// The longest context any command accepts: the engine's own limit (positions RoPE can tell
+    /// apart), far beyond any model's training and small enough for 64-bit size arithmetic.
+    static let maximumContext = HyperparameterLimits.contextLength.upperBound
 
     /// The KV cache and workspace for `sequences` sequences of `context` tokens each, from the
     /// planner's model of Atelier's allocations (exact for the CPU engine: docs/PLANNER.md).
