@@ -68,6 +68,7 @@ public enum QuantMix: String, CaseIterable, Codable, Sendable {
         let gqa = shape.heads / max(1, shape.kvHeads)
         // llama.cpp's LLM_TYPE_70B: 80 layers of width 8192 (Llama 2/3 70B).
         let is70B = shape.layers == 80 && shape.embeddingLength == 8192
+        let eightExperts = shape.mixtureOfExperts?.experts == 8
         func moreBits(_ i: Int, _ n: Int) -> Bool { i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 }
         var type = baseType
         switch tensor.role {
@@ -86,7 +87,11 @@ public enum QuantMix: String, CaseIterable, Codable, Sendable {
             default: break
             }
             if is70B, type == .q3_K || type == .q4_K { type = .q5_K }
-            return type
+            // llama.cpp bumps attention V and K of an 8-expert model (Mixtral) to Q8_0; 128
+            // experts (Qwen3 30B-A3B) keep the dense rules.
+            return eightExperts ? .q8_0 : type
+        case .attentionK:
+            return eightExperts ? .q8_0 : type
         case .ffnDown, .ffnDownExperts:
             // llama.cpp matches `ffn_down` in the name, so the stacked experts count as one per layer.
             switch self {

@@ -79,6 +79,22 @@ import Testing
         #expect(plan.gpu.weights == w.totalBytes - w.tokenEmbeddingBytes)
     }
 
+    /// Mixtral 8x7B (32 layers of 4096, 32/8 heads, 8 experts of 14336, 2 active, vocabulary 32000):
+    /// llama.cpp prints "model params = 46.70 B" for it (llama.cpp#5137), and its quantizer gives an
+    /// 8-expert model's attn_v and attn_k Q8_0 whatever the mix.
+    @Test func eightExpertModelsGetQ8AttentionVAndK() throws {
+        let mixtral = ModelShape(
+            name: "Mixtral 8x7B", family: "llama", layers: 32, embeddingLength: 4096, heads: 32, kvHeads: 8, headDim: 128,
+            feedForwardLength: 14336, vocabularySize: 32000, contextLength: 32768, experts: 8, activeExperts: 2,
+            expertFeedForwardLength: 14336)
+        #expect(abs(Double(mixtral.parameterCount) / 1e9 - 46.70) < 0.005)
+        let w = WeightInventory(shape: mixtral, mix: .q4_K_M)
+        #expect(w.entries.filter { $0.role == .attentionV || $0.role == .attentionK }.allSatisfy { $0.typeName == "Q8_0" })
+        #expect(w.entries.filter { $0.role == .attentionQ }.allSatisfy { $0.typeName == "Q4_K" })
+        let qwen = WeightInventory(shape: try shape("Qwen3 30B-A3B"), mix: .q4_K_M)
+        #expect(qwen.entries.filter { $0.role == .attentionK }.allSatisfy { $0.typeName == "Q4_K" })
+    }
+
     /// Decode reads the shared weights and 8 of 128 experts: far fewer bytes than the file, so the
     /// MoE decodes much faster than a dense model of the same size on the same card, though it
     /// needs as much memory.
