@@ -27,6 +27,17 @@ struct Serve: AsyncParsableCommand {
     var apiKey: String?
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.")
     var maxBody: Int = 4 << 20
+    @Option(help: "Seconds a request's head, and then its body, may take to arrive (slow clients are closed, 408).")
+    var timeout: Double = 30
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a kept-alive connection may wait for its next request.")
+    var idleTimeout: Double = 60
+    @Option(name: .customLong("max-connections"), help: "Open connections at most; more get 503 and are closed.")
+    var maxConnections: Int = 256
+    @Option(
+        name: .customLong("shutdown-timeout"), help: "Seconds requests in flight may run after SIGTERM/Ctrl-C before they are cancelled.")
+    var shutdownTimeout: Double = 30
+    @Flag(help: "No request log (one line per request on stderr).")
+    var quiet = false
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var chat: ChatFormatOptions
 
@@ -34,19 +45,37 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port); expected 0…65535") }
         guard parallel >= 1, parallel <= 64 else { throw ValidationError("--parallel \(parallel); expected 1…64") }
         guard queue >= 0 else { throw ValidationError("--queue \(queue); expected ≥ 0") }
+        guard maxBody >= 1 else { throw ValidationError("--max-body \(maxBody); expected ≥ 1") }
+        for (name, value) in [("--timeout", timeout), ("--idle-timeout", idleTimeout)] where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(name) \(value); expected seconds in (0, 86400]")
+        }
+        guard shutdownTimeout >= 0, shutdownTimeout <= 86_400 else {
+            throw ValidationError("--shutdown-timeout \(shutdownTimeout); expected seconds in 0…86400")
+        }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections \(maxConnections); expected ≥ 1") }
     }
 
     func run() async throws {
-        let loaded = try runtime.load(model)
+        // Before the model loads: a busy port should not cost the seconds a load takes.
+        try PortCheck.check(host: host, port: port)
+        let path = try ModelStore().resolve(model, progress: TerminalProgress())
+        let file = Self.identity(of: path)
+        let loaded = try runtime.load(path)
         let trained = loaded.model.configuration.contextLength
         let context = min(runtime.contextLength ?? 4096, trained)
+        if let asked = runtime.contextLength, asked > trained {
+            Terminal.warn("-c \(asked) is longer than the model's trained context (\(trained)); each slot holds \(trained) tokens")
+        }
         let format = try chat.format(for: loaded, source: model)
         let engine = GenerationEngine(loaded: loaded, slots: parallel, slotContext: context, queueLimit: queue)
         let key = apiKey ?? getenv("ATELIER_API_KEY").map { String(cString: $0) }
         // The id clients send as "model": the name given, without directories or .gguf.
         let id = String(model.split(separator: "/").last ?? Substring(model)).replacingSuffix(".gguf")
         let server = OpenAIServer(
-            configuration: .init(host: host, port: port, apiKey: key?.isEmpty == false ? key : nil, modelID: id, maxBodyBytes: maxBody),
+            configuration: .init(
+                host: host, port: port, apiKey: key?.isEmpty == false ? key : nil, modelID: id, modelFile: file, maxBodyBytes: maxBody,
+                limits: .init(requestTimeout: timeout, idleTimeout: idleTimeout, maxConnections: maxConnections),
+                shutdownTimeout: shutdownTimeout, logRequests: !quiet),
             engine: engine, tokenizer: loaded.tokenizer, chatFormat: format)
         let host = self.host, parallel = self.parallel
         try await server.run(onListening: { port in
@@ -55,7 +84,15 @@ struct Serve: AsyncParsableCommand {
             )
             fflush(nil)
         })
-        print("atelier serve: stopped after finishing the requests in flight")
+        print("atelier serve: stopped")
+    }
+
+    /// The loaded file's size, and its SHA-256 when the store recorded one at install.
+    static func identity(of path: String) -> ModelFileIdentity? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let stored = (try? ModelStore().list())?.first { $0.path == path && $0.sizeBytes == Int64(st.st_size) }
+        return ModelFileIdentity(sha256: stored?.sha256, bytes: Int64(st.st_size))
     }
 }
 

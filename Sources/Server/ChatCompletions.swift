@@ -1,51 +1,43 @@
 import Chat
 import ChatTemplates
 import Hummingbird
+import NIOCore
 import Serving
 
 /// `/v1/chat/completions`: messages through the chat template, one answer or a chunk stream.
 extension OpenAIServer {
-    func chatCompletion(_ body: ChatCompletionRequest) async throws -> Response {
-        guard !body.messages.isEmpty else { throw APIError.invalid("messages is empty", param: "messages") }
-        for (i, m) in body.messages.enumerated() where !["system", "user", "assistant", "developer", "tool"].contains(m.role) {
-            throw APIError.invalid(
-                "messages[\(i)].role \"\(m.role)\"; expected system, user, assistant, developer or tool", param: "messages[\(i)].role")
-        }
-        let messages = body.messages.map { ChatMessage(role: $0.role == "developer" ? "system" : $0.role, content: $0.content?.text ?? "") }
+    /// Parses, renders and tokenizes on a prompt worker thread: the slow part of a big request.
+    func prepareChat(_ body: [UInt8]) throws -> (ChatCompletionRequest, GenerationRequest) {
+        let chat = try ChatCompletionRequest(Self.parseJSON(body))
+        try checkPromptBytes(chat.messages.reduce(0) { $0 + $1.content.utf8.count }, param: "messages")
         let rendered: String
-        do { rendered = try chatFormat.render(messages) } catch {
+        do { rendered = try chatFormat.render(chat.messages.map { ChatMessage(role: $0.role, content: $0.content) }) } catch {
             throw APIError.invalid("the chat template cannot render these messages: \(error)", param: "messages")
         }
-        let prompt = chatFormat.encode(rendered, tokenizer: tokenizer)
-        let topLogprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
-        if body.logprobs != true, body.top_logprobs != nil {
-            throw APIError.invalid("top_logprobs needs logprobs: true", param: "top_logprobs")
-        }
+        let prompt = chatFormat.encode(
+            rendered, messages: chat.messages.map { ChatMessage(role: $0.role, content: $0.content) }, tokenizer: tokenizer)
         let request = try generationRequest(
-            body, prompt: prompt, maxTokens: body.max_completion_tokens ?? body.max_tokens, topLogprobs: topLogprobs)
-        let events = try submit(request)
+            chat.shared, prompt: prompt, maxTokens: chat.shared.maxTokens, topLogprobs: chat.logprobs ? (chat.topLogprobs ?? 0) : nil,
+            param: "messages")
+        return (chat, request)
+    }
+
+    func chatCompletion(_ body: [UInt8], connection: any Channel) async throws -> Response {
+        let (chat, request) = try await promptWorkers.run { try self.prepareChat(body) }
+        let events = watch(try submit(request), connection: connection)
         let id = "chatcmpl-" + Self.randomID()
-        if body.stream == true {
+        if chat.shared.stream {
             let shape = ChatCompletionChunks(id: id, created: Self.now, model: configuration.modelID)
-            return stream(events, shape: shape, includeUsage: body.stream_options?.include_usage == true)
+            return stream(events, shape: shape, includeUsage: chat.shared.includeUsage)
         }
-        var text = "", logprobs: [ChatLogprob] = [], finish = FinishReason.stop,
-            usage = Usage(prompt_tokens: prompt.count, completion_tokens: 0)
-        for await event in events {
-            switch event {
-            case .text(let piece, _, let chosen, let top):
-                text += piece
-                if let chosen { logprobs.append(ChatLogprob(chosen, top: top)) }
-            case .finished(let reason, let p, let c, let cached):
-                finish = reason
-                usage = Usage(prompt_tokens: p, completion_tokens: c, cached_tokens: cached)
-            case .failed(let message):
-                throw APIError.invalid(message, param: "messages")
-            }
+        var text = "", logprobs: [ChatLogprob] = []
+        let outcome = try await collect(events, param: "messages") { piece, chosen, top in
+            text += piece
+            if let chosen { logprobs.append(ChatLogprob(chosen, top: top)) }
         }
         let choice = ChatChoice(
             message: .init(content: text), logprobs: request.topLogprobs == nil ? nil : .init(content: logprobs),
-            finish_reason: finish.rawValue)
-        return json(ChatCompletion(id: id, created: Self.now, model: configuration.modelID, choices: [choice], usage: usage))
+            finish_reason: outcome.finish.rawValue)
+        return json(ChatCompletion(id: id, created: Self.now, model: configuration.modelID, choices: [choice], usage: outcome.usage))
     }
 }

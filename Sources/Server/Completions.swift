@@ -1,40 +1,37 @@
 import Hummingbird
+import NIOCore
 import Serving
 import Tokenizers
 
 /// `/v1/completions` (the legacy endpoint): a text prompt continued, one answer or a chunk stream.
 extension OpenAIServer {
-    func completion(_ body: CompletionRequest) async throws -> Response {
-        guard body.prompt.values.count == 1 else {
-            throw APIError.invalid(
-                "prompt must be one string (got \(body.prompt.values.count)); send one request per prompt", param: "prompt")
-        }
-        if body.echo == true { throw APIError.invalid("echo is not supported", param: "echo") }
-        let prompt = tokenizer.encode(body.prompt.values[0], addBOS: tokenizer.addsBOS, parseSpecialTokens: false)
+    /// Parses and tokenizes on a prompt worker thread: the slow part of a big request.
+    func prepareCompletion(_ body: [UInt8]) throws -> (CompletionRequest, GenerationRequest) {
+        let completion = try CompletionRequest(Self.parseJSON(body))
+        try checkPromptBytes(completion.prompt.utf8.count, param: "prompt")
+        let prompt = tokenizer.encode(completion.prompt, addBOS: tokenizer.addsBOS, parseSpecialTokens: false)
         guard !prompt.isEmpty else { throw APIError.invalid("prompt is empty", param: "prompt") }
-        if let n = body.logprobs, !(0...5).contains(n) { throw APIError.invalid("logprobs \(n); expected 0…5", param: "logprobs") }
-        let request = try generationRequest(body, prompt: prompt, maxTokens: body.max_tokens ?? 16, topLogprobs: body.logprobs)
-        let events = try submit(request)
+        let request = try generationRequest(
+            completion.shared, prompt: prompt, maxTokens: completion.shared.maxTokens ?? 16, topLogprobs: completion.logprobs,
+            param: "prompt")
+        return (completion, request)
+    }
+
+    func completion(_ body: [UInt8], connection: any Channel) async throws -> Response {
+        let (completion, request) = try await promptWorkers.run { try self.prepareCompletion(body) }
+        let events = watch(try submit(request), connection: connection)
         let id = "cmpl-" + Self.randomID()
-        if body.stream == true {
+        if completion.shared.stream {
             let shape = CompletionChunks(id: id, created: Self.now, model: configuration.modelID)
-            return stream(events, shape: shape, includeUsage: body.stream_options?.include_usage == true)
+            return stream(events, shape: shape, includeUsage: completion.shared.includeUsage)
         }
-        var text = "", finish = FinishReason.stop, usage = Usage(prompt_tokens: prompt.count, completion_tokens: 0)
-        var logprobs = CompletionLogprobs()
-        for await event in events {
-            switch event {
-            case .text(let piece, _, let chosen, let top):
-                if let chosen { logprobs.add(chosen, top: top, offset: text.utf8.count) }
-                text += piece
-            case .finished(let reason, let p, let c, let cached):
-                finish = reason
-                usage = Usage(prompt_tokens: p, completion_tokens: c, cached_tokens: cached)
-            case .failed(let message):
-                throw APIError.invalid(message, param: "prompt")
-            }
+        var text = "", logprobs = CompletionLogprobs()
+        let outcome = try await collect(events, param: "prompt") { piece, chosen, top in
+            if let chosen { logprobs.add(chosen, top: top, offset: text.utf8.count) }
+            text += piece
         }
-        let choice = CompletionChoice(text: text, logprobs: body.logprobs == nil ? nil : logprobs, finish_reason: finish.rawValue)
-        return json(Completion(id: id, created: Self.now, model: configuration.modelID, choices: [choice], usage: usage))
+        let choice = CompletionChoice(
+            text: text, logprobs: completion.logprobs == nil ? nil : logprobs, finish_reason: outcome.finish.rawValue)
+        return json(Completion(id: id, created: Self.now, model: configuration.modelID, choices: [choice], usage: outcome.usage))
     }
 }

@@ -24,6 +24,10 @@ struct ModelList: Encodable {
         var object = "model"
         var created: Int
         var owned_by = "atelier"
+        /// Which weights answer: a name pulled again while the server runs keeps the old file
+        /// here until the server restarts, and this says so.
+        var file_sha256: String?
+        var file_bytes: Int64?
     }
     var object = "list"
     var data: [Entry]

@@ -1,59 +1,57 @@
-import FoundationEssentials
 import Hummingbird
 
-/// Request bodies into the request types: a size limit, and decoding errors in OpenAI's shape
-/// naming the field.
+/// Request bodies: read up to --max-body bytes, then checked as UTF-8 and parsed as JSON with
+/// errors that say what is wrong and where.
 extension OpenAIServer {
-    func decode<T: Decodable>(_ request: Request) async throws -> T {
-        var request = request
+    /// The body's bytes; a Content-Length or a body over the limit is a 413 before or as soon as
+    /// the limit is passed (the rest is never stored).
+    func readBody(_ request: Request) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            await Self.discard(request.body)
-            throw tooLarge()
+            throw tooLarge(length)
         }
-        let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch {
-            await Self.discard(request.body)
-            throw tooLarge()
-        }
+        var bytes: [UInt8] = []
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            for try await chunk in request.body {
+                guard bytes.count + chunk.readableBytes <= configuration.maxBodyBytes else { throw tooLarge(nil) }
+                bytes.append(contentsOf: chunk.readableBytesView)
+            }
         } catch let error as APIError {
             throw error
-        } catch DecodingError.keyNotFound(let key, let context) {
-            throw APIError.invalid(
-                "missing required field \(Self.path(context.codingPath + [key]))", param: Self.path(context.codingPath + [key]))
-        } catch DecodingError.typeMismatch(let type, let context) {
-            throw APIError.invalid(
-                "field \(Self.path(context.codingPath)) has the wrong type; expected \(type)", param: Self.path(context.codingPath))
-        } catch DecodingError.valueNotFound(let type, let context) {
-            throw APIError.invalid("field \(Self.path(context.codingPath)) is null; expected \(type)", param: Self.path(context.codingPath))
-        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
-            throw APIError.invalid(
-                "field \(Self.path(context.codingPath)): \(context.debugDescription)", param: Self.path(context.codingPath))
         } catch {
-            throw APIError.invalid("the request body is not valid JSON", param: nil)
+            throw APIError.invalid("the request body could not be read: \(error)", param: nil, code: "incomplete_body")
+        }
+        return bytes
+    }
+
+    static func parseJSON(_ bytes: [UInt8]) throws -> JSONValue {
+        guard !bytes.isEmpty else { throw APIError.invalid("the request body is empty; expected a JSON object", param: nil) }
+        if let offset = firstInvalidUTF8(bytes) {
+            throw APIError.invalid("the request body is not valid UTF-8 (byte \(offset)); JSON must be UTF-8", param: nil)
+        }
+        do { return try JSONParser.parse(bytes) } catch {
+            throw APIError.invalid("the request body is not valid JSON: \(error)", param: nil)
         }
     }
 
-    /// Reads and drops what the client is still sending (at most 64 MiB), so it gets to read the
-    /// 413 instead of blocking on a full socket.
-    static func discard(_ body: RequestBody) async {
-        var seen = 0
-        do {
-            for try await chunk in body {
-                seen += chunk.readableBytes
-                if seen > 64 << 20 { return }
+    /// Where the first byte that is not part of a well-formed UTF-8 sequence is, if any.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
             }
-        } catch {}
+        }
     }
 
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-    }
-
-    func tooLarge() -> APIError {
+    func tooLarge(_ announced: Int?) -> APIError {
         APIError(
-            status: .contentTooLarge, message: "the request body exceeds \(configuration.maxBodyBytes) bytes",
+            status: .contentTooLarge,
+            message:
+                "the request body \(announced.map { "of \($0) bytes " } ?? "")exceeds this server's limit of \(configuration.maxBodyBytes) bytes (--max-body)",
             type: "invalid_request_error", param: nil, code: "request_too_large")
     }
 }
