@@ -104,13 +104,23 @@ public struct RenderedPrompt: Sendable {
         return ranges
     }
 
+    /// The first occurrence of `needle` in `haystack`, in time linear in both (Knuth–Morris–Pratt):
+    /// contents are client data, and a naive search could be made quadratic.
     static func firstRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Range<Int>? {
         guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
-        var start = haystack.startIndex
-        while start + needle.count <= haystack.endIndex {
-            guard let first = haystack[start...(haystack.endIndex - needle.count)].firstIndex(of: needle[0]) else { return nil }
-            if haystack[first..<(first + needle.count)].elementsEqual(needle) { return first..<(first + needle.count) }
-            start = first + 1
+        // border[i]: the length of the longest proper prefix of needle[...i] that is also its suffix.
+        var border = [Int](repeating: 0, count: needle.count)
+        var length = 0
+        for i in needle.indices.dropFirst() {
+            while length > 0 && needle[i] != needle[length] { length = border[length - 1] }
+            if needle[i] == needle[length] { length += 1 }
+            border[i] = length
+        }
+        length = 0
+        for i in haystack.indices {
+            while length > 0 && haystack[i] != needle[length] { length = border[length - 1] }
+            if haystack[i] == needle[length] { length += 1 }
+            if length == needle.count { return (i + 1 - length)..<(i + 1) }
         }
         return nil
     }
