@@ -26,21 +26,28 @@ public struct ChatTemplateError: Error, CustomStringConvertible, Sendable, Equat
         case runtime
         /// The template called `raise_exception(message)`.
         case raised
+        /// The template went past one of its `RenderLimits` (size, iterations, nesting, time, or an
+        /// integer that does not fit 64 bits); the message names which.
+        case limitExceeded
     }
     public var kind: Kind
     public var message: String
     public var line: Int?
+    /// The column (1-based, in Unicode scalars) where the parser knows it.
+    public var column: Int?
 
-    public init(kind: Kind, message: String, line: Int? = nil) {
+    public init(kind: Kind, message: String, line: Int? = nil, column: Int? = nil) {
         self.kind = kind
         self.message = message
         self.line = line
+        self.column = column
     }
 
     public var description: String {
+        let place = line.map { l in column.map { "line \(l), column \($0)" } ?? "line \(l)" }
         switch kind {
-        case .raised: return "template raised an exception: \(message)" + (line.map { " (line \($0))" } ?? "")
-        default: return message + (line.map { " at line \($0)" } ?? "")
+        case .raised: return "template raised an exception: \(message)" + (place.map { " (\($0))" } ?? "")
+        default: return message + (place.map { " at \($0)" } ?? "")
         }
     }
 }
@@ -48,28 +55,37 @@ public struct ChatTemplateError: Error, CustomStringConvertible, Sendable, Equat
 public struct ChatTemplate: Sendable {
     let body: [Stmt]
 
-    /// Parses the template once; throws `ChatTemplateError` naming what is wrong and where.
-    public init(source: String) throws {
+    /// Parses the template once; throws `ChatTemplateError` naming what is wrong and where. Nesting
+    /// deeper than `maxNestingDepth` (tags, parentheses, operator chains) is rejected before the
+    /// parser recurses into it.
+    public init(source: String, maxNestingDepth: Int = RenderLimits.standard.maxNestingDepth) throws {
         var lexer = Lexer(source: source)
         let tokens = try lexer.tokenize()
-        var parser = Parser(tokens: tokens)
+        var parser = Parser(tokens: tokens, maxDepth: maxNestingDepth)
         body = try parser.parseTemplate()
     }
 
-    public func render(messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String) throws -> String {
+    /// Renders a conversation within `limits` (scaled for the conversation's size, see
+    /// `RenderLimits.scaled(forInputBytes:)`); past a limit it throws a `.limitExceeded` error.
+    public func render(
+        messages: [ChatMessage], addGenerationPrompt: Bool, bosToken: String, eosToken: String, limits: RenderLimits = .standard
+    ) throws -> String {
+        var inputBytes = bosToken.utf8.count + eosToken.utf8.count
         let msgs: [Value] = messages.map { m in
-            .dict(Dict([("role", .string(m.role)), ("content", .string(m.content))]))
+            inputBytes += m.role.utf8.count + m.content.utf8.count
+            return .dict(Dict([("role", .string(m.role)), ("content", .string(m.content))]))
         }
-        return try render(variables: [
-            "messages": .list(msgs),
-            "add_generation_prompt": .bool(addGenerationPrompt),
-            "bos_token": .string(bosToken),
-            "eos_token": .string(eosToken),
-        ])
+        return try render(
+            variables: [
+                "messages": .list(msgs),
+                "add_generation_prompt": .bool(addGenerationPrompt),
+                "bos_token": .string(bosToken),
+                "eos_token": .string(eosToken),
+            ], limits: limits.scaled(forInputBytes: inputBytes))
     }
 
-    func render(variables: [String: Value]) throws -> String {
-        let ev = Evaluator(globals: variables)
+    func render(variables: [String: Value], limits: RenderLimits = .standard) throws -> String {
+        let ev = Evaluator(globals: variables, budget: RenderBudget(limits: limits))
         try ev.exec(body)
         return ev.output
     }

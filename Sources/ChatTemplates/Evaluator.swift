@@ -1,11 +1,15 @@
 /// Tree-walking evaluator with Jinja2 scoping: `for` bodies get their own scope, `if` does not,
 /// and `namespace()` objects are shared references so `{% set ns.x = … %}` escapes loops.
+/// Every size, count, nesting level and the time it takes are charged to one `RenderBudget`, and
+/// integer arithmetic is checked, so a hostile template ends in a thrown error.
 
 final class Evaluator {
     var output = ""
     var scopes: [[String: Value]]
+    let budget: RenderBudget
 
-    init(globals: [String: Value]) {
+    init(globals: [String: Value], budget: RenderBudget = RenderBudget(limits: .standard)) {
+        self.budget = budget
         var g: [String: Value] = [
             "raise_exception": .builtin("raise_exception"), "namespace": .builtin("namespace"), "range": .builtin("range"),
             "dict": .builtin("dict"),
@@ -20,6 +24,27 @@ final class Evaluator {
     func runtime(_ msg: String, _ line: Int?) -> ChatTemplateError {
         ChatTemplateError(kind: .runtime, message: msg, line: line)
     }
+    func overflow(_ what: String, _ line: Int?) -> ChatTemplateError {
+        ChatTemplateError(kind: .limitExceeded, message: "integer overflow: \(what) does not fit in a 64-bit integer", line: line)
+    }
+
+    /// Python `str(x)`, within the per-string limit.
+    func text(_ v: Value) throws -> String {
+        if case .string(let s) = v { return s }
+        var out = BoundedText(maxBytes: budget.limits.maxStringBytes, maxLevel: valueLevelLimit)
+        try v.writeStr(into: &out)
+        return out.text
+    }
+
+    /// How deep `str()`/`tojson` follow values. Values get deeper only one literal, call or loop
+    /// at a time, which the parser's nesting limit bounds, and `{% set ns.x %}` (the one way to
+    /// carry a value into the next iteration) checks `maxNestingDepth`; this is the backstop.
+    var valueLevelLimit: Int { budget.limits.maxNestingDepth * 2 + 16 }
+
+    func appendOutput(_ s: String, line: Int?) throws {
+        output += s
+        try budget.checkOutput(bytes: output.utf8.count, line: line)
+    }
 
     func lookup(_ name: String) -> Value {
         for s in scopes.reversed() { if let v = s[name] { return v } }
@@ -33,12 +58,20 @@ final class Evaluator {
     }
 
     func exec(_ s: Stmt) throws {
+        // Only the tags with a body nest, as the parser counts them.
+        let nests: Bool
         switch s {
-        case .text(let t): output += t
+        case .ifs, .forLoop, .setBlock: nests = true
+        default: nests = false
+        }
+        if nests { try budget.enter(line: s.line) }
+        defer { if nests { budget.leave() } }
+        try budget.step(line: s.line)
+        switch s {
+        case .text(let t): try appendOutput(t, line: nil)
         case .output(let e, let line):
             let v = try eval(e)
-            _ = line
-            output += v.str  // Undefined prints as ""
+            try appendOutput(try text(v), line: line)  // Undefined prints as ""
         case .ifs(let branches, let otherwise, _):
             for (c, body) in branches where try eval(c).truthy {
                 try exec(body)
@@ -52,6 +85,7 @@ final class Evaluator {
             var items: [Value] = []
             if let filter {
                 for it in seq {
+                    try budget.loopIteration(line: line)
                     try bind(targets, it, line: line)
                     if try eval(filter).truthy { items.append(it) }
                 }
@@ -67,6 +101,7 @@ final class Evaluator {
             for (idx, it) in items.enumerated() {
                 // Each iteration starts from a fresh scope: jinja2 does not carry a `set` from
                 // one iteration into the next (reads before the `set` see the outer value).
+                try budget.loopIteration(line: line)
                 scopes[scopes.count - 1] = [:]
                 try bind(targets, it, line: line)
                 scopes[scopes.count - 1]["loop"] = .dict(
@@ -85,17 +120,39 @@ final class Evaluator {
                 guard case .namespace(let ns) = lookup(name) else {
                     throw runtime("cannot assign attribute on non-namespace object '\(name)'", line)
                 }
+                try checkStorable(v, level: 1, line: line)
                 ns.dict[attr] = v
             } else {
                 scopes[scopes.count - 1][name] = v
             }
         case .setBlock(let name, let body, _):
             let saved = output
+            defer { output = saved }
             output = ""
             try exec(body)
-            let captured = output
-            output = saved
-            scopes[scopes.count - 1][name] = .string(captured)
+            scopes[scopes.count - 1][name] = .string(output)
+        }
+    }
+
+    /// A value stored in a namespace attribute outlives the loop iteration that made it, so a loop
+    /// could nest it one level deeper each time (`{% set ns.x = [ns.x] %}`) until printing,
+    /// comparing or even freeing it overflows the stack. It must stay within the nesting limit,
+    /// and it may not hold a namespace: that could make a cycle (`{% set ns.self = ns %}`).
+    func checkStorable(_ v: Value, level: Int, line: Int) throws {
+        if level > budget.limits.maxNestingDepth {
+            throw RenderBudget.exceeded(
+                "a value nested more than \(budget.limits.maxNestingDepth) levels deep cannot be stored in a namespace", line: line)
+        }
+        switch v {
+        case .list(let l):
+            try budget.step(cost: l.count, line: line)
+            for x in l { try checkStorable(x, level: level + 1, line: line) }
+        case .dict(let d):
+            try budget.step(cost: d.keys.count, line: line)
+            for x in d.map.values { try checkStorable(x, level: level + 1, line: line) }
+        case .method(let receiver, _): try checkStorable(receiver, level: level + 1, line: line)
+        case .namespace: throw unsupported("storing a namespace inside a namespace", line)
+        default: return
         }
     }
 
@@ -113,14 +170,34 @@ final class Evaluator {
         case .undefined: return []
         case .list(let l): return l
         case .dict(let d): return d.keys.map { .string($0) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .string(let s):
+            try budget.checkSequence(count: s.unicodeScalars.count, "iterating a string", line: line)
+            return s.unicodeScalars.map { .string(String($0)) }
         default: throw runtime("'\(v.typeName)' object is not iterable", line)
         }
     }
 
     // MARK: Expressions
 
+    /// Evaluates `e`, charging what it computes to the budget; an error from below that knows no
+    /// line gets this node's.
     func eval(_ e: Expr) throws -> Value {
+        do {
+            try budget.enter(line: e.line)
+            defer { budget.leave() }
+            let v = try evalNode(e)
+            switch e {
+            case .binary, .filter, .call, .slice, .list, .dict: try budget.charge(v, line: e.line)
+            default: break
+            }
+            return v
+        } catch var error as ChatTemplateError where error.line == nil && e.line != nil {
+            error.line = e.line
+            throw error
+        }
+    }
+
+    private func evalNode(_ e: Expr) throws -> Value {
         switch e {
         case .literal(let l):
             switch l {
@@ -177,7 +254,11 @@ final class Evaluator {
             switch op {
             case "not": return .bool(!v.truthy)
             case "-":
-                if case .int(let i) = v { return .int(-i) }
+                if case .int(let i) = v {
+                    let (negated, o) = Int(0).subtractingReportingOverflow(i)
+                    if o { throw overflow("-(\(i))", line) }
+                    return .int(negated)
+                }
                 if case .float(let d) = v { return .float(-d) }
                 if case .bool(let b) = v { return .int(b ? -1 : 0) }
                 throw runtime("bad operand type for unary -: '\(v.typeName)'", line)
@@ -246,15 +327,26 @@ final class Evaluator {
             if x < 0 { x += n }
             return min(max(x, lo), hi)
         }
+        // A step past the end stops the walk (`i + step` may not fit an Int: `[1, 2][1::2**62]`).
         var out: [Int] = []
         if step > 0 {
             var i = clamp(a, 0, lo: 0, hi: n)
             let end = clamp(b, n, lo: 0, hi: n)
-            while i < end { out.append(i); i += step }
+            while i < end {
+                out.append(i)
+                let (next, o) = i.addingReportingOverflow(step)
+                if o { break }
+                i = next
+            }
         } else {
             var i = clamp(a, n - 1, lo: -1, hi: n - 1)
             let end = clamp(b, -1, lo: -1, hi: n - 1)
-            while i > end { out.append(i); i += step }
+            while i > end {
+                out.append(i)
+                let (next, o) = i.addingReportingOverflow(step)
+                if o { break }
+                i = next
+            }
         }
         return out
     }
@@ -279,7 +371,10 @@ final class Evaluator {
             return runtime("unsupported operand type(s) for \(op): '\(l.typeName)' and '\(r.typeName)'", line)
         }
         switch op {
-        case "~": return .string(l.str + r.str)
+        case "~":
+            let (a, b) = (try text(l), try text(r))
+            try budget.checkString(bytes: a.utf8.count + b.utf8.count, "'~'", line: line)
+            return .string(a + b)
         case "==": return .bool(l.equals(r))
         case "!=": return .bool(!l.equals(r))
         case "in", "not in":
@@ -289,7 +384,7 @@ final class Evaluator {
                 guard case .string(let sub) = l else {
                     throw runtime("'in <string>' requires string as left operand, not \(l.typeName)", line)
                 }
-                found = sub.isEmpty || containsScalars(s, sub)
+                found = try sub.isEmpty || containsScalars(s, sub)
             case .list(let xs): found = xs.contains { $0.equals(l) }
             case .dict(let d):
                 if case .string(let k) = l { found = d[k] != nil } else { found = false }
@@ -317,18 +412,24 @@ final class Evaluator {
             }
         case "+":
             switch (l, r) {
-            case (.string(let a), .string(let b)): return .string(a + b)
-            case (.list(let a), .list(let b)): return .list(a + b)
+            case (.string(let a), .string(let b)):
+                try budget.checkString(bytes: a.utf8.count + b.utf8.count, "'+'", line: line)
+                return .string(a + b)
+            case (.list(let a), .list(let b)):
+                try budget.checkSequence(count: a.count + b.count, "'+'", line: line)
+                return .list(a + b)
             default: break
             }
         case "*":
             switch (l, r) {
-            case (.string(let s), _) where r.asInt != nil:
-                return .string(String(repeating: s, count: max(0, r.asInt!)))
-            case (_, .string(let s)) where l.asInt != nil:
-                return .string(String(repeating: s, count: max(0, l.asInt!)))
+            case (.string(let s), _) where r.asInt != nil: return .string(try repeated(s, r.asInt ?? 0, line: line))
+            case (_, .string(let s)) where l.asInt != nil: return .string(try repeated(s, l.asInt ?? 0, line: line))
             case (.list(let a), _) where r.asInt != nil:
-                return .list(Array(repeatElement(a, count: max(0, r.asInt!)).joined()))
+                let times = max(0, r.asInt ?? 0)
+                let (count, o) = a.count.multipliedReportingOverflow(by: times)
+                try budget.checkSequence(count: o ? Int.max : count, "a list of \(a.count) elements * \(times)", line: line)
+                // Joining repeats walks `times` copies even when each is empty (fuzzer: `[]*5**18`).
+                return .list(count == 0 ? [] : Array(repeatElement(a, count: times).joined()))
             default: break
             }
         case "%":
@@ -342,25 +443,22 @@ final class Evaluator {
                 let (v, o) =
                     op == "+"
                     ? a.addingReportingOverflow(b) : (op == "-" ? a.subtractingReportingOverflow(b) : a.multipliedReportingOverflow(by: b))
-                if o { throw runtime("integer overflow", line) }
+                if o { throw overflow("\(a) \(op) \(b)", line) }
                 return .int(v)
             case "/":
                 if b == 0 { throw runtime("division by zero", line) }
                 return .float(Double(a) / Double(b))
             case "//", "%":
                 if b == 0 { throw runtime("integer division or modulo by zero", line) }
-                var q = a / b, m = a % b
+                // Int.min / -1 is the one quotient that overflows; its remainder is 0.
+                let (q0, o) = a.dividedReportingOverflow(by: b)
+                if o && op == "//" { throw overflow("\(a) // \(b)", line) }
+                var q = q0, m = o ? 0 : a % b
                 if m != 0 && ((m < 0) != (b < 0)) { q -= 1; m += b }
                 return .int(op == "//" ? q : m)
             case "**":
                 if b < 0 { return .float(pow(Double(a), Double(b))) }
-                var res = 1
-                for _ in 0..<b {
-                    let (v, o) = res.multipliedReportingOverflow(by: a)
-                    if o { throw runtime("integer overflow", line) }
-                    res = v
-                }
-                return .int(res)
+                return .int(try integerPower(a, b, line: line))
             default: break
             }
         }
@@ -383,6 +481,40 @@ final class Evaluator {
         throw typeError()
     }
 
+    /// `base ** exponent` (exponent ≥ 0) by repeated squaring: at most 126 checked multiplications.
+    func integerPower(_ base: Int, _ exponent: Int, line: Int) throws -> Int {
+        // 0, 1 and -1 stay in range whatever the exponent; for any other base a square that
+        // overflows while exponent bits remain means the result overflows too.
+        switch base {
+        case 0: return exponent == 0 ? 1 : 0
+        case 1: return 1
+        case -1: return exponent & 1 == 0 ? 1 : -1
+        default: break
+        }
+        var result = 1, square = base, e = exponent
+        while true {
+            if e & 1 == 1 {
+                let (v, o) = result.multipliedReportingOverflow(by: square)
+                if o { throw overflow("\(base) ** \(exponent)", line) }
+                result = v
+            }
+            e >>= 1
+            if e == 0 { return result }
+            let (v, o) = square.multipliedReportingOverflow(by: square)
+            if o { throw overflow("\(base) ** \(exponent)", line) }
+            square = v
+        }
+    }
+
+    /// `s * times`, within the per-string limit (Python gives "" for a count below 1).
+    func repeated(_ s: String, _ times: Int, line: Int) throws -> String {
+        let times = max(0, times)
+        let (bytes, o) = s.utf8.count.multipliedReportingOverflow(by: times)
+        try budget.checkString(bytes: o ? Int.max : bytes, "a string of \(s.utf8.count) bytes * \(times)", line: line)
+        // String(repeating:count:) loops `times` times even for "" (fuzzer: `''*5**18` ran for hours).
+        return bytes == 0 ? "" : String(repeating: s, count: times)
+    }
+
     func pow(_ a: Double, _ b: Double) -> Double {
         // Minimal pow without Foundation: integer exponents only.
         guard b == b.rounded(), abs(b) < 1_048_576 else { return .nan }
@@ -391,11 +523,12 @@ final class Evaluator {
         return b < 0 ? 1 / r : r
     }
 
-    func containsScalars(_ s: String, _ sub: String) -> Bool {
+    func containsScalars(_ s: String, _ sub: String) throws -> Bool {
         let a = Array(s.unicodeScalars), b = Array(sub.unicodeScalars)
         if b.count > a.count { return false }
         for i in 0...(a.count - b.count) where a[i] == b[0] {
-            if Array(a[i..<(i + b.count)]) == b { return true }
+            try budget.step(cost: b.count)
+            if a[i..<(i + b.count)].elementsEqual(b) { return true }
         }
         return false
     }
@@ -405,12 +538,12 @@ final class Evaluator {
     func call(_ f: Value, _ args: [Value], _ kwargs: [(String, Value)], line: Int) throws -> Value {
         switch f {
         case .builtin("raise_exception"):
-            let msg = args.first?.str ?? ""
+            let msg = try args.first.map(text) ?? ""
             throw ChatTemplateError(kind: .raised, message: msg, line: line)
-        case .builtin("namespace"), .builtin("dict"):
+        case .builtin(let name) where name == "namespace" || name == "dict":
             var d = Dict()
             if let first = args.first {
-                guard case .dict(let init0) = first else { throw runtime("\(f.repr) positional argument must be a dict", line) }
+                guard case .dict(let init0) = first else { throw runtime("\(name)() positional argument must be a dict", line) }
                 d = init0
             }
             for (k, v) in kwargs { d[k] = v }
@@ -431,9 +564,15 @@ final class Evaluator {
             default: throw runtime("range expected 1 to 3 arguments", line)
             }
             if step == 0 { throw runtime("range() arg 3 must not be zero", line) }
+            let count = rangeCount(start: start, stop: stop, step: step)
+            try budget.checkSequence(count: count, "range(\(start), \(stop), \(step))", line: line)
             var out: [Value] = []
+            out.reserveCapacity(count)
             var i = start
-            while step > 0 ? i < stop : i > stop { out.append(.int(i)); i += step }
+            for k in 0..<count {
+                out.append(.int(i))
+                if k + 1 < count { i &+= step }  // stays between start and stop, so it cannot wrap
+            }
             return .list(out)
         case .method(let recv, let name):
             return try callMethod(recv, name, args, kwargs, line: line)
@@ -442,6 +581,16 @@ final class Evaluator {
         default:
             throw runtime("'\(f.typeName)' object is not callable", line)
         }
+    }
+
+    /// How many values `range(start, stop, step)` yields, computed without overflow (the distance
+    /// between two Ints fits in a UInt); saturates at Int.max.
+    func rangeCount(start: Int, stop: Int, step: Int) -> Int {
+        guard step > 0 ? start < stop : start > stop else { return 0 }
+        let distance = step > 0 ? UInt(bitPattern: stop &- start) : UInt(bitPattern: start &- stop)
+        let stride = step.magnitude
+        let count = (distance - 1) / stride + 1
+        return count > UInt(Int.max) ? Int.max : Int(count)
     }
 
     func strArg(_ v: Value?, _ what: String, line: Int) throws -> String? {
@@ -490,7 +639,7 @@ final class Evaluator {
         case "split":
             let sep = try strArg(args.first, "separator", line: line)
             let maxsplit = args.count > 1 ? (args[1].asInt ?? -1) : -1
-            return .list(try pySplit(s, sep: sep, maxsplit: maxsplit, line: line).map { .string($0) })
+            return .list(try pySplit(s, sep: sep, maxsplit: maxsplit, budget: budget, line: line).map { .string($0) })
         case "upper": return .string(s.uppercased())
         case "lower": return .string(s.lowercased())
         case "title": return .string(pyTitle(s))
@@ -499,7 +648,7 @@ final class Evaluator {
             guard args.count >= 2, case .string(let a) = args[0], case .string(let b) = args[1] else {
                 throw runtime("replace() arguments must be str", line)
             }
-            return .string(replace(s, a, b, count: args.count > 2 ? (args[2].asInt ?? -1) : -1))
+            return .string(try replace(s, a, b, count: args.count > 2 ? (args[2].asInt ?? -1) : -1, budget: budget, line: line))
         default:
             throw unsupported("method '\(name)'", line)
         }
@@ -517,7 +666,7 @@ func pyStrip(_ s: String, chars: String?, left: Bool, right: Bool) -> String {
     return String(out)
 }
 
-func pySplit(_ s: String, sep: String?, maxsplit: Int, line: Int) throws -> [String] {
+func pySplit(_ s: String, sep: String?, maxsplit: Int, budget: RenderBudget, line: Int) throws -> [String] {
     let sc = Array(s.unicodeScalars)
     func str(_ x: ArraySlice<Unicode.Scalar>) -> String { var o = String.UnicodeScalarView(); o.append(contentsOf: x); return String(o) }
     var out: [String] = []
@@ -526,7 +675,8 @@ func pySplit(_ s: String, sep: String?, maxsplit: Int, line: Int) throws -> [Str
         if p.isEmpty { throw ChatTemplateError(kind: .runtime, message: "empty separator", line: line) }
         var start = 0, i = 0
         while i + p.count <= sc.count {
-            if (maxsplit < 0 || out.count < maxsplit) && Array(sc[i..<(i + p.count)]) == p {
+            try budget.step(cost: p.count, line: line)
+            if (maxsplit < 0 || out.count < maxsplit) && sc[i..<(i + p.count)].elementsEqual(p) {
                 out.append(str(sc[start..<i])); i += p.count; start = i
             } else {
                 i += 1
@@ -577,10 +727,24 @@ func capitalize(_ s: String) -> String {
     return String(f).uppercased() + String(s.unicodeScalars.dropFirst()).lowercased()
 }
 
-func replace(_ s: String, _ a: String, _ b: String, count: Int) -> String {
+/// Python `str.replace`, within the per-string limit: the result is checked as it grows, since
+/// replacing "" (between every character) or a short pattern by a long one multiplies the size.
+func replace(_ s: String, _ a: String, _ b: String, count: Int, budget: RenderBudget, line: Int) throws -> String {
     let sc = Array(s.unicodeScalars), p = Array(a.unicodeScalars)
     var out = String.UnicodeScalarView()
     var n = 0, i = 0
+    let (sBytes, aBytes, bBytes) = (s.utf8.count, a.utf8.count, b.utf8.count)
+    let maxReplacements = p.isEmpty ? sc.count + 1 : sc.count / p.count
+    let limit = count < 0 ? maxReplacements : min(count, maxReplacements)
+    if bBytes > aBytes {
+        let (growth, o1) = (bBytes - aBytes).multipliedReportingOverflow(by: limit)
+        let (bytes, o2) = sBytes.addingReportingOverflow(growth)
+        // An upper bound (every possible match replaced); checked exactly below when it is over.
+        if o1 || o2 || bytes > budget.limits.maxStringBytes {
+            let actual = p.isEmpty ? limit : try countMatches(sc, p, upTo: limit, budget: budget, line: line)
+            try budget.checkString(bytes: sBytes + (bBytes - aBytes) * actual, "replace()", line: line)
+        }
+    }
     if p.isEmpty {
         // Python inserts `b` between every character (and at both ends).
         for c in sc { if count < 0 || n < count { out.append(contentsOf: b.unicodeScalars); n += 1 }; out.append(c) }
@@ -588,11 +752,22 @@ func replace(_ s: String, _ a: String, _ b: String, count: Int) -> String {
         return String(out)
     }
     while i < sc.count {
-        if (count < 0 || n < count) && i + p.count <= sc.count && Array(sc[i..<(i + p.count)]) == p {
+        try budget.step(cost: p.count, line: line)
+        if (count < 0 || n < count) && i + p.count <= sc.count && sc[i..<(i + p.count)].elementsEqual(p) {
             out.append(contentsOf: b.unicodeScalars); i += p.count; n += 1
         } else {
             out.append(sc[i]); i += 1
         }
     }
     return String(out)
+}
+
+/// Non-overlapping matches of `p` in `sc`, left to right, at most `upTo`.
+func countMatches(_ sc: [Unicode.Scalar], _ p: [Unicode.Scalar], upTo: Int, budget: RenderBudget, line: Int) throws -> Int {
+    var n = 0, i = 0
+    while n < upTo && i + p.count <= sc.count {
+        try budget.step(cost: p.count, line: line)
+        if sc[i..<(i + p.count)].elementsEqual(p) { n += 1; i += p.count } else { i += 1 }
+    }
+    return n
 }

@@ -9,7 +9,7 @@ extension Evaluator {
     func applyFilter(_ name: String, _ v: Value, _ args: [Value], _ kwargs: [(String, Value)], line: Int) throws -> Value {
         func needString() throws -> String {
             if case .undefined = v { return "" }
-            return v.str
+            return try text(v)
         }
         switch name {
         case "trim":
@@ -35,7 +35,7 @@ extension Evaluator {
             }
             flush()
             return .string(out)
-        case "string": return .string(v.str)
+        case "string": return .string(try text(v))
         case "safe": return v
         case "length", "count":
             switch v {
@@ -51,11 +51,19 @@ extension Evaluator {
                 guard let i = iv.asInt else { throw runtime("tojson indent must be an integer", line) }
                 indent = i
             }
-            do { return .string(try toJSON(v, indent: indent)) } catch var e as ChatTemplateError { e.line = line; throw e }
+            var out = BoundedText(maxBytes: budget.limits.maxStringBytes, maxLevel: valueLevelLimit)
+            do { try writeJSON(v, indent: indent, into: &out) } catch var e as ChatTemplateError { e.line = line; throw e }
+            return .string(out.text)
         case "join":
-            let sep = arg("d", 0, args, kwargs).map { $0.str } ?? ""
+            let sep = try arg("d", 0, args, kwargs).map(text) ?? ""
             if arg("attribute", 1, args, kwargs) != nil { throw unsupported("'attribute' argument of filter 'join'", line) }
-            return .string(try iterate(v, line: line).map(\.str).joined(separator: sep))
+            var out = BoundedText(maxBytes: budget.limits.maxStringBytes, maxLevel: valueLevelLimit)
+            for (k, item) in try iterate(v, line: line).enumerated() {
+                try budget.step(line: line)
+                if k > 0 { try out.append(sep) }
+                try item.writeStr(into: &out)
+            }
+            return .string(out.text)
         case "first":
             return try iterate(v, line: line).first ?? .undefined("first")
         case "last":
@@ -74,12 +82,21 @@ extension Evaluator {
             return .list(try iterate(v, line: line).reversed())
         case "replace":
             guard args.count >= 2 else { throw runtime("filter 'replace' needs two arguments", line) }
-            return .string(replace(try needString(), args[0].str, args[1].str, count: args.count > 2 ? (args[2].asInt ?? -1) : -1))
+            return .string(
+                try replace(
+                    try needString(), try text(args[0]), try text(args[1]), count: args.count > 2 ? (args[2].asInt ?? -1) : -1,
+                    budget: budget, line: line))
         case "int":
             switch v {
             case .int: return v
             case .bool(let b): return .int(b ? 1 : 0)
-            case .float(let d): return d.isFinite ? .int(Int(d)) : .int(0)
+            case .float(let d):
+                if d.isNaN { return arg("default", 0, args, kwargs) ?? .int(0) }
+                // Int(d) traps outside Int's range; 2^63 is the first Double past Int.max.
+                guard d >= -9_223_372_036_854_775_808.0 && d < 9_223_372_036_854_775_808.0 else {
+                    throw overflow("int(\(pyFloatRepr(d)))", line)
+                }
+                return .int(Int(d))
             case .string(let s):
                 return .int(Int(pyStrip(s, chars: nil, left: true, right: true)) ?? (arg("default", 0, args, kwargs)?.asInt ?? 0))
             default: return arg("default", 0, args, kwargs) ?? .int(0)
@@ -93,7 +110,10 @@ extension Evaluator {
             default: return .float(0)
             }
         case "abs":
-            if case .int(let i) = v { return .int(abs(i)) }
+            if case .int(let i) = v {
+                guard i != Int.min else { throw overflow("abs(\(i))", line) }
+                return .int(abs(i))
+            }
             if case .float(let d) = v { return .float(abs(d)) }
             throw runtime("bad operand type for abs(): '\(v.typeName)'", line)
         case "items":
@@ -107,13 +127,18 @@ extension Evaluator {
                 let dflt = kwargs.first { $0.0 == "default" }?.1
                 return .list(
                     try iterate(v, line: line).map { item in
+                        try budget.step(line: line)
                         let r = try getItem(item, attrV, line: line)
                         if r.isUndefined, let dflt { return dflt }
                         return r
                     })
             }
             guard case .string(let fname)? = args.first else { throw unsupported("form of filter 'map'", line) }
-            return .list(try iterate(v, line: line).map { try applyFilter(fname, $0, Array(args.dropFirst()), [], line: line) })
+            return .list(
+                try iterate(v, line: line).map {
+                    try budget.step(line: line)
+                    return try applyFilter(fname, $0, Array(args.dropFirst()), [], line: line)
+                })
         case "selectattr", "rejectattr", "select", "reject":
             let isAttr = name.hasSuffix("attr")
             let off = isAttr ? 1 : 0
@@ -121,6 +146,7 @@ extension Evaluator {
             let select = name.hasPrefix("select")
             return .list(
                 try iterate(v, line: line).filter { item in
+                    try budget.step(line: line)
                     let x = isAttr ? try getItem(item, args[0], line: line) : item
                     let r: Bool
                     if case .string(let test)? = args.count > off ? args[off] : nil {
@@ -182,7 +208,7 @@ extension Evaluator {
             return name == "even" ? even : !even
         case "divisibleby":
             guard let i = v.asInt, let d = args.first?.asInt, d != 0 else { throw runtime("test 'divisibleby' needs integers", line) }
-            return i % d == 0
+            return i.remainderReportingOverflow(dividingBy: d).partialValue == 0
         case "eq", "equalto", "==": guard let a = args.first else { break }; return v.equals(a)
         case "ne", "!=": guard let a = args.first else { break }; return !v.equals(a)
         case "sameas":

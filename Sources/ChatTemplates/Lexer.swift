@@ -14,6 +14,8 @@ enum TokenKind: Equatable, Sendable {
 struct Token: Sendable {
     var kind: TokenKind
     var line: Int
+    /// 1-based, in Unicode scalars of the newline-normalized source.
+    var column: Int = 0
 }
 
 func isPyWhitespace(_ s: Unicode.Scalar) -> Bool {
@@ -25,6 +27,8 @@ struct Lexer {
     var src: [Unicode.Scalar]
     var pos = 0
     var line = 1
+    /// Where the current line starts in `src`, for columns.
+    var lineStart = 0
     var tokens: [Token] = []
 
     init(source: String) {
@@ -52,6 +56,17 @@ struct Lexer {
 
     func syntax(_ msg: String) -> ChatTemplateError {
         ChatTemplateError(kind: .syntax, message: msg, line: line)
+    }
+
+    var column: Int { pos - lineStart + 1 }
+
+    /// Counts the newlines in `src[from..<to]` into `line` and `lineStart`.
+    mutating func passLines(from: Int, to: Int) {
+        var k = from
+        while k < to {
+            if src[k] == "\n" { line += 1; lineStart = k + 1 }
+            k += 1
+        }
     }
 
     mutating func tokenize() throws -> [Token] {
@@ -100,7 +115,7 @@ struct Lexer {
                 }
             }
             // Count lines over the raw text.
-            for c in src[pos..<textEnd] where c == "\n" { line += 1 }
+            passLines(from: pos, to: textEnd)
             if !text.isEmpty {
                 var s = String.UnicodeScalarView()
                 s.append(contentsOf: text)
@@ -109,6 +124,7 @@ struct Lexer {
             pos = textEnd
             leftStrip = .none
             guard let opener else { break }
+            let tagColumn = column
             pos += 2
             if peek() == "-" || peek() == "+" { pos += 1 }
             var consumed: [Unicode.Scalar] = []
@@ -122,19 +138,19 @@ struct Lexer {
                     line = startLine
                     throw syntax("unclosed comment")
                 }
-                for c in src[pos..<k] where c == "\n" { line += 1 }
+                passLines(from: pos, to: k)
                 let sign = k > pos ? src[k - 1] : nil
                 pos = k + 2
                 if sign == "-" { leftStrip = .all } else if sign != "+" { leftStrip = .newline }
             case "%":
-                tokens.append(Token(kind: .blockBegin, line: line))
+                tokens.append(Token(kind: .blockBegin, line: line, column: tagColumn))
                 let sign = try lexInner(block: true)
-                tokens.append(Token(kind: .blockEnd, line: line))
+                tokens.append(Token(kind: .blockEnd, line: line, column: column - 2))
                 if sign == "-" { leftStrip = .all } else if sign != "+" { leftStrip = .newline }
             default:
-                tokens.append(Token(kind: .varBegin, line: line))
+                tokens.append(Token(kind: .varBegin, line: line, column: tagColumn))
                 let sign = try lexInner(block: false)
-                tokens.append(Token(kind: .varEnd, line: line))
+                tokens.append(Token(kind: .varEnd, line: line, column: column - 2))
                 if sign == "-" { leftStrip = .all }
             }
             // Determine whether the next text starts a line (what the tag end consumed).
@@ -162,7 +178,7 @@ struct Lexer {
                 line = startLine
                 throw syntax(block ? "unclosed block tag" : "unclosed variable tag")
             }
-            if c == "\n" { line += 1; pos += 1; continue }
+            if c == "\n" { line += 1; pos += 1; lineStart = pos; continue }
             if isPyWhitespace(c) { pos += 1; continue }
             // End markers.
             if block {
@@ -172,13 +188,13 @@ struct Lexer {
                 if (c == "-" || c == "+") && peek(1) == "}" && peek(2) == "}" { pos += 3; return c }
                 if c == "}" && peek(1) == "}" { pos += 2; return nil }
             }
-            let tokLine = line
+            let tokLine = line, tokColumn = column
             if c == "_" || c.properties.isAlphabetic {
                 var s = ""
                 while let d = peek(), d == "_" || d.properties.isAlphabetic || ("0"..."9").contains(d) {
                     s.unicodeScalars.append(d); pos += 1
                 }
-                tokens.append(Token(kind: .name(s), line: tokLine))
+                tokens.append(Token(kind: .name(s), line: tokLine, column: tokColumn))
             } else if ("0"..."9").contains(c) {
                 var s = ""
                 var isFloat = false
@@ -207,21 +223,21 @@ struct Lexer {
                 }
                 if isFloat {
                     guard let v = Double(s) else { throw syntax("invalid number '\(s)'") }
-                    tokens.append(Token(kind: .float(v), line: tokLine))
+                    tokens.append(Token(kind: .float(v), line: tokLine, column: tokColumn))
                 } else {
                     guard let v = Int(s) else { throw syntax("integer literal '\(s)' out of range") }
-                    tokens.append(Token(kind: .int(v), line: tokLine))
+                    tokens.append(Token(kind: .int(v), line: tokLine, column: tokColumn))
                 }
             } else if c == "'" || c == "\"" {
-                tokens.append(Token(kind: .string(try lexString(quote: c)), line: tokLine))
+                tokens.append(Token(kind: .string(try lexString(quote: c)), line: tokLine, column: tokColumn))
             } else {
                 let two: String? = peek(1).map { String(Character(c)) + String(Character($0)) }
                 if let two, ["//", "**", "==", "!=", "<=", ">="].contains(two) {
-                    tokens.append(Token(kind: .op(two), line: tokLine)); pos += 2
+                    tokens.append(Token(kind: .op(two), line: tokLine, column: tokColumn)); pos += 2
                 } else if "+-*/%~<>=()[]{},.:|".unicodeScalars.contains(c) {
                     if c == "{" || c == "[" || c == "(" { depth += 1 }
                     if c == "}" || c == "]" || c == ")" { depth -= 1 }
-                    tokens.append(Token(kind: .op(String(Character(c))), line: tokLine)); pos += 1
+                    tokens.append(Token(kind: .op(String(Character(c))), line: tokLine, column: tokColumn)); pos += 1
                 } else {
                     throw syntax("unexpected character '\(Character(c))'")
                 }
@@ -240,7 +256,7 @@ struct Lexer {
             }
             pos += 1
             if c == quote { break }
-            if c == "\n" { line += 1 }
+            if c == "\n" { line += 1; lineStart = pos }
             if c != "\\" { out.append(c); continue }
             guard let e = peek() else { continue }
             pos += 1
@@ -255,7 +271,7 @@ struct Lexer {
             case "b": out.append("\u{08}")
             case "f": out.append("\u{0C}")
             case "v": out.append("\u{0B}")
-            case "\n": line += 1  // line continuation
+            case "\n": line += 1; lineStart = pos  // line continuation
             case "0"..."7":
                 var v = e.value - 48
                 var n = 1

@@ -36,8 +36,33 @@ indirect enum Stmt: Sendable {
 struct Parser {
     var tokens: [Token]
     var i = 0
+    /// Nesting of tags and sub-expressions being parsed now; never above `maxDepth`.
+    var depth = 0
+    let maxDepth: Int
 
-    init(tokens: [Token]) { self.tokens = tokens }
+    init(tokens: [Token], maxDepth: Int = RenderLimits.standard.maxNestingDepth) {
+        self.tokens = tokens
+        self.maxDepth = maxDepth
+    }
+
+    func tooDeep() -> ChatTemplateError {
+        ChatTemplateError(
+            kind: .limitExceeded, message: "template nesting exceeds the limit of \(maxDepth) levels", line: line,
+            column: current?.column ?? tokens.last?.column)
+    }
+
+    /// One level deeper (a tag body or a sub-expression), checked before recursing; pair with
+    /// `depth -= 1` in a `defer`.
+    mutating func enter() throws {
+        if depth >= maxDepth { throw tooDeep() }
+        depth += 1
+    }
+
+    /// After an operator chain adds a node (`a + b + c`, `x|f|g`, `a.b.c`): the tree below the
+    /// current level must stay within the limit too, since evaluating it recurses once per level.
+    func checkHeight(_ e: Expr) throws {
+        if e.exceedsHeight(maxDepth - depth) { throw tooDeep() }
+    }
 
     var current: Token? { i < tokens.count ? tokens[i] : nil }
     var line: Int { current?.line ?? tokens.last?.line ?? 1 }
@@ -121,6 +146,8 @@ struct Parser {
     }
 
     mutating func parseTag(_ tag: String, line tagLine: Int) throws -> Stmt {
+        try enter()
+        defer { depth -= 1 }
         switch tag {
         case "if":
             var branches: [(Expr, [Stmt])] = []
@@ -213,24 +240,37 @@ struct Parser {
             i += 1
             let cond = try parseOr()
             var other: Expr? = nil
-            if isName("else") { i += 1; other = try parseExpression() }
-            return .cond(e, cond, other)
+            if isName("else") {
+                i += 1
+                try enter()
+                defer { depth -= 1 }
+                other = try parseExpression()
+            }
+            let node = Expr.cond(e, cond, other)
+            try checkHeight(node)
+            return node
         }
         return e
     }
 
     mutating func parseOr() throws -> Expr {
         var l = try parseAnd()
-        while isName("or") { let ln = line; i += 1; l = .binary("or", l, try parseAnd(), line: ln) }
+        while isName("or") { let ln = line; i += 1; l = .binary("or", l, try parseAnd(), line: ln); try checkHeight(l) }
         return l
     }
     mutating func parseAnd() throws -> Expr {
         var l = try parseNot()
-        while isName("and") { let ln = line; i += 1; l = .binary("and", l, try parseNot(), line: ln) }
+        while isName("and") { let ln = line; i += 1; l = .binary("and", l, try parseNot(), line: ln); try checkHeight(l) }
         return l
     }
     mutating func parseNot() throws -> Expr {
-        if isName("not") { let ln = line; i += 1; return .unary("not", try parseNot(), line: ln) }
+        if isName("not") {
+            let ln = line
+            i += 1
+            try enter()
+            defer { depth -= 1 }
+            return .unary("not", try parseNot(), line: ln)
+        }
         return try parseCompare()
     }
     mutating func parseCompare() throws -> Expr {
@@ -250,6 +290,7 @@ struct Parser {
             let r = try parseMath1()
             let cmp = Expr.binary(op, l, r, line: ln)
             result = result.map { .binary("and", $0, cmp, line: ln) } ?? cmp
+            if let result { try checkHeight(result) }
             l = r
         }
         return result ?? l
@@ -259,12 +300,13 @@ struct Parser {
         while case .op(let o)? = current?.kind, o == "+" || o == "-" {
             let ln = line; i += 1
             l = .binary(o, l, try parseConcat(), line: ln)
+            try checkHeight(l)
         }
         return l
     }
     mutating func parseConcat() throws -> Expr {
         var l = try parseMath2()
-        while isOp("~") { let ln = line; i += 1; l = .binary("~", l, try parseMath2(), line: ln) }
+        while isOp("~") { let ln = line; i += 1; l = .binary("~", l, try parseMath2(), line: ln); try checkHeight(l) }
         return l
     }
     mutating func parseMath2() throws -> Expr {
@@ -272,21 +314,24 @@ struct Parser {
         while case .op(let o)? = current?.kind, ["*", "/", "//", "%"].contains(o) {
             let ln = line; i += 1
             l = .binary(o, l, try parsePow(), line: ln)
+            try checkHeight(l)
         }
         return l
     }
     mutating func parsePow() throws -> Expr {
         var l = try parseUnary()
-        while isOp("**") { let ln = line; i += 1; l = .binary("**", l, try parseUnary(), line: ln) }
+        while isOp("**") { let ln = line; i += 1; l = .binary("**", l, try parseUnary(), line: ln); try checkHeight(l) }
         return l
     }
     mutating func parseUnary(withFilter: Bool = true) throws -> Expr {
         var node: Expr
         let ln = line
-        if isOp("-") {
-            i += 1; node = .unary("-", try parseUnary(withFilter: false), line: ln)
-        } else if isOp("+") {
-            i += 1; node = .unary("+", try parseUnary(withFilter: false), line: ln)
+        if isOp("-") || isOp("+") {
+            let sign = isOp("-") ? "-" : "+"
+            i += 1
+            try enter()
+            defer { depth -= 1 }
+            node = .unary(sign, try parseUnary(withFilter: false), line: ln)
         } else {
             node = try parsePrimary()
         }
@@ -297,6 +342,9 @@ struct Parser {
 
     mutating func parsePrimary() throws -> Expr {
         guard let t = current else { throw syntax("unexpected end of template in expression") }
+        let opensGroup = [TokenKind.op("("), .op("["), .op("{")].contains(t.kind)
+        if opensGroup { try enter() }
+        defer { if opensGroup { depth -= 1 } }
         switch t.kind {
         case .name(let n):
             i += 1
@@ -363,10 +411,13 @@ struct Parser {
             } else {
                 return node
             }
+            try checkHeight(node)
         }
     }
 
     mutating func parseSubscript(_ node: Expr, line ln: Int) throws -> Expr {
+        try enter()
+        defer { depth -= 1 }
         var parts: [Expr?] = []
         var cur: Expr? = nil
         var isSlice = false
@@ -391,6 +442,8 @@ struct Parser {
     }
 
     mutating func parseArgs() throws -> ([Expr], [(String, Expr)]) {
+        try enter()
+        defer { depth -= 1 }
         try expectOp("(")
         var args: [Expr] = []
         var kwargs: [(String, Expr)] = []
@@ -452,6 +505,55 @@ struct Parser {
             } else {
                 return node
             }
+            try checkHeight(node)
+        }
+    }
+}
+
+extension Expr {
+    /// Whether this tree is more than `limit` levels deep; looks no deeper than `limit + 1` levels,
+    /// so it is safe on any tree.
+    func exceedsHeight(_ limit: Int) -> Bool {
+        if limit < 1 { return true }
+        let below = limit - 1
+        func deep(_ e: Expr?) -> Bool { e?.exceedsHeight(below) ?? false }
+        switch self {
+        case .literal, .name: return false
+        case .list(let items): return items.contains { $0.exceedsHeight(below) }
+        case .dict(let items): return items.contains { $0.0.exceedsHeight(below) || $0.1.exceedsHeight(below) }
+        case .attr(let b, _, _): return deep(b)
+        case .`subscript`(let b, let x, _): return deep(b) || deep(x)
+        case .slice(let b, let x, let y, let z, _): return deep(b) || deep(x) || deep(y) || deep(z)
+        case .call(let f, let args, let kwargs, _), .filter(let f, _, let args, let kwargs, _):
+            return deep(f) || args.contains { $0.exceedsHeight(below) } || kwargs.contains { $0.1.exceedsHeight(below) }
+        case .test(let b, _, let args, _, _): return deep(b) || args.contains { $0.exceedsHeight(below) }
+        case .binary(_, let l, let r, _): return deep(l) || deep(r)
+        case .unary(_, let x, _): return deep(x)
+        case .cond(let a, let b, let c): return deep(a) || deep(b) || deep(c)
+        }
+    }
+}
+
+extension Expr {
+    /// The template line of this node, where the parser recorded one.
+    var line: Int? {
+        switch self {
+        case .literal, .list, .dict, .cond: return nil
+        case .name(_, let line), .attr(_, _, let line), .`subscript`(_, _, let line), .slice(_, _, _, _, let line),
+            .call(_, _, _, let line), .filter(_, _, _, _, let line), .test(_, _, _, _, let line), .binary(_, _, _, let line),
+            .unary(_, _, let line):
+            return line
+        }
+    }
+}
+
+extension Stmt {
+    var line: Int? {
+        switch self {
+        case .text: return nil
+        case .output(_, let line), .ifs(_, _, let line), .forLoop(_, _, _, _, _, let line), .set(_, _, _, let line),
+            .setBlock(_, _, let line):
+            return line
         }
     }
 }

@@ -63,29 +63,45 @@ indirect enum Value {
         }
     }
 
-    /// Python `str(x)`.
-    var str: String {
+    /// Python `str(x)`, appended to `out`.
+    func writeStr(into out: inout BoundedText) throws {
         switch self {
-        case .undefined: return ""
-        case .string(let s): return s
-        default: return repr
+        case .undefined: return
+        case .string(let s): try out.append(s)
+        default: try writeRepr(into: &out)
         }
     }
 
-    /// Python `repr(x)`.
-    var repr: String {
+    /// Python `repr(x)`, appended to `out`.
+    func writeRepr(into out: inout BoundedText, level: Int = 0) throws {
+        try out.checkLevel(level)
         switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let v): return String(v)
-        case .float(let v): return pyFloatRepr(v)
-        case .string(let s): return pyStringRepr(s)
-        case .list(let l): return "[" + l.map(\.repr).joined(separator: ", ") + "]"
-        case .dict(let d): return "{" + d.keys.map { pyStringRepr($0) + ": " + d.map[$0]!.repr }.joined(separator: ", ") + "}"
-        case .namespace(let n): return "<Namespace " + Value.dict(n.dict).repr + ">"
-        case .builtin(let n): return "<function \(n)>"
-        case .method(_, let n): return "<built-in method \(n)>"
+        case .undefined: return
+        case .none: try out.append("None")
+        case .bool(let b): try out.append(b ? "True" : "False")
+        case .int(let v): try out.append(String(v))
+        case .float(let v): try out.append(pyFloatRepr(v))
+        case .string(let s): try out.append(pyStringRepr(s))
+        case .list(let l):
+            try out.append("[")
+            for (k, x) in l.enumerated() {
+                if k > 0 { try out.append(", ") }
+                try x.writeRepr(into: &out, level: level + 1)
+            }
+            try out.append("]")
+        case .dict(let d):
+            try out.append("{")
+            for (k, key) in d.keys.enumerated() {
+                try out.append((k > 0 ? ", " : "") + pyStringRepr(key) + ": ")
+                try d.map[key]?.writeRepr(into: &out, level: level + 1)
+            }
+            try out.append("}")
+        case .namespace(let n):
+            try out.append("<Namespace ")
+            try Value.dict(n.dict).writeRepr(into: &out, level: level + 1)
+            try out.append(">")
+        case .builtin(let n): try out.append("<function \(n)>")
+        case .method(_, let n): try out.append("<built-in method \(n)>")
         }
     }
 
@@ -119,6 +135,26 @@ indirect enum Value {
             if let x = asNumber, let y = o.asNumber { return x == y }
             return false
         }
+    }
+}
+
+/// A string built under a byte limit and a nesting limit: `str()` of a list, `tojson`, `join` can
+/// each make far more text than their input holds (a list of one shared 1 MiB string, repeated).
+struct BoundedText {
+    var text = ""
+    let maxBytes: Int
+    let maxLevel: Int
+
+    /// Throws once the text is over `maxBytes`; one piece may overshoot it, by at most that piece.
+    mutating func append(_ s: String) throws {
+        text += s
+        if text.utf8.count > maxBytes {
+            throw RenderBudget.exceeded("converting a value to text would make over \(maxBytes) bytes, over the per-string limit")
+        }
+    }
+
+    func checkLevel(_ level: Int) throws {
+        if level > maxLevel { throw RenderBudget.exceeded("a value nested more than \(maxLevel) levels deep cannot be converted to text") }
     }
 }
 
@@ -166,30 +202,54 @@ func pyStringRepr(_ s: String) -> String {
     return out
 }
 
-/// jinja2's default `tojson`: `json.dumps(x, sort_keys=True)` then HTML-safe escapes.
-func toJSON(_ v: Value, indent: Int?, level: Int = 0) throws -> String {
-    func nl(_ lv: Int) -> String { indent.map { "\n" + String(repeating: " ", count: $0 * lv) } ?? "" }
+/// jinja2's default `tojson`: `json.dumps(x, sort_keys=True)` then HTML-safe escapes. A negative
+/// `indent` indents by nothing, as Python's `" " * indent` does.
+func writeJSON(_ v: Value, indent: Int?, into out: inout BoundedText, level: Int = 0) throws {
+    try out.checkLevel(level)
+    func newline(_ lv: Int) throws {
+        guard let indent else { return }
+        let (spaces, overflow) = max(0, indent).multipliedReportingOverflow(by: lv)
+        if overflow || spaces > out.maxBytes {
+            throw RenderBudget.exceeded("tojson indent \(indent) at nesting level \(lv) would make a line over \(out.maxBytes) bytes")
+        }
+        try out.append("\n" + String(repeating: " ", count: spaces))
+    }
+    let separator = indent == nil ? ", " : ","
     switch v {
-    case .none: return "null"
-    case .bool(let b): return b ? "true" : "false"
-    case .int(let i): return String(i)
+    case .none: try out.append("null")
+    case .bool(let b): try out.append(b ? "true" : "false")
+    case .int(let i): try out.append(String(i))
     case .float(let d):
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-        return pyFloatRepr(d)
-    case .string(let s): return jsonString(s)
+        if d.isNaN {
+            try out.append("NaN")
+        } else if d.isInfinite {
+            try out.append(d < 0 ? "-Infinity" : "Infinity")
+        } else {
+            try out.append(pyFloatRepr(d))
+        }
+    case .string(let s): try out.append(jsonString(s))
     case .list(let l):
-        if l.isEmpty { return "[]" }
-        let sep = indent == nil ? ", " : ","
-        return "[" + nl(level + 1) + (try l.map { try toJSON($0, indent: indent, level: level + 1) }).joined(separator: sep + nl(level + 1))
-            + nl(level) + "]"
+        if l.isEmpty { try out.append("[]"); return }
+        try out.append("[")
+        for (k, x) in l.enumerated() {
+            if k > 0 { try out.append(separator) }
+            try newline(level + 1)
+            try writeJSON(x, indent: indent, into: &out, level: level + 1)
+        }
+        try newline(level)
+        try out.append("]")
     case .dict(let d):
-        if d.keys.isEmpty { return "{}" }
-        let sep = indent == nil ? ", " : ","
+        if d.keys.isEmpty { try out.append("{}"); return }
         let keys = d.keys.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
-        return "{" + nl(level + 1)
-            + (try keys.map { jsonString($0) + ": " + (try toJSON(d.map[$0]!, indent: indent, level: level + 1)) }).joined(
-                separator: sep + nl(level + 1)) + nl(level) + "}"
+        try out.append("{")
+        for (k, key) in keys.enumerated() {
+            if k > 0 { try out.append(separator) }
+            try newline(level + 1)
+            try out.append(jsonString(key) + ": ")
+            if let x = d.map[key] { try writeJSON(x, indent: indent, into: &out, level: level + 1) }
+        }
+        try newline(level)
+        try out.append("}")
     default:
         throw ChatTemplateError(kind: .runtime, message: "Object of type \(v.typeName) is not JSON serializable")
     }
