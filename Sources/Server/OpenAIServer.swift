@@ -71,7 +71,12 @@ public struct OpenAIServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atelier"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
-        let deadline = ShutdownDeadline(seconds: configuration.shutdownTimeout) { [inFlight] in inFlight.cancelAll() }
+        // The server's own cancellation first, so each client is told why (503 shutting_down);
+        // then the engine's, for anything its queue still holds.
+        let deadline = ShutdownDeadline(seconds: configuration.shutdownTimeout) { [inFlight, engine] in
+            inFlight.cancelAll()
+            engine.cancelAll()
+        }
         // Services stop in reverse order: the deadline hears of the shutdown first and starts its
         // clock, then the server stops accepting and waits for its connections.
         let group = ServiceGroup(
