@@ -11,6 +11,9 @@ struct SharedFields: Sendable {
     var includeUsage = false
 
     init(_ body: JSONFields, maxTokensKeys: [String]) throws {
+        // Any name is served by the one model this server has, and answers carry its real id:
+        // clients hard-code names ("gpt-4o"), and llama.cpp's server accepts any name the same
+        // way (Ollama refuses unknown names because it loads models by name; this server cannot).
         model = try body.string("model")
         sampling.temperature = Float(try body.number("temperature", in: 0...2, expected: "a number from 0 to 2") ?? 1)
         sampling.topP = Float(try body.number("top_p", in: 0...1, excludingLower: true, expected: "a number in (0, 1]") ?? 1)
