@@ -13,9 +13,10 @@ enum MemoryCheck {
 
     /// The KV cache and workspace for `sequences` sequences of `context` tokens each, from the
     /// planner's model of Atelier's allocations (exact for the CPU engine: docs/PLANNER.md).
-    static func sessionBytes(file: LoadedModel, context: Int, sequences: Int, kvType: String, batch: Int, logitRows: Int) throws -> (
-        kv: Int64, workspace: Int64
-    ) {
+    /// `sharedWorkspace`: the sequences run in one forward pass with one workspace (`serve`).
+    static func sessionBytes(
+        file: LoadedModel, context: Int, sequences: Int, kvType: String, batch: Int, logitRows: Int, sharedWorkspace: Bool = false
+    ) throws -> (kv: Int64, workspace: Int64) {
         let shape = try ModelShape(file: file.file)
         let settings = InferenceSettings(
             contextLength: context, batch: batch, kvType: kvType == "f32" ? .f32 : .f16, flashAttention: false, parallel: 1)
@@ -23,13 +24,17 @@ enum MemoryCheck {
         let workspace = ComputeBufferModel.atelier(shape: shape, settings: settings, logitRows: logitRows)
         let (total, overflow) = kv.multipliedReportingOverflow(by: Int64(sequences))
         guard !overflow else { throw ValidationError("a KV cache for \(sequences) × \(context) tokens does not fit in 64-bit sizes") }
-        return (total, workspace * Int64(sequences))
+        return (total, sharedWorkspace ? workspace : workspace * Int64(sequences))
     }
 
     /// Throws when the session needs more than the tightest memory limit allows.
-    static func ensureFits(_ loaded: LoadedModel, context: Int, sequences: Int = 1, kvType: String, batch: Int, logitRows: Int = 1) throws {
+    static func ensureFits(
+        _ loaded: LoadedModel, context: Int, sequences: Int = 1, kvType: String, batch: Int, logitRows: Int = 1,
+        sharedWorkspace: Bool = false
+    ) throws {
         let (kv, workspace) = try sessionBytes(
-            file: loaded, context: context, sequences: sequences, kvType: kvType, batch: batch, logitRows: logitRows)
+            file: loaded, context: context, sequences: sequences, kvType: kvType, batch: batch, logitRows: logitRows,
+            sharedWorkspace: sharedWorkspace)
         guard let limit = MemoryLimits.current().tightest else { return }
         let needed = kv + workspace
         guard needed > limit.remainingBytes else { return }

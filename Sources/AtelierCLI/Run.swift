@@ -90,7 +90,7 @@ struct Run: ParsableCommand {
             let messages =
                 (systemPrompt.map { [ChatMessage(role: "system", content: $0)] } ?? [])
                 + [ChatMessage(role: "user", content: prompt)]
-            ids = format.encode(try format.render(messages), tokenizer: tokenizer)
+            ids = format.encode(try format.render(messages), messages: messages, tokenizer: tokenizer)
         } else {
             ids = tokenizer.encode(prompt, addBOS: tokenizer.addsBOS && !noBOS, parseSpecialTokens: true)
         }

@@ -68,22 +68,34 @@ import Glibc
         #expect(!instruct.stderr.contains("base model"), "\(instruct.stderr)")
     }
 
-    @Test func aContextTheMemoryCannotHoldIsRefusedWithTheNumbers() throws {
-        // SmolLM2: 30 layers × 2 × 192 f16 values = 23,040 bytes of KV cache per token, so a million
-        // tokens need 21.46 GiB; under a 4 GiB address-space limit that cannot be allocated.
+    /// `atelier ARGUMENTS` under a 4 GiB address-space limit (`ulimit -v`): its exit status and stderr.
+    static func underMemoryLimit(_ arguments: String) throws -> (status: Int32, stderr: String) {
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let binary = try AtelierProcess.executable().path
-        shell.arguments = ["-c", "ulimit -v 4194304; exec \"$0\" run smollm2-135m hello -c 1000000 -n 1", binary]
+        shell.arguments = ["-c", "ulimit -v 4194304; exec \"$0\" \(arguments)", try AtelierProcess.executable().path]
         let errors = Pipe()
         shell.standardError = errors
         shell.standardOutput = FileHandle.nullDevice
         try shell.run()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         shell.waitUntilExit()
-        #expect(shell.terminationReason == .exit && shell.terminationStatus != 0, "\(stderr)")
-        #expect(stderr.contains("a context of 1,000,000 tokens needs "), "\(stderr)")
-        #expect(stderr.contains("KV cache 21.46 GiB"), "\(stderr)")
-        #expect(stderr.contains("(ulimit -v)"), "\(stderr)")
+        return (shell.terminationReason == .exit ? shell.terminationStatus : -1, stderr)
+    }
+
+    @Test func aContextTheMemoryCannotHoldIsRefusedWithTheNumbers() throws {
+        // SmolLM2: 30 layers × 2 × 192 f16 values = 23,040 bytes of KV cache per token, so a million
+        // tokens need 21.46 GiB; under a 4 GiB address-space limit that cannot be allocated.
+        let run = try Self.underMemoryLimit("run smollm2-135m hello -c 1000000 -n 1")
+        #expect(run.status > 0, "\(run.stderr)")
+        #expect(run.stderr.contains("a context of 1,000,000 tokens needs "), "\(run.stderr)")
+        #expect(run.stderr.contains("KV cache 21.46 GiB"), "\(run.stderr)")
+        #expect(run.stderr.contains("(ulimit -v)"), "\(run.stderr)")
+
+        // 64 slots × 8,192 tokens × 23,040 bytes = 11.25 GiB of KV cache for the server.
+        let serve = try Self.underMemoryLimit("serve smollm2-135m --port 0 --parallel 64 -c 8192")
+        #expect(serve.status > 0, "\(serve.stderr)")
+        #expect(serve.stderr.contains("a context of 64 slots × 8,192 tokens needs "), "\(serve.stderr)")
+        #expect(serve.stderr.contains("KV cache 11.25 GiB"), "\(serve.stderr)")
+        #expect(serve.stderr.contains("or --parallel"), "\(serve.stderr)")
     }
 }
