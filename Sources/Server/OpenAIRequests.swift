@@ -1,4 +1,5 @@
 import Sampling
+import Serving
 
 /// The fields both endpoints share, checked: each wrong type or out-of-range value is a 400 that
 /// names the field and the value sent.
@@ -28,8 +29,13 @@ struct SharedFields: Sendable {
             if let n = try body.integer(key, in: 1...Int.max, expected: "an integer ≥ 1") { maxTokens = n }
         }
         stop = try body.strings("stop") ?? []
-        guard stop.count <= 4 else { throw APIError.invalid("stop: at most 4 sequences, got \(stop.count)", param: "stop") }
         if let i = stop.firstIndex(where: \.isEmpty) { throw APIError.invalid("stop[\(i)]: an empty stop string", param: "stop") }
+        // The engine's limits (count and bytes), checked here so the client hears which field.
+        do {
+            try StopStringFilter.validate(stop)
+        } catch {
+            throw APIError.invalid(error.description, param: "stop")
+        }
         stream = try body.bool("stream") ?? false
         includeUsage = try body.object("stream_options")?.bool("include_usage") ?? false
         if let n = try body.integer("n", in: Int.min...Int.max, expected: "an integer"), n != 1 {

@@ -28,6 +28,11 @@ import Glibc
                 "messages[0].content: expected a string or an array of text parts, got 5"
             ),
             (#"{"messages": "hello"}"#, "messages", "messages: expected an array, got the string \"hello\""),
+            (#"{"messages": \#(Self.question), "stop": ["a", "b", "c", "d", "e"]}"#, "stop", "stop has 5 sequences; at most 4"),
+            (
+                #"{"messages": \#(Self.question), "stop": ["ok", "\#(String(repeating: "x", count: 257))"]}"#, "stop",
+                "stop[1] is 257 bytes of UTF-8; at most 256"
+            ),
             ("null", nil, "the request body must be a JSON object; got null"),
             ("[1, 2]", nil, "the request body must be a JSON object; got an array of 2"),
             (
