@@ -1,27 +1,18 @@
+import LineEditing
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 enum Terminal {
-    /// Unbuffered writes to the file descriptors: streaming text appears token by token, and
-    /// nothing touches C's global `FILE*` streams (not concurrency-safe in Swift 6).
+    /// Unbuffered (`TerminalOutput`): streaming text appears token by token.
     static func write(_ text: String) { writeAll(1, text) }
 
     static func warn(_ text: String) { writeAll(2, "warning: \(text)\n") }
 
     static func status(_ text: String) { writeAll(2, text + "\n") }
 
-    private static func writeAll(_ fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            bytes = bytes.dropFirst(n)
-        }
-    }
+    private static func writeAll(_ fd: Int32, _ text: String) { TerminalOutput.write(text, to: fd) }
 
     /// Peak resident set size of this process (VmHWM), in bytes.
     static func peakResidentBytes() -> Int64? {

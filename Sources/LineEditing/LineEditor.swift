@@ -162,15 +162,5 @@ public final class LineEditor {
         return saved
     }
 
-    private func write(_ text: String) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Glibc.write(output, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            bytes = bytes.dropFirst(n)
-        }
-    }
+    private func write(_ text: String) { TerminalOutput.write(text, to: output) }
 }
