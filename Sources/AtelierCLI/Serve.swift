@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compute
 import ModelStore
 import Models
 import Server
@@ -67,11 +68,12 @@ struct Serve: AsyncParsableCommand {
             Terminal.warn("-c \(asked) is longer than the model's trained context (\(trained)); each slot holds \(trained) tokens")
         }
         let format = try chat.format(for: loaded, source: model)
-        // The engine's slots keep f16 caches and share one workspace of max(256, slots) rows.
+        // The engine's slots share one workspace of max(256, slots) rows.
         try MemoryCheck.ensureFits(
-            loaded, context: context, sequences: parallel, kvType: "f16", batch: max(256, parallel), logitRows: parallel,
+            loaded, context: context, sequences: parallel, kvType: runtime.kvType, batch: max(256, parallel), logitRows: parallel,
             sharedWorkspace: true)
-        let engine = GenerationEngine(loaded: loaded, slots: parallel, slotContext: context, queueLimit: queue)
+        let engine = GenerationEngine(
+            loaded: loaded, slots: parallel, slotContext: context, queueLimit: queue, kvType: KVCacheType(rawValue: runtime.kvType) ?? .f16)
         let key = apiKey ?? getenv("ATELIER_API_KEY").map { String(cString: $0) }
         // The id clients send as "model": the name given, without directories or .gguf.
         let id = String(model.split(separator: "/").last ?? Substring(model)).replacingSuffix(".gguf")

@@ -18,7 +18,14 @@ final class EngineDriver: Sendable {
     /// Forward passes run so far, for tests that count steps.
     let passesRun = Atomic<Int>(0)
 
-    init(model: any LanguageModel, tokenizer: any Tokenizer, queue: RequestQueue, slotCount: Int, slotContext: Int, prefillChunk: Int) {
+    /// The element type of every slot's KV cache (`serve --kv-type`).
+    let kvType: KVCacheType
+
+    init(
+        model: any LanguageModel, tokenizer: any Tokenizer, queue: RequestQueue, slotCount: Int, slotContext: Int, prefillChunk: Int,
+        kvType: KVCacheType
+    ) {
+        self.kvType = kvType
         self.model = model
         self.tokenizer = tokenizer
         self.queue = queue
@@ -36,7 +43,7 @@ final class EngineDriver: Sendable {
         let slots = (0..<slotCount).map { _ in
             Slot(
                 cache: backend.makeKVCache(
-                    type: .f16, width: c.kvWidth, contextLength: slotContext,
+                    type: kvType, width: c.kvWidth, contextLength: slotContext,
                     capacity: model.kvCapacity(contextLength: slotContext, batchCapacity: rowCapacity)),
                 slidingWindow: c.slidingWindow, tokenizer: tokenizer)
         }

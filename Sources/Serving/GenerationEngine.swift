@@ -1,3 +1,4 @@
+import Compute
 import Models
 
 /// Serves many completions from one model with continuous batching: `slots` sequences, each
@@ -14,13 +15,15 @@ public final class GenerationEngine: Sendable {
     private let queue: RequestQueue
     let driver: EngineDriver
 
-    public init(loaded: LoadedModel, slots: Int, slotContext: Int, queueLimit: Int = 64, prefillChunk: Int = 256) {
+    public init(
+        loaded: LoadedModel, slots: Int, slotContext: Int, queueLimit: Int = 64, prefillChunk: Int = 256, kvType: KVCacheType = .f16
+    ) {
         slotCount = max(1, slots)
         self.slotContext = slotContext
         queue = RequestQueue(limit: queueLimit)
         driver = EngineDriver(
             model: loaded.model, tokenizer: loaded.tokenizer, queue: queue, slotCount: slotCount,
-            slotContext: slotContext, prefillChunk: max(1, min(prefillChunk, slotContext)))
+            slotContext: slotContext, prefillChunk: max(1, min(prefillChunk, slotContext)), kvType: kvType)
         DriverThread { [driver] in driver.run() }.start()
     }
 

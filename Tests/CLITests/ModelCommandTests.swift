@@ -97,5 +97,9 @@ import Glibc
         #expect(serve.stderr.contains("a context of 64 slots × 8,192 tokens needs "), "\(serve.stderr)")
         #expect(serve.stderr.contains("KV cache 11.25 GiB"), "\(serve.stderr)")
         #expect(serve.stderr.contains("or --parallel"), "\(serve.stderr)")
+        // --kv-type f32 doubles it, and the message suggests f16.
+        let f32 = try Self.underMemoryLimit("serve smollm2-135m --port 0 --parallel 64 -c 8192 --kv-type f32")
+        #expect(f32.stderr.contains("KV cache 22.50 GiB"), "\(f32.stderr)")
+        #expect(f32.stderr.contains("or --kv-type f16"), "\(f32.stderr)")
     }
 }

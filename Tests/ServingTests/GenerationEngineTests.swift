@@ -26,8 +26,8 @@ import Tokenizers
         "The best way to learn to program is", "Water boils at", "My favourite colour is",
     ]
 
-    static func alone(_ loaded: LoadedModel, _ prompt: [Int32], maxTokens: Int) throws -> [Int32] {
-        let session = try InferenceSession(model: loaded.model, contextLength: 256, logitRows: 1)
+    static func alone(_ loaded: LoadedModel, _ prompt: [Int32], maxTokens: Int, kvType: KVCacheType = .f16) throws -> [Int32] {
+        let session = try InferenceSession(model: loaded.model, contextLength: 256, kvType: kvType, logitRows: 1)
         var sampler = Sampler(.greedy)
         var out: [Int32] = []
         _ = try session.generate(prompt: prompt, maxTokens: maxTokens, sampler: &sampler, tokenizer: loaded.tokenizer) {
@@ -67,6 +67,19 @@ import Tokenizers
         for (i, prompt) in prompts.enumerated() {
             let single = try Self.alone(loaded, prompt, maxTokens: 24)
             #expect(results[i] == single, "\(model) \(slots) slots, prompt \(i): batched \(results[i]) alone \(single)")
+        }
+    }
+
+    /// `serve --kv-type f32`: the slots' caches are f32, and answers equal a session with an f32 cache.
+    @Test func f32CachesAnswerAsAnF32SessionDoes() async throws {
+        let loaded = try #require(try Self.models["smollm2-135m"])
+        let engine = GenerationEngine(loaded: loaded, slots: 2, slotContext: 256, kvType: .f32)
+        #expect(engine.driver.kvType == .f32)
+        for text in Self.prompts.prefix(2) {
+            let prompt = loaded.tokenizer.encode(text, addBOS: loaded.tokenizer.addsBOS, parseSpecialTokens: false)
+            let stream = try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 24, sampling: .greedy))
+            let served = await Self.collect(stream).tokens
+            #expect(served == (try Self.alone(loaded, prompt, maxTokens: 24, kvType: .f32)), "\(text)")
         }
     }
 
