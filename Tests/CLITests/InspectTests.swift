@@ -9,7 +9,7 @@ import Testing
     static func writeFile(_ metadata: [(String, GGUFValue)]) throws -> String {
         let writer = GGUFWriter(metadata: GGUFMetadata(metadata))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("inspect-\(UUID().uuidString).gguf").path
-        FileManager.default.createFile(atPath: path, contents: Data(writer.serialize().bytes))
+        try Data(writer.serialize().bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
 
