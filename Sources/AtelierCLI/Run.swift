@@ -58,16 +58,7 @@ struct Run: ParsableCommand {
     }
 
     /// `atelier run MODEL` with no prompt: the lone argument names a model, so it opens a chat.
-    private var opensChat: Bool { promptFile == nil && arguments.count == 1 && Self.namesModel(arguments[0]) }
-
-    /// A stored or built-in name, a .gguf path, or a URL or Hugging Face reference — never text with spaces.
-    static func namesModel(_ argument: String) -> Bool {
-        guard !argument.isEmpty, !argument.contains(where: \.isWhitespace) else { return false }
-        let lower = argument.lowercased()
-        if lower.hasSuffix(".gguf") || lower.hasPrefix("http://") || lower.hasPrefix("https://") { return true }
-        if lower.hasPrefix("hf.co/") || lower.hasPrefix("huggingface.co/") { return true }
-        return ModelCatalog.entry(named: argument) != nil || ModelStore().installedPath(of: argument) != nil
-    }
+    private var opensChat: Bool { promptFile == nil && arguments.count == 1 && ModelStore().recognizes(arguments[0]) }
 
     func run() throws {
         if opensChat {

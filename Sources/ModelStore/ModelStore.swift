@@ -113,6 +113,21 @@ public struct ModelStore: Sendable {
 
     // MARK: - Resolve
 
+    /// Whether `text` reads as a model rather than as free text, by the rules `resolve` uses: a
+    /// file path, a URL or Hugging Face reference, a built-in or stored name. A `.gguf` name that is
+    /// missing still counts, as does a malformed `hf.co/…` (resolving it then says what is wrong); text with spaces never does.
+    public func recognizes(_ text: String) -> Bool {
+        guard !text.isEmpty, !text.contains(where: \.isWhitespace) else { return false }
+        let lower = text.lowercased()
+        if lower.hasSuffix(".gguf") { return true }
+        switch try? Reference(text) {
+        case .file, .url, .huggingFace: return true
+        case .name(let name): return ModelCatalog.entry(named: name) != nil || installedPath(of: name) != nil
+        // A Hugging Face host that does not parse is still meant as a model: resolving says what is wrong.
+        case nil: return HuggingFaceReference.hosts.contains { lower.hasPrefix($0 + "/") }
+        }
+    }
+
     /// Turns a reference into a .gguf path: an existing file path is returned as is; a
     /// stored name gives its path; a catalog name or URL is pulled first (if allowed).
     public func resolve(

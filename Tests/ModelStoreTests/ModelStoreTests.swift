@@ -94,6 +94,24 @@ import Testing
 
     // MARK: - Local files, atomicity, concurrency
 
+    /// `atelier run X` opens a chat when X reads as a model by `resolve`'s rules, and continues X as
+    /// a prompt otherwise.
+    @Test func recognizesModelsNotText() throws {
+        let store = try makeStore()
+        let source = try scratch.make() + "/mine.gguf"
+        try writeFile(source, makeGGUFBlob())
+        _ = try store.pull(source, as: "stored-one")
+        for model in [
+            "smollm2-135m", "stored-one", source, "missing.gguf", "https://example.com/m.gguf", "hf.co/user/repo:Q4_K_M",
+            "user/repo:Q8_0", "hf.co/not/a/repo",
+        ] {
+            #expect(store.recognizes(model), "\(model)")
+        }
+        for text in ["", "Hello", "stored-two", "The capital of France is", "hello world.gguf"] {
+            #expect(!store.recognizes(text), "\(text)")
+        }
+    }
+
     @Test func localPullListResolveRemove() throws {
         let store = try makeStore()
         let source = try scratch.make() + "/My_Model.gguf"
