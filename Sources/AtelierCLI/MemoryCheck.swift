@@ -15,9 +15,9 @@ enum MemoryCheck {
     /// planner's model of Atelier's allocations (exact for the CPU engine: docs/PLANNER.md).
     /// `sharedWorkspace`: the sequences run in one forward pass with one workspace (`serve`).
     static func sessionBytes(
-        file: LoadedModel, context: Int, sequences: Int, kvType: String, batch: Int, logitRows: Int, sharedWorkspace: Bool = false
+        loaded: LoadedModel, context: Int, sequences: Int, kvType: String, batch: Int, logitRows: Int, sharedWorkspace: Bool = false
     ) throws -> (kv: Int64, workspace: Int64) {
-        let shape = try ModelShape(file: file.file)
+        let shape = try ModelShape(file: loaded.file)
         let settings = InferenceSettings(
             contextLength: context, batch: batch, kvType: kvType == "f32" ? .f32 : .f16, flashAttention: false, parallel: 1)
         let kv = KVCacheModel.bytes(shape: shape, settings: settings, engine: .atelier)
@@ -33,7 +33,7 @@ enum MemoryCheck {
         sharedWorkspace: Bool = false
     ) throws {
         let (kv, workspace) = try sessionBytes(
-            file: loaded, context: context, sequences: sequences, kvType: kvType, batch: batch, logitRows: logitRows,
+            loaded: loaded, context: context, sequences: sequences, kvType: kvType, batch: batch, logitRows: logitRows,
             sharedWorkspace: sharedWorkspace)
         guard let limit = MemoryLimits.current().tightest else { return }
         let needed = kv + workspace

@@ -10,12 +10,12 @@ extension OpenAIServer {
     func prepareChat(_ body: [UInt8]) throws -> (ChatCompletionRequest, GenerationRequest) {
         let chat = try ChatCompletionRequest(Self.parseJSON(body))
         try checkPromptBytes(chat.messages.reduce(0) { $0 + $1.content.utf8.count }, param: "messages")
+        let messages = chat.messages.map { ChatMessage(role: $0.role, content: $0.content) }
         let rendered: String
-        do { rendered = try chatFormat.render(chat.messages.map { ChatMessage(role: $0.role, content: $0.content) }) } catch {
+        do { rendered = try chatFormat.render(messages) } catch {
             throw APIError.invalid("the chat template cannot render these messages: \(error)", param: "messages")
         }
-        let prompt = chatFormat.encode(
-            rendered, messages: chat.messages.map { ChatMessage(role: $0.role, content: $0.content) }, tokenizer: tokenizer)
+        let prompt = chatFormat.encode(rendered, messages: messages, tokenizer: tokenizer)
         let request = try generationRequest(
             chat.shared, prompt: prompt, maxTokens: chat.shared.maxTokens, topLogprobs: chat.logprobs ? (chat.topLogprobs ?? 0) : nil,
             param: "messages")
