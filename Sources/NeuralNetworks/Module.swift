@@ -1,0 +1,1 @@
+// NeuralNetworks: see Package.swift

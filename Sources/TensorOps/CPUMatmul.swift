@@ -1,0 +1,108 @@
+import Tensors
+import Threading
+
+/// Matrix products on the CPU: OpenBLAS GEMM per batch, the rows of each product split over the pool.
+extension CPUTensorBackend {
+    public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
+        precondition(a.dtype == b.dtype, "matmul of \(a.dtype) and \(b.dtype)")
+        return dispatch(
+            a.dtype, "matmul",
+            f32: { matmulKernel(Float.self, a, b, transposeA, transposeB) },
+            f64: { matmulKernel(Double.self, a, b, transposeA, transposeB) })
+    }
+
+    /// A 2-D operand whose last axis is dense or whose rows are dense (a transposed view) goes to
+    /// BLAS as it is, with the transpose flag flipped for the latter; anything else is copied first.
+    private func blasOperand(_ x: Tensor, transposed: Bool) -> (tensor: Tensor, transposed: Bool, leading: Int) {
+        let (rows, columns) = (x.rank - 2, x.rank - 1)
+        if x.strides[columns] == 1 && x.strides[rows] >= max(1, x.shape[columns]) {
+            return (x, transposed, x.strides[rows])
+        }
+        if x.strides[rows] == 1 && x.strides[columns] >= max(1, x.shape[rows]) {
+            return (x, !transposed, x.strides[columns])
+        }
+        let dense = contiguous(x)
+        return (dense, transposed, x.shape[columns])
+    }
+
+    func matmulKernel<T: TensorScalar>(_: T.Type, _ a: Tensor, _ b: Tensor, _ transposeA: Bool, _ transposeB: Bool) -> Tensor {
+        precondition(a.rank >= 2 && b.rank >= 2, "matmul needs matrices: \(a.shape) · \(b.shape)")
+        if a.rank > 2 && b.rank == 2 && !transposeA && a.isContiguous {
+            // Every batch times one matrix is one product of the stacked rows.
+            let stacked = matmulKernel(T.self, a.reshaped([-1, a.shape[a.rank - 1]]), b, false, transposeB)
+            return stacked.reshaped(Array(a.shape.dropLast()) + [stacked.shape[1]])
+        }
+        let batchShape = Array(a.shape.dropLast(2))
+        precondition(b.rank == 2 || Array(b.shape.dropLast(2)) == batchShape, "matmul batch axes differ: \(a.shape) · \(b.shape)")
+        let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
+        let k = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
+        let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
+        let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
+        precondition(k == kb, "matmul inner sizes differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")")
+        let result = empty(batchShape + [m, n], dtype: a.dtype)
+        let batches = batchShape.reduce(1, *)
+        if k == 0 {
+            fill(result, with: 0)
+            return result
+        }
+        // Batches flatten when their axes are uniform strides; otherwise contiguous copies make them so.
+        let flatA = a.rank == 2 ? a : contiguousBatches(a)
+        let flatB = b.rank == 2 ? b : contiguousBatches(b)
+        let out = result.address.assumingMemoryBound(to: T.self)
+        let work = batches * m * n * k
+        let useBLASThreads = gemmThreading == .openBLAS || work < 1 << 15 || pool.threadCount == 1
+        // Each task is (batch, block of rows of the result).
+        let blocks = useBLASThreads ? 1 : max(1, min(m / 16, pool.threadCount * 2))
+        let tasks = batches * blocks
+        let run: (Range<Int>) -> Void = { range in
+            for task in range {
+                let batch = task / blocks, block = task % blocks
+                let rows = blocks == 1 ? 0..<m : ThreadPool.chunk(m, block, blocks)
+                if rows.isEmpty { continue }
+                let (ma, ta, lda) = self.batchMatrix(flatA, batch: batch, two: a.rank == 2, transposed: transposeA)
+                let (mb, tb, ldb) = self.batchMatrix(flatB, batch: batch, two: b.rank == 2, transposed: transposeB)
+                let pa = ma.address.assumingMemoryBound(to: T.self)
+                // Row r of op(A) starts at r·lda when not transposed, at column r when transposed.
+                let rowStart = ta ? rows.lowerBound : rows.lowerBound * lda
+                T.gemm(
+                    transposeA: ta, transposeB: tb, m: rows.count, n: n, k: k, alpha: 1,
+                    a: pa + rowStart, lda: lda, b: mb.address.assumingMemoryBound(to: T.self), ldb: ldb, beta: 0,
+                    c: out + batch * m * n + rows.lowerBound * n, ldc: n)
+            }
+        }
+        if useBLASThreads || tasks == 1 {
+            run(0..<tasks)
+        } else {
+            pool.parallelFor(tasks, run)
+        }
+        return result
+    }
+
+    /// Makes the leading (batch) axes of `x` one dense run of matrices, each matrix keeping a BLAS-usable layout.
+    private func contiguousBatches(_ x: Tensor) -> Tensor {
+        let matrixRows = x.rank - 2
+        var step = x.shape[matrixRows] * x.shape[matrixRows + 1]
+        // Dense batches: every batch axis strides by the product of the axes after it.
+        var uniform = true
+        for axis in stride(from: matrixRows - 1, through: 0, by: -1) {
+            if x.shape[axis] != 1 && x.strides[axis] != step { uniform = false }
+            step *= x.shape[axis]
+        }
+        let matrixDense =
+            (x.strides[matrixRows + 1] == 1 && x.strides[matrixRows] == x.shape[matrixRows + 1])
+            || (x.strides[matrixRows] == 1 && x.strides[matrixRows + 1] == x.shape[matrixRows])
+        return uniform && matrixDense ? x : contiguous(x)
+    }
+
+    /// Matrix `batch` of a tensor whose batch axes are dense, as a 2-D view with its BLAS layout.
+    private func batchMatrix(_ x: Tensor, batch: Int, two: Bool, transposed: Bool) -> (tensor: Tensor, transposed: Bool, leading: Int) {
+        let rows = x.shape[x.rank - 2], columns = x.shape[x.rank - 1]
+        let matrix =
+            two
+            ? x
+            : Tensor(
+                buffer: x.buffer, dtype: x.dtype, shape: [rows, columns], strides: [x.strides[x.rank - 2], x.strides[x.rank - 1]],
+                offset: x.offset + batch * rows * columns)
+        return blasOperand(matrix, transposed: transposed)
+    }
+}

@@ -1,0 +1,182 @@
+import COpenBLAS
+import Tensors
+import Threading
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The CPU implementation of `TensorBackend`: host memory recycled by size, kernels written once
+/// over `TensorScalar` (f32 and f64), split over Atelier's `ThreadPool`; GEMM is OpenBLAS.
+///
+/// OpenBLAS runs single-threaded inside each of our workers (each takes a block of output rows),
+/// so one pool of threads serves every kernel, and the spin-waiting workers of two pools never
+/// fight over the same cores. scripts/bench-train-vs-pytorch.sh measures the alternative.
+public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
+    // @unchecked: the pool runs one job at a time (kernels are called from one thread at a time,
+    // the training loop's); the memory pool locks.
+    public let name = "cpu"
+    public let pool: ThreadPool
+    let memory = HostMemoryPool()
+    /// Whether GEMMs split over the pool (OpenBLAS single-threaded) or run on OpenBLAS's threads.
+    public let gemmThreading: GEMMThreading
+
+    public enum GEMMThreading: String, Sendable {
+        case pool, openBLAS
+    }
+
+    public init(threads: Int, gemmThreading: GEMMThreading = .pool) {
+        pool = ThreadPool(threads: threads)
+        self.gemmThreading = gemmThreading
+        openblas_set_num_threads(gemmThreading == .pool ? 1 : Int32(max(1, threads)))
+    }
+
+    /// Element-wise work below this many elements runs on the calling thread: waking workers costs more.
+    static let parallelThreshold = 1 << 14
+
+    // MARK: Memory
+
+    /// A contiguous tensor with undefined contents (every kernel writes its whole output).
+    func empty(_ shape: [Int], dtype: DType) -> Tensor {
+        let count = shape.reduce(1, *)
+        return Tensor(buffer: memory.buffer(byteCount: max(count, 1) * dtype.byteSize!), dtype: dtype, shape: shape)
+    }
+
+    public func zeros(_ shape: [Int], dtype: DType) -> Tensor {
+        let tensor = empty(shape, dtype: dtype)
+        memset(tensor.address, 0, tensor.count * tensor.elementSize)
+        return tensor
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) -> Tensor {
+        let tensor = empty(shape, dtype: dtype)
+        precondition(bytes.count == tensor.count * tensor.elementSize, "upload of \(bytes.count) bytes into \(shape) \(dtype)")
+        if let base = bytes.baseAddress { tensor.address.copyMemory(from: base, byteCount: bytes.count) }
+        return tensor
+    }
+
+    public func download(_ tensor: Tensor, into bytes: UnsafeMutableRawBufferPointer) {
+        precondition(
+            bytes.count == tensor.count * tensor.elementSize, "download of \(tensor.shape) \(tensor.dtype) into \(bytes.count) bytes")
+        let dense = contiguous(tensor)
+        if let base = bytes.baseAddress { base.copyMemory(from: dense.address, byteCount: bytes.count) }
+    }
+
+    /// `tensor` itself when already contiguous, else a contiguous copy.
+    public func contiguous(_ tensor: Tensor) -> Tensor {
+        if tensor.isContiguous { return tensor }
+        let result = empty(tensor.shape, dtype: tensor.dtype)
+        copy(tensor, into: result)
+        return result
+    }
+
+    public func copy(_ source: Tensor, into destination: Tensor) {
+        precondition(source.shape == destination.shape, "copy from \(source.shape) into \(destination.shape)")
+        if source.dtype == destination.dtype, source.isContiguous, destination.isContiguous {
+            destination.address.copyMemory(from: source.address, byteCount: source.count * source.elementSize)
+            return
+        }
+        let rows = StridedRows(shape: source.shape, operands: [source, destination])
+        let (sourceStride, destinationStride) = (rows.innerStride(0), rows.innerStride(1))
+        let length = rows.rowLength
+        let read = ElementReader(source), write = ElementWriter(destination)
+        parallelRows(rows, elements: source.count) { range in
+            rows.forEach(range) { _, starts in
+                for i in 0..<length { write(starts[1] + i * destinationStride, read(starts[0] + i * sourceStride)) }
+            }
+        }
+    }
+
+    public func fill(_ tensor: Tensor, with value: Double) {
+        let rows = StridedRows(shape: tensor.shape, operands: [tensor])
+        let step = rows.innerStride(0), length = rows.rowLength
+        let write = ElementWriter(tensor)
+        rows.forEach(0..<rows.rowCount) { _, starts in
+            for i in 0..<length { write(starts[0] + i * step, value) }
+        }
+    }
+
+    /// Splits the rows of a strided walk over the pool when the work is large enough.
+    func parallelRows(_ rows: StridedRows, elements: Int, _ body: (Range<Int>) -> Void) {
+        if elements < CPUTensorBackend.parallelThreshold {
+            body(0..<rows.rowCount)
+        } else {
+            pool.parallelFor(rows.rowCount, body)
+        }
+    }
+
+    /// Splits `0..<count` over the pool when `elements` of work justify waking it.
+    func parallel(_ count: Int, elements: Int, _ body: (Range<Int>) -> Void) {
+        if elements < CPUTensorBackend.parallelThreshold {
+            body(0..<count)
+        } else {
+            pool.parallelFor(count, body)
+        }
+    }
+}
+
+/// Reads element i of a tensor (element index into its buffer) as a Double, whatever its dtype:
+/// the slow, general path for copies between dtypes and strided layouts.
+struct ElementReader {
+    let read: (Int) -> Double
+    init(_ tensor: Tensor) {
+        let base = tensor.buffer.address
+        switch tensor.dtype {
+        case .f32:
+            let p = base.assumingMemoryBound(to: Float.self)
+            read = { Double(p[$0]) }
+        case .f64:
+            let p = base.assumingMemoryBound(to: Double.self)
+            read = { p[$0] }
+        case .f16:
+            let p = base.assumingMemoryBound(to: Float16.self)
+            read = { Double(p[$0]) }
+        case .bf16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            read = { Double(Float(bitPattern: UInt32(p[$0]) << 16)) }
+        case .i32:
+            let p = base.assumingMemoryBound(to: Int32.self)
+            read = { Double(p[$0]) }
+        case .blockQuantized(let type):
+            preconditionFailure("\(type) tensors are not element-addressable")
+        }
+    }
+    @inline(__always) func callAsFunction(_ index: Int) -> Double { read(index) }
+}
+
+struct ElementWriter {
+    let write: (Int, Double) -> Void
+    init(_ tensor: Tensor) {
+        let base = tensor.buffer.address
+        switch tensor.dtype {
+        case .f32:
+            let p = base.assumingMemoryBound(to: Float.self)
+            write = { p[$0] = Float($1) }
+        case .f64:
+            let p = base.assumingMemoryBound(to: Double.self)
+            write = { p[$0] = $1 }
+        case .f16:
+            let p = base.assumingMemoryBound(to: Float16.self)
+            write = { p[$0] = Float16($1) }
+        case .bf16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            write = { p[$0] = BFloat16Rounding.bits(Float($1)) }
+        case .i32:
+            let p = base.assumingMemoryBound(to: Int32.self)
+            write = { p[$0] = Int32($1) }
+        case .blockQuantized(let type):
+            preconditionFailure("\(type) tensors are not element-addressable")
+        }
+    }
+    @inline(__always) func callAsFunction(_ index: Int, _ value: Double) { write(index, value) }
+}
+
+/// f32 → bf16 with round-to-nearest-even (NaN kept a NaN).
+enum BFloat16Rounding {
+    static func bits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(bits >> 16) | 0x40 }
+        let rounding = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16((bits &+ rounding) >> 16)
+    }
+}

@@ -1,0 +1,1 @@
+// Training: see Package.swift
