@@ -150,6 +150,7 @@ let package = Package(
             name: "TrainingTests",
             dependencies: [
                 "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "Datasets", "GGUF", "Tokenizers", "ModelStore",
+                "Models", "Compute", "Quantization", "Sampling",
             ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
