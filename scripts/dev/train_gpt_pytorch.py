@@ -24,11 +24,13 @@ What it follows, from docs/TRAINING.md:
   during warmup, then min_lr + ½(1 + cos(π·(s − warmup)/(steps − warmup)))·(lr − min_lr), min_lr = lr/10.
 - data: the file's bytes; the first 90 % train, the last 10 % validation; each step draws B random
   windows from the training split (x = bytes[i:i+T], y = bytes[i+1:i+T+1]).
+- evaluation (not in docs/TRAINING.md; Atelier's Trainer.estimateValidationLoss): the mean loss over
+  the same --eval-batches × --batch windows each time, spread evenly over the split's non-overlapping
+  T-token windows; the final train loss is estimated the same way on the training split.
 
 Output: one line per step (`step N | loss L | lr R | ms M`) unless --quiet, validation lines
 (`eval step N | train L | val L`), and last a single JSON line with tokens_per_second (training steps
-after --timing-warmup steps, evaluation excluded), final train and validation loss (each the mean of
---eval-batches random batches), peak RSS (getrusage ru_maxrss) and the configuration.
+after --timing-warmup steps, evaluation excluded), final train and validation loss, peak RSS (getrusage ru_maxrss) and the configuration.
 """
 import argparse
 import json
@@ -177,15 +179,26 @@ def batch(data, size, context, generator):
     return x, y
 
 
+def evaluation_windows(length, context, count):
+    """The same windows every time, as Atelier's Trainer.estimateValidationLoss picks them: of the
+    non-overlapping windows at offsets 0, T, 2T, … ≤ length − T − 1, `count` spread evenly."""
+    windows = list(range(0, length - context, context))
+    wanted = min(len(windows), count)
+    return [windows[i * len(windows) // wanted] for i in range(wanted)]
+
+
 @torch.no_grad()
-def estimate_loss(model, data, batches, size, context, generator):
+def estimate_loss(model, data, offsets, size, context):
+    """Mean loss over the windows at `offsets`, `size` windows per forward pass."""
     model.eval()
     total = 0.0
-    for _ in range(batches):
-        x, y = batch(data, size, context, generator)
-        total += model(x, y)[1].item()
+    for start in range(0, len(offsets), size):
+        chunk = offsets[start:start + size]
+        x = torch.stack([data[i:i + context] for i in chunk])
+        y = torch.stack([data[i + 1:i + context + 1] for i in chunk])
+        total += model(x, y)[1].item() * len(chunk)
     model.train()
-    return total / batches
+    return total / len(offsets)
 
 
 def parse_arguments(argv):
@@ -208,7 +221,7 @@ def parse_arguments(argv):
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--eval-every", type=int, default=0, help="validate every N steps (0: only at the end)")
-    parser.add_argument("--eval-batches", type=int, default=20, help="batches per loss estimate")
+    parser.add_argument("--eval-batches", type=int, default=20, help="batches of windows per loss estimate")
     parser.add_argument("--timing-warmup", type=int, default=5, help="steps left out of tokens_per_second")
     parser.add_argument("--attention", choices=("sdpa", "explicit"), default="sdpa")
     parser.add_argument("--quiet", action="store_true", help="no per-step lines")
@@ -241,7 +254,8 @@ def main(argv):
     optimizer = make_optimizer(model, args.lr, args.weight_decay)
     parameters = list(model.named.values())
     train_generator = torch.Generator().manual_seed(args.seed)
-    eval_generator = torch.Generator().manual_seed(args.seed + 1)
+    val_windows = evaluation_windows(len(val), args.context, args.eval_batches * args.batch)
+    train_windows = evaluation_windows(len(train), args.context, args.eval_batches * args.batch)
     count = sum(p.numel() for p in parameters)
     print(f"model: {args.layers} layers, {args.heads} heads ({kv_heads} kv), width {args.dim}, ffn {ffn}, "
           f"context {args.context}, {count:,} parameters; data {len(train):,} train / {len(val):,} val bytes; "
@@ -270,12 +284,12 @@ def main(argv):
             print(f"step {step + 1} | loss {loss_value:.4f} | lr {lr:.3e} | ms {elapsed * 1e3:.1f}", flush=True)
         done = step + 1
         if args.eval_every and done % args.eval_every == 0 and done != args.steps:
-            val_loss = estimate_loss(model, val, args.eval_batches, args.batch, args.context, eval_generator)
+            val_loss = estimate_loss(model, val, val_windows, args.batch, args.context)
             evaluations[done] = val_loss
             print(f"eval step {done} | val {val_loss:.4f}", flush=True)
 
-    final_train = estimate_loss(model, train, args.eval_batches, args.batch, args.context, eval_generator)
-    final_val = estimate_loss(model, val, args.eval_batches, args.batch, args.context, eval_generator)
+    final_train = estimate_loss(model, train, train_windows, args.batch, args.context)
+    final_val = estimate_loss(model, val, val_windows, args.batch, args.context)
     evaluations[args.steps] = final_val
     print(f"eval step {args.steps} | train {final_train:.4f} | val {final_val:.4f}", flush=True)
     wall = time.perf_counter() - started
