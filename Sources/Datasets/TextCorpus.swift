@@ -12,7 +12,8 @@ import Darwin
 /// follows, one `\n` is put between them, so the last line of one file and the first of the next
 /// never run together into one line; nothing else is added or changed (no BOM stripping, no line-end
 /// conversion). Every file must be a regular file of valid UTF-8 without NUL bytes, at most
-/// `maxFileBytes` long (checked before it is read), and the corpus must not be empty.
+/// `maxFileBytes` long, as are all of them together with their separators (checked from their sizes
+/// before anything is read), and the corpus must not be empty.
 public struct TextCorpus: Sendable {
     /// 2 GiB: larger files are refused before a byte is read.
     public static let defaultMaxFileBytes: Int64 = 2 << 30
@@ -23,32 +24,26 @@ public struct TextCorpus: Sendable {
 
     /// Reads `files` in order.
     public init(files: [String], maxFileBytes: Int64 = TextCorpus.defaultMaxFileBytes) throws {
-        var sizes: [Int64] = []
-        var descriptors: [Int32] = []
-        defer { for fd in descriptors { close(fd) } }
-        // Every file is opened and sized first, so a bad last file is reported before gigabytes are read.
+        // Every file is checked and sized first, so a bad last file is reported before gigabytes
+        // are read; each is closed again, so any number of files stays within the descriptor limit.
+        var total = Int64(max(0, files.count - 1))
         for path in files {
-            // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-            let fd = try FileSystem.open(path, O_RDONLY | O_NONBLOCK)
-            descriptors.append(fd)
-            let status = try FileSystem.status(fd, path: path)
-            guard status.isRegular else { throw DatasetError.notRegularFile(path: path, kind: status.kind) }
-            guard status.size <= maxFileBytes else { throw DatasetError.fileTooLarge(path: path, bytes: status.size, limit: maxFileBytes) }
-            sizes.append(status.size)
+            let (fd, size) = try TextCorpus.open(path, maxFileBytes: maxFileBytes)
+            close(fd)
+            total += size
         }
-        let total = sizes.reduce(0, +) + Int64(max(0, files.count - 1))
         guard total <= maxFileBytes else { throw DatasetError.corpusTooLarge(bytes: total, limit: maxFileBytes) }
 
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(total))
-        for (index, path) in files.enumerated() {
+        for path in files {
+            let (fd, fileSize) = try TextCorpus.open(path, maxFileBytes: maxFileBytes)
+            defer { close(fd) }
             if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
             let start = bytes.count
-            let size = Int(sizes[index])
+            let size = Int(fileSize)
             bytes.append(contentsOf: repeatElement(0, count: size))
-            let read = try bytes.withUnsafeMutableBytes {
-                try FileSystem.readFully(descriptors[index], $0.baseAddress! + start, size, at: 0, path: path)
-            }
+            let read = try bytes.withUnsafeMutableBytes { try FileSystem.readFully(fd, $0.baseAddress! + start, size, at: 0, path: path) }
             // A file that shrank since it was sized keeps what was there.
             bytes.removeLast(size - read)
             if let problem = bytes.withUnsafeBytes({ TextValidation.firstProblem(in: UnsafeRawBufferPointer(rebasing: $0[start...])) }) {
@@ -58,6 +53,22 @@ public struct TextCorpus: Sendable {
         guard !bytes.isEmpty else { throw DatasetError.emptyCorpus(sources: files) }
         self.bytes = bytes
         self.sources = files
+    }
+
+    /// Opens a corpus file after checking that it is a regular file within the limit; returns the
+    /// descriptor and the size.
+    private static func open(_ path: String, maxFileBytes: Int64) throws -> (Int32, Int64) {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        let fd = try FileSystem.open(path, O_RDONLY | O_NONBLOCK)
+        do {
+            let status = try FileSystem.status(fd, path: path)
+            guard status.isRegular else { throw DatasetError.notRegularFile(path: path, kind: status.kind) }
+            guard status.size <= maxFileBytes else { throw DatasetError.fileTooLarge(path: path, bytes: status.size, limit: maxFileBytes) }
+            return (fd, status.size)
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 
     /// A built-in data set's files, fetched and cached on first use.
