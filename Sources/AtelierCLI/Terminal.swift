@@ -11,6 +11,8 @@ enum Terminal {
     static func warn(_ text: String) { writeAll(2, "warning: \(text)\n") }
 
     static func status(_ text: String) { writeAll(2, text + "\n") }
+    /// Text on stderr as it is (a progress line redrawn with \r).
+    static func raw(_ text: String) { writeAll(2, text) }
 
     private static func writeAll(_ fd: Int32, _ text: String) { TerminalOutput.write(text, to: fd) }
 

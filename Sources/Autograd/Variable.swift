@@ -53,6 +53,13 @@ public final class Variable {
         backend.copy(newValue, into: value)
     }
 
+    /// Multiplies the gradient by `factor` (gradient clipping).
+    public func scaleGradient(by factor: Double) {
+        guard let current = gradient else { return }
+        gradient = backend.scale(current, by: factor)
+        ownsGradient = true
+    }
+
     public func zeroGradient() {
         gradient = nil
         ownsGradient = false

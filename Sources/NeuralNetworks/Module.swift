@@ -1,1 +1,0 @@
-// NeuralNetworks: see Package.swift
