@@ -21,6 +21,9 @@ Options:
   --threads "1 2"   thread counts to measure (default "1 2")
   --configs "small large"   shapes to measure (default both)
   --data FILE       the training text (default: the Shakespeare corpus, see below)
+  --val-fraction F  validation share of the text, both sides (default 0.002: Atelier scores its whole
+                    validation split at the end, twice, which at 0.1 takes minutes; speed and memory
+                    of training do not depend on it)
   --skip-atelier    PyTorch only (to check the baseline before `atelier train gpt` exists)
   --keep            keep the run logs (their directory is printed)
   -h, --help        this text
@@ -36,12 +39,13 @@ Environment:
                 PyTorch's CPU index). Nothing is installed into the repository.
 
 Tokens/s: PyTorch's is measured over the training steps after the first 5 (evaluation excluded);
-Atelier's is the tokens_per_second of the last JSON line it prints. Peak RSS of both: /usr/bin/time -v
+Atelier's is the tokens_per_second of the last JSON line `--json` prints (its mean of per-step rates
+after the first 10 % of the steps). Peak RSS of both: /usr/bin/time -v
 ("Maximum resident set size"). Machines here are shared: `uptime` is printed at the start and the end.
 EOF
 }
 
-repeats=2 steps_small=60 steps_large=30 threads_list="1 2" configs="small large" data="" skip_atelier=0 keep=0
+val_fraction=0.002 repeats=2 steps_small=60 steps_large=30 threads_list="1 2" configs="small large" data="" skip_atelier=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --repeats) repeats="${2:?--repeats needs a value}"; shift 2 ;;
@@ -50,6 +54,7 @@ while [ $# -gt 0 ]; do
     --threads) threads_list="${2:?--threads needs a value}"; shift 2 ;;
     --configs) configs="${2:?--configs needs a value}"; shift 2 ;;
     --data) data="${2:?--data needs a file}"; shift 2 ;;
+    --val-fraction) val_fraction="${2:?--val-fraction needs a value}"; shift 2 ;;
     --skip-atelier) skip_atelier=1; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -59,6 +64,8 @@ done
 positive() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "bench-train-vs-pytorch: $1: expected an integer ≥ 1, got '$2'" >&2; exit 2; }; }
 positive --repeats "$repeats"; positive --steps-small "$steps_small"; positive --steps-large "$steps_large"
 for k in $threads_list; do positive --threads "$k"; done
+[[ "$val_fraction" =~ ^0?\.[0-9]*[1-9][0-9]*$ ]] ||
+  { echo "bench-train-vs-pytorch: --val-fraction: expected a fraction in (0, 1), got '$val_fraction'" >&2; exit 2; }
 for c in $configs; do
   [ "$c" = small ] || [ "$c" = large ] || { echo "bench-train-vs-pytorch: --configs: expected small and/or large, got '$c'" >&2; exit 2; }
 done
@@ -182,11 +189,11 @@ for config in $configs; do
     for rep in $(seq 1 "$repeats"); do
       run_one pytorch "$config" "$threads" "$rep" "$python" -B "$repo/scripts/dev/train_gpt_pytorch.py" --data "$data" \
         --layers "$layers" --heads "$heads" --dim "$dim" --context "$context" --batch "$batch" --steps "$steps" \
-        --threads "$threads" --eval-every 0 --eval-batches 2 --quiet
+        --threads "$threads" --val-fraction "$val_fraction" --eval-every 0 --eval-batches 2 --quiet
       if [ "$skip_atelier" = 0 ]; then
         run_one atelier "$config" "$threads" "$rep" "$atelier" train gpt --data "$data" \
           --layers "$layers" --heads "$heads" --dim "$dim" --context "$context" --batch "$batch" --steps "$steps" \
-          --threads "$threads" --eval-every 0 --out "$logs/m.gguf"
+          --threads "$threads" --val-fraction "$val_fraction" --eval-every 0 --sample-tokens 0 --json --out "$logs/m.gguf"
       fi
     done
   done

@@ -22,8 +22,8 @@ What it follows, from docs/TRAINING.md:
   and 0 on norm weights (two groups); torch.nn.utils.clip_grad_norm_(params, 1.0) before each step
   (factor 1.0/(norm + 1e-6) when below 1); learning rate at step s (from 0): lr·(s+1)/(warmup+1)
   during warmup, then min_lr + ½(1 + cos(π·(s − warmup)/(steps − warmup)))·(lr − min_lr), min_lr = lr/10.
-- data: the file's bytes; the first 90 % train, the last 10 % validation; each step draws B random
-  windows from the training split (x = bytes[i:i+T], y = bytes[i+1:i+T+1]).
+- data: the file's bytes; the first ⌊n·(1 − f)⌋ train, the rest validation (--val-fraction f,
+  default 0.1, nanoGPT's split); each step draws B random windows from the training split (x = bytes[i:i+T], y = bytes[i+1:i+T+1]).
 - evaluation (not in docs/TRAINING.md; Atelier's Trainer.estimateValidationLoss): the mean loss over
   the same --eval-batches × --batch windows each time, spread evenly over the split's non-overlapping
   T-token windows; the final train loss is estimated the same way on the training split.
@@ -220,6 +220,7 @@ def parse_arguments(argv):
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="last fraction of the bytes held out")
     parser.add_argument("--eval-every", type=int, default=0, help="validate every N steps (0: only at the end)")
     parser.add_argument("--eval-batches", type=int, default=20, help="batches of windows per loss estimate")
     parser.add_argument("--timing-warmup", type=int, default=5, help="steps left out of tokens_per_second")
@@ -229,6 +230,8 @@ def parse_arguments(argv):
     for name in ("layers", "heads", "dim", "context", "batch", "steps", "threads", "eval_batches"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')}: expected an integer ≥ 1, got {getattr(args, name)}")
+    if not 0 < args.val_fraction < 1:
+        parser.error(f"--val-fraction: expected a fraction in (0, 1), got {args.val_fraction}")
     if not 0 <= args.dropout < 1:
         parser.error(f"--dropout: expected a probability in [0, 1), got {args.dropout}")
     return args
@@ -243,7 +246,7 @@ def main(argv):
     with open(args.data, "rb") as f:
         raw = f.read()
     data = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()
-    split = int(0.9 * len(data))
+    split = math.floor(len(data) * (1 - args.val_fraction))
     train, val = data[:split], data[split:]
     if len(val) <= args.context + 1:
         sys.exit(f"{args.data}: {len(raw)} bytes leave {len(val)} for validation; need more than context + 1 = "
@@ -311,7 +314,7 @@ def main(argv):
         "config": {"layers": args.layers, "heads": args.heads, "kv_heads": kv_heads, "dim": args.dim, "ffn": ffn,
                    "context": args.context, "batch": args.batch, "steps": args.steps, "threads": args.threads,
                    "seed": args.seed, "lr": args.lr, "min_lr": min_lr, "warmup": args.warmup,
-                   "dropout": args.dropout, "eval_batches": args.eval_batches, "attention": args.attention},
+                   "dropout": args.dropout, "val_fraction": args.val_fraction, "eval_batches": args.eval_batches, "attention": args.attention},
     }
     print(json.dumps(result), flush=True)
 
