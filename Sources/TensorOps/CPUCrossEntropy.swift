@@ -1,0 +1,89 @@
+import Tensors
+
+/// Cross-entropy with the log-softmax fused in, on the CPU.
+extension CPUTensorBackend {
+    public func crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: Int32) -> (loss: Tensor, logSumExp: Tensor, counted: Int) {
+        checkCrossEntropyOperands(logits, targets)
+        return dispatch(
+            logits.dtype, "crossEntropy", f32: { crossEntropyKernel(Float.self, logits, targets, ignoreIndex) },
+            f64: { crossEntropyKernel(Double.self, logits, targets, ignoreIndex) })
+    }
+
+    private func checkCrossEntropyOperands(_ logits: Tensor, _ targets: Tensor) {
+        precondition(logits.rank == 2, "crossEntropy logits must be [rows, vocabulary], not \(logits.shape)")
+        precondition(
+            targets.dtype == .i32 && targets.count == logits.shape[0],
+            "crossEntropy targets \(targets.shape) \(targets.dtype) for logits \(logits.shape) (expected i32 [\(logits.shape[0])])")
+    }
+
+    /// Per row: log Σ exp(x − max) + max − x[target]. The rows' losses add up in f64, in row order.
+    func crossEntropyKernel<T: TensorScalar>(_: T.Type, _ logits: Tensor, _ targets: Tensor, _ ignoreIndex: Int32) -> (Tensor, Tensor, Int)
+    {
+        let (x, t) = (contiguous(logits), contiguous(targets))
+        let (rows, width) = (logits.shape[0], logits.shape[1])
+        let logSumExp = empty([rows], dtype: logits.dtype)
+        let (px, pt, pl) = (
+            x.address.assumingMemoryBound(to: T.self), t.address.assumingMemoryBound(to: Int32.self),
+            logSumExp.address.assumingMemoryBound(to: T.self)
+        )
+        var counted = 0
+        for row in 0..<rows where pt[row] != ignoreIndex {
+            precondition(pt[row] >= 0 && Int(pt[row]) < width, "crossEntropy target \(pt[row]) outside 0..<\(width)")
+            counted += 1
+        }
+        parallel(rows, elements: logits.count) { range in
+            for row in range {
+                let u = px + row * width
+                let largest = RowReduction.maximum(u, count: width)
+                var total = T(0)
+                for i in 0..<width { total += T.exponential(u[i] - largest) }
+                pl[row] = T.logarithm(total) + largest
+            }
+        }
+        var sum = 0.0
+        for row in 0..<rows where pt[row] != ignoreIndex { sum += Double(pl[row] - px[row * width + Int(pt[row])]) }
+        let loss = empty([], dtype: logits.dtype)
+        loss.address.assumingMemoryBound(to: T.self)[0] = counted == 0 ? 0 : T(sum / Double(counted))
+        return (loss, logSumExp, counted)
+    }
+
+    public func crossEntropyBackward(
+        lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, counted: Int
+    ) -> Tensor {
+        checkCrossEntropyOperands(logits, targets)
+        precondition(lossGradient.count == 1, "crossEntropy loss gradient must be a scalar, not \(lossGradient.shape)")
+        return dispatch(
+            logits.dtype, "crossEntropyBackward",
+            f32: { crossEntropyBackwardKernel(Float.self, lossGradient, logits, targets, logSumExp, ignoreIndex, counted) },
+            f64: { crossEntropyBackwardKernel(Double.self, lossGradient, logits, targets, logSumExp, ignoreIndex, counted) })
+    }
+
+    func crossEntropyBackwardKernel<T: TensorScalar>(
+        _: T.Type, _ lossGradient: Tensor, _ logits: Tensor, _ targets: Tensor, _ logSumExp: Tensor, _ ignoreIndex: Int32, _ counted: Int
+    ) -> Tensor {
+        let (x, t, lse) = (contiguous(logits), contiguous(targets), contiguous(logSumExp))
+        let (rows, width) = (logits.shape[0], logits.shape[1])
+        let result = empty(logits.shape, dtype: logits.dtype)
+        let (px, pt, pl) = (
+            x.address.assumingMemoryBound(to: T.self), t.address.assumingMemoryBound(to: Int32.self),
+            lse.address.assumingMemoryBound(to: T.self)
+        )
+        let po = result.address.assumingMemoryBound(to: T.self)
+        let scale = counted == 0 ? T(0) : T(ElementReader(lossGradient)(lossGradient.offset) / Double(counted))
+        parallel(rows, elements: logits.count) { range in
+            for row in range {
+                let (u, o) = (px + row * width, po + row * width)
+                let target = pt[row]
+                if target == ignoreIndex || counted == 0 {
+                    o.update(repeating: 0, count: width)
+                    continue
+                }
+                precondition(target >= 0 && Int(target) < width, "crossEntropy target \(target) outside 0..<\(width)")
+                let shift = pl[row]
+                for i in 0..<width { o[i] = T.exponential(u[i] - shift) * scale }
+                o[Int(target)] -= scale
+            }
+        }
+        return result
+    }
+}

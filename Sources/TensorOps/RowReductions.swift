@@ -1,0 +1,110 @@
+/// Reductions over one row of a contiguous tensor, written with SIMD accumulators: the compiler may
+/// not reorder a floating-point sum by itself, so a plain loop would run one element at a time.
+/// Two 8-lane accumulators keep two vector additions in flight.
+enum RowReduction {
+    @inline(__always)
+    static func load<T: TensorScalar>(_ p: UnsafePointer<T>, _ index: Int) -> SIMD8<T> {
+        UnsafeRawPointer(p + index).loadUnaligned(as: SIMD8<T>.self)
+    }
+
+    @inline(__always)
+    static func store<T: TensorScalar>(_ value: SIMD8<T>, _ p: UnsafeMutablePointer<T>, _ index: Int) {
+        UnsafeMutableRawPointer(p + index).storeBytes(of: value, as: SIMD8<T>.self)
+    }
+
+    /// Σ p[i].
+    @inline(__always)
+    static func sum<T: TensorScalar>(_ p: UnsafePointer<T>, count: Int) -> T {
+        var (a, b) = (SIMD8<T>(), SIMD8<T>())
+        var i = 0
+        while i + 16 <= count {
+            a += load(p, i)
+            b += load(p, i + 8)
+            i += 16
+        }
+        var total = (a + b).sum()
+        while i < count {
+            total += p[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// Σ p[i]·q[i].
+    @inline(__always)
+    static func dot<T: TensorScalar>(_ p: UnsafePointer<T>, _ q: UnsafePointer<T>, count: Int) -> T {
+        var (a, b) = (SIMD8<T>(), SIMD8<T>())
+        var i = 0
+        while i + 16 <= count {
+            a.addProduct(load(p, i), load(q, i))
+            b.addProduct(load(p, i + 8), load(q, i + 8))
+            i += 16
+        }
+        var total = (a + b).sum()
+        while i < count {
+            total += p[i] * q[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// Σ p[i]·q[i]·r[i].
+    @inline(__always)
+    static func dot<T: TensorScalar>(_ p: UnsafePointer<T>, _ q: UnsafePointer<T>, _ r: UnsafePointer<T>, count: Int) -> T {
+        var (a, b) = (SIMD8<T>(), SIMD8<T>())
+        var i = 0
+        while i + 16 <= count {
+            a.addProduct(load(p, i) * load(q, i), load(r, i))
+            b.addProduct(load(p, i + 8) * load(q, i + 8), load(r, i + 8))
+            i += 16
+        }
+        var total = (a + b).sum()
+        while i < count {
+            total += p[i] * q[i] * r[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// Σ (p[i] − center)².
+    @inline(__always)
+    static func squaredDeviation<T: TensorScalar>(_ p: UnsafePointer<T>, from center: T, count: Int) -> T {
+        var (a, b) = (SIMD8<T>(), SIMD8<T>())
+        let c = SIMD8<T>(repeating: center)
+        var i = 0
+        while i + 16 <= count {
+            let (u, v) = (load(p, i) - c, load(p, i + 8) - c)
+            a.addProduct(u, u)
+            b.addProduct(v, v)
+            i += 16
+        }
+        var total = (a + b).sum()
+        while i < count {
+            let u = p[i] - center
+            total += u * u
+            i += 1
+        }
+        return total
+    }
+
+    /// max p[i] (−∞ for an empty row).
+    @inline(__always)
+    static func maximum<T: TensorScalar>(_ p: UnsafePointer<T>, count: Int) -> T {
+        var i = 0
+        var best = -T.infinity
+        if count >= 8 {
+            var a = load(p, 0)
+            i = 8
+            while i + 8 <= count {
+                a = pointwiseMax(a, load(p, i))
+                i += 8
+            }
+            best = a.max()
+        }
+        while i < count {
+            best = Swift.max(best, p[i])
+            i += 1
+        }
+        return best
+    }
+}
