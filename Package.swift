@@ -50,8 +50,9 @@ let package = Package(
             name: "Compute", dependencies: ["GGUF", "Tensors", "Threading", "Quantization", "CPrefetch", "CHalfPrecision"],
             swiftSettings: simd),
 
-        // Debian's OpenBLAS (libopenblas-dev): f32/f64 GEMM for training.
-        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Debian's OpenBLAS (libopenblas0), loaded with dlopen: f32/f64 GEMM for training, its kernel
+        // family chosen for this CPU before the library initialises.
+        .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Training ops: the TensorBackend protocol (every op with the kernel its backward rule needs)
         // and its CPU implementation.
         .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS"], swiftSettings: simd),

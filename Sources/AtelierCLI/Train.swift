@@ -145,6 +145,7 @@ struct TrainGPT: ParsableCommand {
 
         try TrainingMemoryCheck.require(hyperparameters: hyperparameters, configuration: recipe, threads: threadCount)
 
+        try CPUTensorBackend.requireBLAS()
         let backend = CPUTensorBackend(threads: threadCount)
         let model: LlamaGPT
         if let saved {
@@ -164,7 +165,7 @@ struct TrainGPT: ParsableCommand {
         Terminal.status(
             "Training \(Format.count(Int64(model.parameterCount))) parameters (\(layers) layers, \(heads) heads, width \(dim), context \(context), "
                 + "vocabulary \(vocabulary.count)) on \(Format.grouped(Int64(trainTokens.count))) tokens, validating on \(Format.grouped(Int64(validationTokens.count))); "
-                + "batch \(batch), \(steps) steps, \(threadCount) threads"
+                + "batch \(batch), \(steps) steps, \(threadCount) threads (OpenBLAS \(CPUTensorBackend.blasCoreName))"
                 + (saved.map { ", resuming at step \($0.progress.step)" } ?? ""))
         let outcome = try trainer.run(observer: display)
         display.finish()

@@ -25,11 +25,24 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
         case pool, openBLAS
     }
 
+    /// Call `requireBLAS()` first where a missing library should be an error message rather than a stop.
     public init(threads: Int, gemmThreading: GEMMThreading = .pool) {
         pool = ThreadPool(threads: threads)
         self.gemmThreading = gemmThreading
-        openblas_set_num_threads(gemmThreading == .pool ? 1 : Int32(max(1, threads)))
+        do { try CPUTensorBackend.requireBLAS() } catch { preconditionFailure("\(error)") }
+        atl_blas_set_threads(gemmThreading == .pool ? 1 : Int32(max(1, threads)))
     }
+
+    /// Loads OpenBLAS (once); throws, saying how to install it, when it cannot be loaded.
+    public static func requireBLAS() throws {
+        var message = [CChar](repeating: 0, count: 512)
+        guard atl_blas_load(&message, Int32(message.count)) == 0 else {
+            throw BLASUnavailable(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+    }
+
+    /// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", …).
+    public static var blasCoreName: String { String(cString: atl_blas_core_name()) }
 
     /// Element-wise work below this many elements runs on the calling thread: waking workers costs more.
     static let parallelThreshold = 1 << 14
@@ -113,6 +126,10 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
             pool.parallelFor(count, body)
         }
     }
+}
+
+public struct BLASUnavailable: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// Reads element i of a tensor (element index into its buffer) as a Double, whatever its dtype:

@@ -1,2 +1,0 @@
-// Debian's OpenBLAS (libopenblas-dev): CBLAS for f32/f64 GEMM, plus the thread-count control.
-#include <cblas.h>
