@@ -181,22 +181,23 @@ struct TrainGPT: ParsableCommand {
             break
         }
         try export(model: model, vocabulary: vocabulary)
-        let validationLoss = trainer.fullValidationLoss()
         var validationText = validationBytes
         if validationText.last == UInt8(ascii: "\n") { validationText.removeLast() }
-        let chunked = model.chunkedPerplexity(tokens(validationText), context: context, batchSize: batch)
+        guard
+            let (validationLoss, validationPerplexity) = model.validationMetrics(tokens(validationText), context: context, batchSize: batch)
+        else { throw ValidationError("the validation text is shorter than one context window (\(context) tokens)") }
         let samplePrompt = prompt ?? firstLine(of: validationBytes)
         let sample = sampleTokens > 0 ? model.greedyContinuation(of: tokens(Array(samplePrompt.utf8)), count: sampleTokens) : []
         let sampleText = String(decoding: sample.flatMap { vocabulary.tokens[Int($0)] }, as: UTF8.self)
         let summary = TrainingSummary(
             steps: trainer.progress.step, trainLoss: display.lastLoss, validationLoss: validationLoss,
-            validationPerplexity: chunked?.perplexity, tokensPerSecond: display.meanTokensPerSecond(),
+            validationPerplexity: validationPerplexity, tokensPerSecond: display.meanTokensPerSecond(),
             seconds: trainer.progress.elapsedSeconds,
             peakResidentBytes: Terminal.peakResidentBytes(), model: out, sample: sampleText)
         Terminal.status(
             "Done: \(summary.steps) steps in \(TrainingDisplay.duration(summary.seconds)); validation loss \(Format.fixed(validationLoss, 4)) "
-                + "(every window, all positions)"
-                + (chunked.map { "; validation perplexity \(Format.fixed($0.perplexity, 4)) by llama.cpp's rule (-c \(context))" } ?? ""))
+                + "(every window, all positions); validation perplexity \(Format.fixed(validationPerplexity, 4)) by llama.cpp's rule (-c \(context))"
+        )
         Terminal.status(
             "Wrote \(out) (\(quantize))\(format == "safetensors" ? ", \(base)-hf/" : ""), \(base).metrics.jsonl, \(base).loss.svg")
         if sampleTokens > 0 { Terminal.status("Sample (greedy) after \(Format.printable(samplePrompt)):\n\(samplePrompt)\(sampleText)") }

@@ -130,7 +130,7 @@ struct TrainingSummary: Encodable {
     var steps: Int
     var trainLoss: Double
     var validationLoss: Double
-    var validationPerplexity: Double?
+    var validationPerplexity: Double
     var tokensPerSecond: Double
     var seconds: Double
     var peakResidentBytes: Int64?

@@ -27,6 +27,22 @@ extension CPUTensorBackend {
             preconditionFailure("\(operation): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         let result = empty(shape, dtype: a.dtype)
+        if a.shape == b.shape && a.isContiguous && b.isContiguous {
+            // The common case (residual adds, products of equal shapes): one flat vectorisable loop.
+            let (u, v, o) = (
+                a.address.assumingMemoryBound(to: T.self), b.address.assumingMemoryBound(to: T.self),
+                result.address.assumingMemoryBound(to: T.self)
+            )
+            parallel(result.count, elements: result.count) { range in
+                switch operation {
+                case .add: for i in range { o[i] = u[i] + v[i] }
+                case .subtract: for i in range { o[i] = u[i] - v[i] }
+                case .multiply: for i in range { o[i] = u[i] * v[i] }
+                case .divide: for i in range { o[i] = u[i] / v[i] }
+                }
+            }
+            return result
+        }
         let (x, y) = (a.broadcast(to: shape), b.broadcast(to: shape))
         let rows = StridedRows(shape: shape, operands: [x, y])
         let (sx, sy, length) = (rows.innerStride(0), rows.innerStride(1), rows.rowLength)

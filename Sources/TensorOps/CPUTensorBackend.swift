@@ -89,6 +89,14 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
             destination.address.copyMemory(from: source.address, byteCount: source.count * source.elementSize)
             return
         }
+        if source.dtype == destination.dtype, let size = source.dtype.byteSize {
+            // Same type: a typed strided loop (the layout changes views need: transposes, slices, broadcasts).
+            switch size {
+            case 8: return stridedCopy(UInt64.self, source, destination)
+            case 4: return stridedCopy(UInt32.self, source, destination)
+            default: return stridedCopy(UInt16.self, source, destination)
+            }
+        }
         let rows = StridedRows(shape: source.shape, operands: [source, destination])
         let (sourceStride, destinationStride) = (rows.innerStride(0), rows.innerStride(1))
         let length = rows.rowLength
@@ -96,6 +104,24 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
         parallelRows(rows, elements: source.count) { range in
             rows.forEach(range) { _, starts in
                 for i in 0..<length { write(starts[1] + i * destinationStride, read(starts[0] + i * sourceStride)) }
+            }
+        }
+    }
+
+    /// Copies elements bit for bit between layouts of one element type.
+    private func stridedCopy<Bits: FixedWidthInteger>(_: Bits.Type, _ source: Tensor, _ destination: Tensor) {
+        let rows = StridedRows(shape: source.shape, operands: [source, destination])
+        let (sourceStride, destinationStride, length) = (rows.innerStride(0), rows.innerStride(1), rows.rowLength)
+        let from = source.buffer.address.assumingMemoryBound(to: Bits.self)
+        let to = destination.buffer.address.assumingMemoryBound(to: Bits.self)
+        parallelRows(rows, elements: source.count) { range in
+            rows.forEach(range) { _, starts in
+                let (u, v) = (from + starts[0], to + starts[1])
+                if sourceStride == 1 && destinationStride == 1 {
+                    v.update(from: u, count: length)
+                } else {
+                    for i in 0..<length { v[i * destinationStride] = u[i * sourceStride] }
+                }
             }
         }
     }

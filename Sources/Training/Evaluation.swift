@@ -7,34 +7,40 @@ import Glibc
 #endif
 
 extension LlamaGPT {
-    /// Perplexity by llama.cpp's rule (`llama-perplexity`, and `atelier perplexity`, which mirrors it):
-    /// non-overlapping chunks of `context` tokens, positions context/2 … context−2 of each scored with
-    /// the token that follows. The trainer prints it so the exported file can be checked against
-    /// both tools on the same text. `tokens` is the text's tokenization (bytes of the text without a
-    /// final newline, as those tools read a file). Returns nil when there is not one whole chunk.
-    public func chunkedPerplexity(_ tokens: [Int32], context: Int, batchSize: Int) -> (perplexity: Double, scored: Int)? {
+    /// The end-of-training numbers from one forward pass over non-overlapping chunks of `context`
+    /// tokens: the mean loss over every position (each predicting the token after it), and the
+    /// perplexity by llama.cpp's rule (`llama-perplexity`, and `atelier perplexity`, which mirrors it:
+    /// positions context/2 … context−2 of each chunk scored with the token that follows), so the
+    /// exported file can be checked against both tools on the same text. `tokens` is the text's
+    /// tokenization (the bytes of the text without a final newline, as those tools read a file).
+    /// nil when there is not one whole chunk.
+    public func validationMetrics(_ tokens: [Int32], context: Int, batchSize: Int) -> (loss: Double, perplexity: Double)? {
         let chunks = tokens.count / context
         guard chunks >= 1, context >= 4 else { return nil }
         return withoutGradients {
-            var total = 0.0
-            var scored = 0
+            var (allTotal, allCount) = (0.0, 0)
+            var (ruleTotal, ruleCount) = (0.0, 0)
             var chunk = 0
             while chunk < chunks {
                 let count = min(batchSize, chunks - chunk)
-                var inputs = [Int32](), targets = [Int32]()
+                var inputs = [Int32](), every = [Int32](), rule = [Int32]()
                 for c in chunk..<(chunk + count) {
                     let start = c * context
                     inputs += tokens[start..<(start + context)]
-                    targets += (0..<context).map { j in j >= context / 2 && j <= context - 2 ? tokens[start + j + 1] : -1 }
+                    every += (0..<context).map { j in start + j + 1 < tokens.count ? tokens[start + j + 1] : -1 }
+                    rule += (0..<context).map { j in j >= context / 2 && j <= context - 2 ? tokens[start + j + 1] : -1 }
                 }
-                let ids = backend.tensor(inputs, shape: [count, context])
-                let wanted = backend.tensor(targets, shape: [count, context])
-                let counted = count * (context - 1 - context / 2)
-                total += backend.doubles(loss(ids, targets: wanted).value)[0] * Double(counted)
-                scored += counted
+                let logits = self.logits(backend.tensor(inputs, shape: [count, context]))
+                let counted = (every: every.count { $0 >= 0 }, rule: count * (context - 1 - context / 2))
+                let everyLoss = logits.crossEntropy(targets: backend.tensor(every, shape: [count * context]))
+                let ruleLoss = logits.crossEntropy(targets: backend.tensor(rule, shape: [count * context]))
+                allTotal += backend.doubles(everyLoss.value)[0] * Double(counted.every)
+                allCount += counted.every
+                ruleTotal += backend.doubles(ruleLoss.value)[0] * Double(counted.rule)
+                ruleCount += counted.rule
                 chunk += count
             }
-            return (exp(total / Double(scored)), scored)
+            return (allTotal / Double(allCount), exp(ruleTotal / Double(ruleCount)))
         }
     }
 

@@ -171,9 +171,6 @@ public final class Trainer {
         return meanLoss(validation, offsets: picked)
     }
 
-    /// Mean loss over every non-overlapping window of the validation split (all positions scored).
-    public func fullValidationLoss() -> Double { meanLoss(validation, offsets: validation.tilingOffsets) }
-
     func meanLoss(_ batches: TokenBatches, offsets: [Int]) -> Double {
         withoutGradients {
             var total = 0.0
