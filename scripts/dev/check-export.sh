@@ -11,7 +11,8 @@
 #   - perplexity (-c 64) from llama-perplexity, `atelier perplexity` (f32 KV cache) and the f64
 #     Python forward of docs/TRAINING.md on the file's dequantized tensors;
 #   - llama-completion loads it and generates;
-#   - the safetensors directory in a rotate-half torch Llama against the f64 GGUF forward.
+#   - the safetensors directory in a rotate-half torch Llama against the f64 GGUF forward;
+#   - with HF_PYTHON set to a Python that has Hugging Face `tokenizers`: tokenizer.json's ids.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CORPUS=${1:-/root/.cache/atelier-bench/shakespeare.txt}
@@ -47,5 +48,13 @@ for model in byte hand bpe; do
             && echo "$model-$q llama-completion: ok" || { echo "$model-$q llama-completion: FAILED"; tail -3 "$OUT/completion.log"; status=1; }
     done
     "$PY" scripts/dev/check_export.py safetensors "$OUT/$model-hf" "$OUT/$model-f32.gguf" "$OUT/sample.txt" --ctx 64 || status=1
+    if [[ -n "${HF_PYTHON:-}" ]]; then
+        "$HF_PYTHON" -c "import sys; from tokenizers import Tokenizer
+t = Tokenizer.from_file(sys.argv[1]); text = open(sys.argv[2], encoding='utf-8', newline='').read()
+ids = t.encode(text).ids; assert t.decode(ids) == text; print(','.join(map(str, ids)))" \
+            "$OUT/$model-hf/tokenizer.json" "$OUT/sample.txt" > "$OUT/h.ids"
+        "$BIN/llama-tokenize" -m "$OUT/$model-f32.gguf" -f "$OUT/sample.txt" --ids --log-disable 2>/dev/null | tail -1 | tr -d '[] ' > "$OUT/l.ids"
+        cmp -s "$OUT/h.ids" "$OUT/l.ids" && echo "$model tokenizer.json: HF tokenizers = llama.cpp" || { echo "$model tokenizer.json: DIFFERS"; status=1; }
+    fi
 done
 exit $status
