@@ -56,8 +56,9 @@ public struct LlamaHyperparameters: Sendable, Equatable, Codable {
             ("vocabularySize", vocabularySize), ("width", width), ("layers", layers), ("heads", heads),
             ("kvHeads", kvHeads), ("ffnWidth", ffnWidth), ("contextLength", contextLength),
         ]
-        for (name, value) in positive where value <= 0 {
-            throw ValidationError(description: "hyperparameter \(name) is \(value); expected a positive number")
+        // GGUF stores them as UINT32; within Int32, the product of any two still fits an Int.
+        for (name, value) in positive where !(1...Int(Int32.max)).contains(value) {
+            throw ValidationError(description: "hyperparameter \(name) is \(value); expected a positive number up to \(Int32.max)")
         }
         guard width % heads == 0 else {
             throw ValidationError(description: "width \(width) is not divisible by heads \(heads); expected width = heads × head width")

@@ -26,6 +26,10 @@ import Tokenizers
         (LlamaHyperparameters(vocabularySize: 256, width: 36, layers: 1, heads: 4, contextLength: 8), "head width 9"),
         (LlamaHyperparameters(vocabularySize: 256, width: 64, layers: 0, heads: 4, contextLength: 8), "layers is 0"),
         (LlamaHyperparameters(vocabularySize: 0, width: 64, layers: 1, heads: 4, contextLength: 8), "vocabularySize is 0"),
+        (
+            LlamaHyperparameters(vocabularySize: 256, width: 64, layers: 1, heads: 4, contextLength: 1 << 40),
+            "contextLength is 1099511627776"
+        ),
     ])
     func validationNamesTheField(h: LlamaHyperparameters, fragment: String) {
         do {
