@@ -178,42 +178,59 @@ import Testing
     }
 }
 
-/// Forward and backward times at the training shapes (f32, the pool as the trainer sizes it); prints, asserts nothing.
-@Suite struct AttentionTimings {
+/// Forward and backward times at the training shapes (f32); prints, asserts nothing. One thread's CPU
+/// time (steady on a shared machine) and two threads' wall time.
+@Suite(.serialized) struct AttentionTimings {
+    static func cpuMilliseconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) * 1e3 + Double(spec.tv_nsec) / 1e6
+    }
+
+    static func wallMilliseconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) * 1e3 + Double(spec.tv_nsec) / 1e6
+    }
+
     @Test(.tags(.slow), arguments: [(12, 64, 4, 32), (8, 256, 6, 64)])
     func trainingShapes(_ sizes: (Int, Int, Int, Int)) {
         let (batch, time, heads, width) = sizes
-        let backend = CPUTensorBackend(threads: 2)
         let check = GradientCheck()
-        func single(_ x: Tensor) -> Tensor {
-            let result = backend.zeros(x.shape, dtype: .f32)
-            backend.copy(x, into: result)
-            return result
-        }
-        // q, k, v as the model makes them: slices of one [B·T, 3·H·D] projection, viewed [B, T, 3H, D].
-        let fused = single(check.random([batch, time, 3 * heads, width], seed: 1))
-        let (q, k, v) = (
-            fused.sliced(axis: 2, 0..<heads), fused.sliced(axis: 2, heads..<(2 * heads)), fused.sliced(axis: 2, (2 * heads)..<(3 * heads))
-        )
-        let gradient = single(check.random([batch, time, heads, width], seed: 2))
-        let scale = 1 / Double(width).squareRoot()
-        let clock = ContinuousClock()
-        func best(_ body: () -> Void) -> Double {
-            body()
-            var fastest = Double.infinity
-            for _ in 0..<20 {
-                let elapsed = clock.measure(body)
-                fastest = min(fastest, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+        for threads in [1, 2] {
+            let backend = CPUTensorBackend(threads: threads)
+            let clock = threads == 1 ? AttentionTimings.cpuMilliseconds : AttentionTimings.wallMilliseconds
+            func single(_ x: Tensor) -> Tensor {
+                let result = backend.zeros(x.shape, dtype: .f32)
+                backend.copy(x, into: result)
+                return result
             }
-            return fastest
+            // q, k, v as the model makes them: slices of one [B·T, 3·H·D] projection, viewed [B, T, 3H, D].
+            let fused = single(check.random([batch, time, 3 * heads, width], seed: 1))
+            let (q, k, v) = (
+                fused.sliced(axis: 2, 0..<heads), fused.sliced(axis: 2, heads..<(2 * heads)),
+                fused.sliced(axis: 2, (2 * heads)..<(3 * heads))
+            )
+            let gradient = single(check.random([batch, time, heads, width], seed: 2))
+            let scale = 1 / Double(width).squareRoot()
+            func best(_ body: () -> Void) -> Double {
+                body()
+                var fastest = Double.infinity
+                for _ in 0..<20 {
+                    let start = clock()
+                    body()
+                    fastest = min(fastest, clock() - start)
+                }
+                return fastest
+            }
+            var weights = backend.causalAttention(query: q, key: k, value: v, scale: scale).weights
+            let forward = best { weights = backend.causalAttention(query: q, key: k, value: v, scale: scale).weights }
+            let backward = best {
+                _ = backend.causalAttentionBackward(gradient: gradient, query: q, key: k, value: v, weights: weights, scale: scale)
+            }
+            print(
+                "attention B=\(batch) T=\(time) H=\(heads) D=\(width) f32, \(threads == 1 ? "1 thread CPU" : "2 threads wall"): "
+                    + "forward \(forward) ms, backward \(backward) ms (best of 20)")
         }
-        var weights = backend.causalAttention(query: q, key: k, value: v, scale: scale).weights
-        let forward = best { weights = backend.causalAttention(query: q, key: k, value: v, scale: scale).weights }
-        let backward = best {
-            _ = backend.causalAttentionBackward(gradient: gradient, query: q, key: k, value: v, weights: weights, scale: scale)
-        }
-        print(
-            "attention B=\(batch) T=\(time) H=\(heads) D=\(width) f32, 2 threads: forward \(forward) ms, backward \(backward) ms (best of 20)"
-        )
     }
 }
