@@ -13,6 +13,7 @@ extension CPUTensorBackend {
         parallel(x.count, elements: x.count) { range in
             switch kind {
             case .relu: for i in range { o[i] = ActivationMath.relu(p[i]) }
+            case .silu where T.self == Float.self: VectorRows.silu(VectorRows.floats(p), VectorRows.floats(o), range)
             case .silu: for i in range { o[i] = ActivationMath.silu(p[i]) }
             case .gelu: for i in range { o[i] = ActivationMath.gelu(p[i]) }
             case .geluTanh: for i in range { o[i] = ActivationMath.geluTanh(p[i]) }
@@ -36,6 +37,8 @@ extension CPUTensorBackend {
         parallel(input.count, elements: input.count) { range in
             switch kind {
             case .relu: for i in range { o[i] = pg[i] * ActivationMath.reluDerivative(px[i]) }
+            case .silu where T.self == Float.self:
+                VectorRows.siluBackward(VectorRows.floats(pg), VectorRows.floats(px), VectorRows.floats(o), range)
             case .silu: for i in range { o[i] = pg[i] * ActivationMath.siluDerivative(px[i]) }
             case .gelu: for i in range { o[i] = pg[i] * ActivationMath.geluDerivative(px[i]) }
             case .geluTanh: for i in range { o[i] = pg[i] * ActivationMath.geluTanhDerivative(px[i]) }
@@ -59,6 +62,8 @@ extension CPUTensorBackend {
         parallel(gate.count, elements: gate.count) { range in
             switch kind {
             case .relu: for i in range { o[i] = ActivationMath.relu(pa[i]) * pb[i] }
+            case .silu where T.self == Float.self:
+                VectorRows.swiGLU(VectorRows.floats(pa), VectorRows.floats(pb), VectorRows.floats(o), range)
             case .silu: for i in range { o[i] = ActivationMath.silu(pa[i]) * pb[i] }
             case .gelu: for i in range { o[i] = ActivationMath.gelu(pa[i]) * pb[i] }
             case .geluTanh: for i in range { o[i] = ActivationMath.geluTanh(pa[i]) * pb[i] }
@@ -93,6 +98,10 @@ extension CPUTensorBackend {
                     da[i] = pg[i] * pb[i] * ActivationMath.reluDerivative(pa[i])
                     db[i] = pg[i] * ActivationMath.relu(pa[i])
                 }
+            case .silu where T.self == Float.self:
+                VectorRows.swiGLUBackward(
+                    VectorRows.floats(pg), VectorRows.floats(pa), VectorRows.floats(pb), VectorRows.floats(da), VectorRows.floats(db), range
+                )
             case .silu:
                 for i in range {
                     let sigmoid = ActivationMath.sigmoid(pa[i])

@@ -36,7 +36,11 @@ extension CPUTensorBackend {
                 let u = px + row * width
                 let largest = RowReduction.maximum(u, count: width)
                 var total = T(0)
-                for i in 0..<width { total += T.exponential(u[i] - largest) }
+                if T.self == Float.self {
+                    total = T(VectorRows.sumOfExponentials(VectorRows.floats(u), count: width, shift: Float(largest)))
+                } else {
+                    for i in 0..<width { total += T.exponential(u[i] - largest) }
+                }
                 pl[row] = T.logarithm(total) + largest
             }
         }
@@ -80,7 +84,12 @@ extension CPUTensorBackend {
                 }
                 precondition(target >= 0 && Int(target) < width, "crossEntropy target \(target) outside 0..<\(width)")
                 let shift = pl[row]
-                for i in 0..<width { o[i] = T.exponential(u[i] - shift) * scale }
+                if T.self == Float.self {
+                    VectorRows.scaledExponentials(
+                        VectorRows.floats(u), VectorRows.floats(o), count: width, shift: Float(shift), factor: Float(scale))
+                } else {
+                    for i in 0..<width { o[i] = T.exponential(u[i] - shift) * scale }
+                }
                 o[Int(target)] -= scale
             }
         }

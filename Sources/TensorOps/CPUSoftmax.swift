@@ -18,7 +18,12 @@ extension CPUTensorBackend {
             for row in range {
                 let (u, o) = (px + row * width, po + row * width)
                 let largest = RowReduction.maximum(u, count: width)
-                for i in 0..<width { o[i] = T.exponential(u[i] - largest) }
+                if T.self == Float.self {
+                    VectorRows.scaledExponentials(
+                        VectorRows.floats(u), VectorRows.floats(o), count: width, shift: Float(largest), factor: 1)
+                } else {
+                    for i in 0..<width { o[i] = T.exponential(u[i] - largest) }
+                }
                 let inverse = 1 / RowReduction.sum(o, count: width)
                 for i in 0..<width { o[i] *= inverse }
             }

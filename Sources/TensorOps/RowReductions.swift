@@ -96,7 +96,8 @@ enum RowReduction {
             var a = load(p, 0)
             i = 8
             while i + 8 <= count {
-                a = pointwiseMax(a, load(p, i))
+                let b = load(p, i)
+                a = a.replacing(with: b, where: b .> a)
                 i += 8
             }
             best = a.max()

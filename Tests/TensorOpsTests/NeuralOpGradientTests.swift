@@ -306,6 +306,14 @@ import Testing
             agree("gated \(kind) backward up", g32.up, g64.up)
         }
 
+        // SiLU's f32 path takes e^(−|x|): no overflow far from zero on either side.
+        let extremes: [Double] = [-200, -90, -30, -1, -1e-3, 0, 1e-3, 1, 30, 90, 200]
+        let (e64, e32) = (backend.tensor(extremes, shape: [11]), f32(backend.tensor(extremes, shape: [11])))
+        agree("silu extremes", backend.activation(.silu, e32), backend.activation(.silu, e64))
+        agree(
+            "silu backward extremes", backend.activationBackward(.silu, gradient: e32, input: e32),
+            backend.activationBackward(.silu, gradient: e64, input: e64))
+
         let (d32, d64) = (backend.dropout(x32, probability: 0.25, seed: 9), backend.dropout(x64, probability: 0.25, seed: 9))
         agree("dropout", d32.output, d64.output)
 
