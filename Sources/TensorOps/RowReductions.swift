@@ -87,25 +87,10 @@ enum RowReduction {
         return total
     }
 
-    /// max p[i] (−∞ for an empty row).
+    /// max p[i] (−∞ for an empty row). Generic SIMD comparisons (`pointwiseMax`, `replacing(with:where:)`)
+    /// compile to per-lane code: 1.5 ms of the 1.6 ms cross-entropy forward at [768, 256] on one thread.
     @inline(__always)
     static func maximum<T: TensorScalar>(_ p: UnsafePointer<T>, count: Int) -> T {
-        var i = 0
-        var best = -T.infinity
-        if count >= 8 {
-            var a = load(p, 0)
-            i = 8
-            while i + 8 <= count {
-                let b = load(p, i)
-                a = a.replacing(with: b, where: b .> a)
-                i += 8
-            }
-            best = a.max()
-        }
-        while i < count {
-            best = Swift.max(best, p[i])
-            i += 1
-        }
-        return best
+        count == 0 ? -T.infinity : VectorExponential.maximum(p, count: count)
     }
 }
