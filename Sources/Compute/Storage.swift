@@ -1,6 +1,6 @@
-import Tensors
 import GGUF
 import Quantization
+import Tensors
 
 #if canImport(Glibc)
 import Glibc
@@ -39,6 +39,21 @@ public struct Matrix: @unchecked Sendable {
     public func row(_ r: Int) -> UnsafeMutablePointer<Float> { floats + r * columns }
 }
 
+extension Matrix {
+    /// The matrix as a 2-D f32 tensor over the same buffer (a view: no copy).
+    public var tensor: Tensor {
+        Tensor(buffer: buffer, dtype: .f32, shape: [rows, columns], offset: offset / MemoryLayout<Float>.size)
+    }
+
+    /// A view of a contiguous 2-D f32 tensor as a matrix.
+    public init(_ tensor: Tensor) {
+        precondition(
+            tensor.dtype == .f32 && tensor.rank == 2 && tensor.isContiguous,
+            "a matrix is a contiguous 2-D f32 tensor, not \(tensor.dtype) \(tensor.shape)")
+        self.init(buffer: tensor.buffer, offset: tensor.offset * MemoryLayout<Float>.size, rows: tensor.shape[0], columns: tensor.shape[1])
+    }
+}
+
 /// A weight tensor as a backend holds it: `rows` rows of `columns` elements of `type`.
 /// A 1-D tensor (a norm weight) is one row.
 public struct Weight: @unchecked Sendable {
@@ -69,6 +84,9 @@ public struct Weight: @unchecked Sendable {
     }
 
     public var byteCount: Int { rows * rowBytes }
+
+    /// The element type in the shared `DType` vocabulary (block-quantized types included).
+    public var dtype: DType? { DType(ggml: type) }
 }
 
 public enum KVCacheType: String, Sendable, CaseIterable {

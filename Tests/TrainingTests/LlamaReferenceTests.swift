@@ -121,6 +121,23 @@ import Testing
     }
 }
 
+extension LlamaReferenceTests {
+    /// Gradient checkpointing recomputes each block in backward: the same gradients as PyTorch.
+    @Test func checkpointedBlocksGiveTheSameGradients() throws {
+        let fixture = try Fixture()
+        let backend = CPUTensorBackend(threads: 2)
+        let model = try fixture.model(dtype: .f64, backend: backend)
+        let inputs = backend.tensor(try fixture.ids("batch.inputs"), shape: [fixture.batch, fixture.context])
+        let targets = backend.tensor(try fixture.ids("batch.targets"), shape: [fixture.batch, fixture.context])
+        model.loss(inputs, targets: targets, checkpointing: true).backward()
+        for parameter in model.parameters {
+            let (_, expected) = try fixture.values("grad." + parameter.name)
+            let gradient = try #require(parameter.gradient, "no gradient for \(parameter.name)")
+            #expect(Self.relativeError(backend.doubles(gradient), expected) < 1e-7, "\(parameter.name)")
+        }
+    }
+}
+
 struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
