@@ -1,4 +1,3 @@
-import Threading
 import ArgumentParser
 import Compute
 import GGUF
@@ -6,6 +5,7 @@ import Hardware
 import ModelInspection
 import ModelStore
 import Planner
+import Threading
 
 #if canImport(Glibc)
 import Glibc
@@ -39,8 +39,10 @@ struct Fit: ParsableCommand {
 
     @Option(name: [.short, .customLong("ctx")], help: "Context length (default: 4096, at most the model's).")
     var contextLength: Int?
-    @Option(name: [.customShort("b"), .customLong("batch")], help: "Tokens per forward pass (n_ubatch).")
-    var batch: Int = 512
+    @Option(
+        name: [.customShort("b"), .customLong("batch")],
+        help: "Tokens per forward pass (n_ubatch, default 512); for a from-scratch plan, sequences per step (default 12).")
+    var batch: Int?
     @Option(name: .customLong("kv-type"), help: "KV cache type: f16, q8_0, q4_0, f32.")
     var kvType: String = "f16"
     @Flag(name: .customLong("flash-attn"), help: "Flash attention (smaller compute buffer; needed for a quantized V cache).")
@@ -57,8 +59,10 @@ struct Fit: ParsableCommand {
 
     @Option(help: "Plan training instead: full, lora or qlora.")
     var train: String?
-    @Option(help: "Training sequence length.")
-    var seq: Int = 2048
+    @Option(
+        name: [.customLong("seq"), .customLong("context")],
+        help: "Training sequence length (default 2048; 64 for a from-scratch plan).")
+    var seq: Int?
     @Option(name: .customLong("micro-batch"), help: "Training micro-batch.")
     var microBatch: Int = 1
     @Option(help: "LoRA rank.")
@@ -67,8 +71,11 @@ struct Fit: ParsableCommand {
     var targets: String = "q,k,v,o,gate,up,down"
     @Option(help: "Optimizer: adamw, adamw8bit, sgd.")
     var optimizer: String = "adamw"
-    @Flag(help: "Gradient checkpointing.")
+    @Flag(name: [.customLong("checkpointing"), .customLong("grad-checkpoint")], help: "Gradient checkpointing.")
     var checkpointing = false
+
+    @OptionGroup(title: "From-scratch training (atelier train gpt; no MODEL)")
+    var scratch: ScratchShapeOptions
 
     @Flag(name: .customLong("max-context"), help: "Report the longest context that fits.")
     var maxContext = false
@@ -84,13 +91,18 @@ struct Fit: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batch >= 1, parallel >= 1, seq >= 1, microBatch >= 1, rank >= 1 else {
+        guard batch ?? 1 >= 1, parallel >= 1, seq ?? 1 >= 1, microBatch >= 1, rank >= 1 else {
             throw ValidationError("--batch, --parallel, --seq, --micro-batch and --rank must be ≥ 1")
         }
         if let c = contextLength, c < 1 { throw ValidationError("--ctx \(c); expected ≥ 1") }
         guard KVType(rawValue: kvType) != nil else { throw ValidationError("--kv-type \(kvType); expected f16, q8_0, q4_0 or f32") }
         if let quant, QuantMix(name: quant) == nil {
             throw ValidationError("--quant \(quant); expected one of \(QuantMix.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if model != nil && scratch.isGiven {
+            throw ValidationError(
+                "--layers, --heads, --kv-heads, --dim, --ffn, --vocab and --data describe a model trained from scratch; give them without MODEL"
+            )
         }
         if let train, TrainingSettings.Method(rawValue: train) == nil {
             throw ValidationError("--train \(train); expected full, lora or qlora")
@@ -106,6 +118,7 @@ struct Fit: ParsableCommand {
     func run() throws {
         if listGPUs { return try printGPUs() }
         if listModels { return try printModels() }
+        if model == nil && scratch.isGiven { return try planFromScratch() }
         let hardware = try target()
         guard let model else {
             guard gpu != nil else { throw ValidationError("give a MODEL, or --gpu NAME for the overview of what fits that GPU") }
@@ -170,7 +183,7 @@ struct Fit: ParsableCommand {
             print("note: \(subject.shape.name) was trained for \(subject.shape.contextLength) tokens; planning that instead of \(asked)")
         }
         let settings = InferenceSettings(
-            contextLength: ctx, batch: batch, kvType: KVType(rawValue: kvType)!,
+            contextLength: ctx, batch: batch ?? 512, kvType: KVType(rawValue: kvType)!,
             flashAttention: flashAttention, parallel: parallel)
         let plan = InferencePlan.make(
             shape: subject.shape, inventory: subject.inventory, settings: settings, engine: engine,
@@ -212,9 +225,11 @@ struct Fit: ParsableCommand {
 
     // MARK: - Training
 
+    var fineTuneSequence: Int { seq ?? 2048 }
+
     func planTraining(_ subject: ModelSubject, method: TrainingSettings.Method, hardware: HardwareTarget) throws {
         let settings = TrainingSettings(
-            method: method, sequenceLength: seq, microBatch: microBatch,
+            method: method, sequenceLength: fineTuneSequence, microBatch: microBatch,
             optimizer: TrainingSettings.Optimizer(rawValue: optimizer)!, loraRank: rank,
             loraTargets: Set(targets.split(separator: ",").map { String($0).trimmingSpaces }),
             gradientCheckpointing: checkpointing, flashAttention: true)
@@ -236,7 +251,7 @@ struct Fit: ParsableCommand {
         let g = { (b: Int64) in Format.gib(b) }
         print(
             """
-            Model: \(subject.shape.name) — \(method.rawValue) fine-tune, sequence \(seq) × micro-batch \(microBatch), \(optimizer)\(checkpointing ? ", gradient checkpointing" : "")
+            Model: \(subject.shape.name) — \(method.rawValue) fine-tune, sequence \(fineTuneSequence) × micro-batch \(microBatch), \(optimizer)\(checkpointing ? ", gradient checkpointing" : "")
             Hardware: \(hardware.label)
             trainable parameters  \(Format.count(memory.trainableParameters))
             weights               \(g(memory.weights))

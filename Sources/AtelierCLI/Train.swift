@@ -143,7 +143,10 @@ struct TrainGPT: ParsableCommand {
         let train = try TokenBatches(tokens: trainTokens, context: context, batchSize: batch, split: "training")
         let validation = try TokenBatches(tokens: validationTokens, context: context, batchSize: batch, split: "validation")
 
-        try TrainingMemoryCheck.require(hyperparameters: hyperparameters, configuration: recipe, threads: threadCount)
+        try TrainingMemoryCheck.require(
+            hyperparameters: hyperparameters, configuration: recipe, threads: threadCount,
+            corpusBytes: trainBytes.count + validationBytes.count,
+            corpusTokens: trainTokens.count + validationTokens.count)
 
         try CPUTensorBackend.requireBLAS()
         let backend = CPUTensorBackend(threads: threadCount)

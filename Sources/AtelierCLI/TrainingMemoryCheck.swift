@@ -1,34 +1,39 @@
 import ArgumentParser
 import Hardware
 import ModelInspection
+import Planner
 import Training
 
-/// Refuses, before allocating anything, a training configuration this machine cannot hold.
+/// Says, before anything is allocated, what `train gpt` will need at its peak (the planner's model of
+/// this trainer, `FromScratchTrainingMemory`), and refuses a configuration the memory limits cannot hold.
 enum TrainingMemoryCheck {
-    /// Peak bytes of `train gpt`: f32 weights, gradients and AdamW's two moments (16 bytes per
-    /// parameter), the activations every block keeps for backward, the logits and their gradient,
-    /// and the process itself.
-    static func estimate(hyperparameters h: LlamaHyperparameters, configuration: TrainingConfiguration) -> Int64 {
-        let parameters = Int64(LlamaGPT.parameterCount(h))
-        let tokens = Int64(configuration.batchSize * h.contextLength)
-        let kv = Int64(h.kvHeads * h.headWidth)
-        // Per token and layer: norms, q/k/v before and after RoPE, attention output, residuals,
-        // gate/up/product, plus the attention weights (one row of T per head).
-        let perTokenLayer = 12 * Int64(h.width) + 4 * kv + 3 * Int64(h.ffnWidth) + Int64(h.heads * h.contextLength)
-        let layers = configuration.gradientCheckpointing ? 1 + Int64(h.layers) / 4 : Int64(h.layers)
-        let activations = 4 * tokens * perTokenLayer * layers
-        let logits = 3 * 4 * tokens * Int64(h.vocabularySize)
-        let process: Int64 = 64 << 20
-        return 16 * parameters + activations + logits + process
+    static func plan(
+        hyperparameters h: LlamaHyperparameters, configuration: TrainingConfiguration, threads: Int, corpusBytes: Int, corpusTokens: Int
+    ) -> ScratchTrainingPlan {
+        FromScratchTrainingMemory.estimate(
+            ScratchTrainingConfiguration(
+                vocabularySize: h.vocabularySize, width: h.width, layers: h.layers, heads: h.heads, kvHeads: h.kvHeads,
+                ffnWidth: h.ffnWidth, contextLength: h.contextLength, batchSize: configuration.batchSize,
+                gradientCheckpointing: configuration.gradientCheckpointing, tiedEmbeddings: h.tiedEmbeddings, threads: threads,
+                corpusBytes: Int64(corpusBytes), corpusTokens: Int64(corpusTokens)))
     }
 
-    static func require(hyperparameters: LlamaHyperparameters, configuration: TrainingConfiguration, threads: Int) throws {
-        let needed = estimate(hyperparameters: hyperparameters, configuration: configuration)
-        guard let limit = MemoryLimits.current().tightest, needed > limit.remainingBytes else { return }
+    /// Prints the planned peak; throws when what is still to be allocated exceeds the tightest limit
+    /// (the text and its tokens are already in memory, and already outside what the limits leave).
+    static func require(
+        hyperparameters: LlamaHyperparameters, configuration: TrainingConfiguration, threads: Int, corpusBytes: Int, corpusTokens: Int
+    ) throws {
+        let plan = plan(
+            hyperparameters: hyperparameters, configuration: configuration, threads: threads, corpusBytes: corpusBytes,
+            corpusTokens: corpusTokens)
+        Terminal.status("Planned peak memory: \(Format.bytes(plan.trainingPeak)) (\(plan.componentSummary))")
+        let toAllocate = plan.trainingPeak - plan.trainingData - plan.process
+        guard let limit = MemoryLimits.current().tightest, toAllocate > limit.remainingBytes else { return }
         throw ValidationError(
-            "this configuration needs about \(Format.bytes(needed)) (\(Format.count(Int64(LlamaGPT.parameterCount(hyperparameters)))) parameters × 16 bytes "
-                + "for weights, gradients and AdamW, plus activations for batch \(configuration.batchSize) × context \(hyperparameters.contextLength)); "
-                + "\(limit.name) leaves \(Format.bytes(limit.remainingBytes)). Use a smaller --batch, --context or --dim, or --grad-checkpoint."
-        )
+            "training \(Format.grouped(plan.parameters)) parameters at batch \(configuration.batchSize) × context \(hyperparameters.contextLength) "
+                + "needs \(Format.bytes(plan.trainingPeak)) at its peak, \(Format.bytes(toAllocate)) of it still to allocate "
+                + "(\(plan.componentSummary)); \(limit.name) leaves \(Format.bytes(max(0, limit.remainingBytes))). "
+                + "Use a smaller --dim, --layers, --batch or --context"
+                + (configuration.gradientCheckpointing ? "." : ", or --grad-checkpoint."))
     }
 }
