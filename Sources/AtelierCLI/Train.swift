@@ -149,7 +149,11 @@ struct TrainGPT: ParsableCommand {
             corpusTokens: trainTokens.count + validationTokens.count)
 
         try CPUTensorBackend.requireBLAS()
-        let backend = CPUTensorBackend(threads: threadCount)
+        // ATELIER_GEMM_THREADS=openblas runs GEMMs on OpenBLAS's own threads instead of splitting them
+        // over the pool (for scripts/bench-train-vs-pytorch.sh's comparison of the two).
+        let gemmThreading: CPUTensorBackend.GEMMThreading =
+            getenv("ATELIER_GEMM_THREADS").map { String(cString: $0) } == "openblas" ? .openBLAS : .pool
+        let backend = CPUTensorBackend(threads: threadCount, gemmThreading: gemmThreading)
         let model: LlamaGPT
         if let saved {
             model = try LlamaGPT(hyperparameters: hyperparameters, restoring: saved.tensors, backend: backend)
