@@ -1,7 +1,7 @@
+import CPrefetch
 // Causal (optionally windowed) attention over the KV cache: per query row, every score, then the
 // softmax weights, then the weighted values — the same three passes for a prompt and for a decode step.
 import Threading
-import CPrefetch
 
 #if canImport(Glibc)
 import Glibc

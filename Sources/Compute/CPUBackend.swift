@@ -1,7 +1,7 @@
-import Threading
-import Tensors
 import GGUF
 import Quantization
+import Tensors
+import Threading
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
-import Tensors
 import Compute
 import GGUF
+import Tensors
 
 /// What a tensor is for decides the types it may have. Every tensor a model uses is checked
 /// against its role when the model is built, so no kernel meets a type it cannot read: a file can
