@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Training ops: the TensorBackend protocol (every op with the kernel its backward rule needs)
         // and its CPU implementation.
-        .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS"], swiftSettings: simd),
+        .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS", "Quantization"], swiftSettings: simd),
         // Reverse-mode automatic differentiation: variables, the graph, backward, no-grad scopes, checkpointing.
         .target(name: "Autograd", dependencies: ["Tensors", "TensorOps"], swiftSettings: simd),
         // Layers, initialisation, optimizers, schedules and gradient clipping.
@@ -66,7 +66,9 @@ let package = Package(
         // GGUF and safetensors export.
         .target(
             name: "Training",
-            dependencies: ["Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Tokenizers", "GGUF", "Quantization", "Threading"]),
+            dependencies: [
+                "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Tokenizers", "GGUF", "Quantization", "Threading", "Planner",
+            ]),
         // Tokenizers built from GGUF metadata (byte-level BPE and SentencePiece).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         // Chat templates: a Jinja interpreter for the templates GGUF files carry.

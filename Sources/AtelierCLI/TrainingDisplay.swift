@@ -1,5 +1,6 @@
 import FoundationEssentials
 import ModelInspection
+import ModelStore
 import Training
 
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ final class TrainingDisplay: TrainingObserver {
             "{\"step\":\(record.step),\"train_loss\":\(number(record.loss)),\"lr\":\(number(record.learningRate)),"
                 + "\"grad_norm\":\(number(record.gradientNorm)),\"tokens_per_second\":\(number(record.tokensPerSecond)),"
                 + "\"elapsed_seconds\":\(number(record.elapsedSeconds))}")
-        let now = monotonic()
+        let now = TerminalProgress.monotonicClock()
         let interval = isTerminal ? 0.1 : 5
         guard !quiet, now - lastDraw >= interval || record.step == record.totalSteps || record.step == 1 else { return }
         lastDraw = now
@@ -117,12 +118,6 @@ final class TrainingDisplay: TrainingObserver {
     }
 
     private static func format2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-
-    private func monotonic() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
-    }
 }
 
 /// The end-of-run numbers, as `--json` prints them.

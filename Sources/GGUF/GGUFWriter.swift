@@ -92,33 +92,17 @@ public struct GGUFWriter {
         return (out, layout)
     }
 
-    /// Writes the file atomically: to a temporary file beside `path`, flushed, then renamed.
+    /// Writes the file atomically (`AtomicFile`): to a temporary file beside `path`, flushed, then renamed.
     public func write(to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
         let (bytes, _) = serialize()
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw writeError(path, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        let failure: String? = bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
-                }
-                written += n
+        do throws(AtomicFile.Failure) {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            switch error {
+            case .create(let temporary, let reason): throw writeError(path, "cannot create \(temporary): \(reason)")
+            case .write(let reason): throw writeError(path, "cannot write: \(reason)")
+            case .rename(_, let reason): throw writeError(path, "cannot rename into place: \(reason)")
             }
-            return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
-        }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw writeError(path, "cannot write: \(failure)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temporary)
-            throw writeError(path, "cannot rename into place: \(message)")
         }
     }
 

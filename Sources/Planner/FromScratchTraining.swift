@@ -50,8 +50,8 @@ public struct ScratchTrainingConfiguration: Codable, Sendable, Equatable {
     /// planner takes the larger, so a bigger vocabulary is planned slightly high.
     public static let estimatedTokensPerByte = 0.425
 
-    /// The trainer's default feed-forward width (`LlamaHyperparameters.defaultFFNWidth`): 8·D/3
-    /// rounded up to a multiple of 16.
+    /// The trainer's default feed-forward width (`LlamaHyperparameters.defaultFFNWidth` calls this):
+    /// 8·D/3 rounded up to a multiple of 16.
     public static func defaultFFNWidth(width: Int) -> Int {
         let exact = (8 * width + 2) / 3
         return (exact + 15) / 16 * 16

@@ -31,11 +31,11 @@ func halfRoundedUp(_ value: Float) -> Float {
 }
 
 @inline(__always)
-func bf16ToFloat(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+public func bf16ToFloat(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 
 /// ggml's rounding: NaNs stay NaN (forced quiet), everything else rounds to nearest even.
 @inline(__always)
-func floatToBF16(_ value: Float) -> UInt16 {
+public func floatToBF16(_ value: Float) -> UInt16 {
     let bits = value.bitPattern
     if bits & 0x7FFF_FFFF > 0x7F80_0000 { return UInt16(truncatingIfNeeded: (bits >> 16) | 64) }
     return UInt16(truncatingIfNeeded: (UInt64(bits) + 0x7FFF + UInt64((bits >> 16) & 1)) >> 16)

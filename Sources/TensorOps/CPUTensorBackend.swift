@@ -1,4 +1,5 @@
 import COpenBLAS
+import Quantization
 import Tensors
 import Threading
 
@@ -176,7 +177,7 @@ struct ElementReader {
             read = { Double(p[$0]) }
         case .bf16:
             let p = base.assumingMemoryBound(to: UInt16.self)
-            read = { Double(Float(bitPattern: UInt32(p[$0]) << 16)) }
+            read = { Double(bf16ToFloat(p[$0])) }
         case .i32:
             let p = base.assumingMemoryBound(to: Int32.self)
             read = { Double(p[$0]) }
@@ -203,7 +204,7 @@ struct ElementWriter {
             write = { p[$0] = Float16($1) }
         case .bf16:
             let p = base.assumingMemoryBound(to: UInt16.self)
-            write = { p[$0] = BFloat16Rounding.bits(Float($1)) }
+            write = { p[$0] = floatToBF16(Float($1)) }
         case .i32:
             let p = base.assumingMemoryBound(to: Int32.self)
             write = { p[$0] = Int32($1) }
@@ -212,14 +213,4 @@ struct ElementWriter {
         }
     }
     @inline(__always) func callAsFunction(_ index: Int, _ value: Double) { write(index, value) }
-}
-
-/// f32 → bf16 with round-to-nearest-even (NaN kept a NaN).
-enum BFloat16Rounding {
-    static func bits(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        if value.isNaN { return UInt16(bits >> 16) | 0x40 }
-        let rounding = 0x7FFF + ((bits >> 16) & 1)
-        return UInt16((bits &+ rounding) >> 16)
-    }
 }

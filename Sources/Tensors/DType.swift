@@ -18,13 +18,6 @@ public enum DType: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var isFloatingPoint: Bool {
-        switch self {
-        case .f32, .f64, .f16, .bf16: true
-        case .i32, .blockQuantized: false
-        }
-    }
-
     public var description: String {
         switch self {
         case .f32: "f32"

@@ -1,3 +1,5 @@
+import GGUF
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,30 +10,14 @@ import Darwin
 /// so a reader never sees half a model.
 enum ExportFile {
     static func write(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ExportError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        let failure: String? = bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
-                }
-                written += n
+        do throws(AtomicFile.Failure) {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            switch error {
+            case .create(let temporary, let reason): throw ExportError("cannot create \(temporary): \(reason)")
+            case .write(let reason): throw ExportError("cannot write \(path): \(reason)")
+            case .rename(let temporary, let reason): throw ExportError("cannot rename \(temporary) to \(path): \(reason)")
             }
-            return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
-        }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw ExportError("cannot write \(path): \(failure)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ExportError("cannot rename \(temporary) to \(path): \(message)")
         }
     }
 

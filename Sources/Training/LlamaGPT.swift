@@ -168,13 +168,3 @@ extension LlamaGPT {
         return weights
     }
 }
-
-extension LlamaGPT {
-    /// Parameters of a configuration, counted without allocating it.
-    public static func parameterCount(_ h: LlamaHyperparameters) -> Int {
-        let attention = h.width * h.heads * h.headWidth * 2 + h.width * h.kvHeads * h.headWidth * 2
-        let feedForward = 3 * h.width * h.ffnWidth
-        let perLayer = attention + feedForward + 2 * h.width
-        return h.vocabularySize * h.width * (h.tiedEmbeddings ? 1 : 2) + h.layers * perLayer + h.width
-    }
-}

@@ -1,3 +1,5 @@
+import Planner
+
 /// The shape of the Llama-architecture decoder `train gpt` trains (docs/TRAINING.md): what the
 /// model allocates, what the exports write into `llama.*` keys and `config.json`.
 public struct LlamaHyperparameters: Sendable, Equatable, Codable {
@@ -37,10 +39,8 @@ public struct LlamaHyperparameters: Sendable, Equatable, Codable {
 
     /// 8·D/3 rounded up to a multiple of 16 (352 for D = 128, 1024 for D = 384): the SwiGLU
     /// width that keeps the feed-forward's parameter count near a 4·D GELU MLP's.
-    public static func defaultFFNWidth(width: Int) -> Int {
-        let exact = (8 * width + 2) / 3
-        return (exact + 15) / 16 * 16
-    }
+    /// The planner's rule (`ScratchTrainingConfiguration.defaultFFNWidth`), so the two cannot drift.
+    public static func defaultFFNWidth(width: Int) -> Int { ScratchTrainingConfiguration.defaultFFNWidth(width: width) }
 
     /// d = D / H.
     public var headWidth: Int { width / heads }
