@@ -71,6 +71,8 @@ let package = Package(
             ]),
         // Tokenizers built from GGUF metadata (byte-level BPE and SentencePiece).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
+        // Strict JSON (RFC 8259) for untrusted input: server request bodies, fine-tuning jsonl.
+        .target(name: "JSON"),
         // Chat templates: a Jinja interpreter for the templates GGUF files carry.
         .target(name: "ChatTemplates"),
         // Token sampling: greedy, temperature, top-k/p, min-p, penalties, seeded.
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Serving", "Chat", "ChatTemplates", "Sampling", "Tokenizers",
+                "Serving", "Chat", "ChatTemplates", "Sampling", "Tokenizers", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
 

@@ -1,3 +1,5 @@
+import JSON
+
 /// Reads the fields of one JSON object with errors that name the field (its full path, e.g.
 /// `messages[2].content`), what was expected and what was sent, as OpenAI-shaped 400s.
 struct JSONFields {

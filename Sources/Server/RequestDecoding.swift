@@ -1,4 +1,5 @@
 import Hummingbird
+import JSON
 
 /// Request bodies: read up to --max-body bytes, then checked as UTF-8 and parsed as JSON with
 /// errors that say what is wrong and where.

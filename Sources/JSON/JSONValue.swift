@@ -1,6 +1,6 @@
 /// A parsed JSON document (RFC 8259), kept as a tree so that every field's type and range can be
 /// checked with a message naming the field and the value that was sent.
-enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number as written, and its value.
@@ -10,7 +10,7 @@ enum JSONValue: Sendable, Equatable {
     case object([String: JSONValue])
 
     /// The value as an error message shows it: short, and saying what JSON type it is.
-    var described: String {
+    public var described: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -23,10 +23,11 @@ enum JSONValue: Sendable, Equatable {
 }
 
 /// A JSON syntax error with where it is.
-struct JSONSyntaxError: Error, CustomStringConvertible {
-    var problem: String
-    var offset: Int
-    var line: Int
-    var column: Int
-    var description: String { "\(problem) at line \(line), column \(column) (byte \(offset))" }
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
+    public var problem: String
+    /// Byte offset, line and column (in bytes, from 1) of the fault in the parsed bytes.
+    public var offset: Int
+    public var line: Int
+    public var column: Int
+    public var description: String { "\(problem) at line \(line), column \(column) (byte \(offset))" }
 }

@@ -1,12 +1,12 @@
-/// A strict RFC 8259 parser for request bodies: no trailing commas, no duplicate keys, no lone
+/// A strict RFC 8259 parser for untrusted input (request bodies, jsonl lines): no trailing commas, no duplicate keys, no lone
 /// surrogates, nesting at most `maxDepth` deep. Errors say what was found and where.
-struct JSONParser {
-    static let maxDepth = 64
+public struct JSONParser {
+    public static let maxDepth = 64
 
     private let bytes: [UInt8]
     private var position = 0
 
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
