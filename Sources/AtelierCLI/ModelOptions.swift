@@ -1,3 +1,4 @@
+import Adapters
 import ArgumentParser
 import Compute
 import ModelStore
@@ -20,6 +21,8 @@ struct RuntimeOptions: ParsableArguments {
         name: [.short, .customLong("batch")], parsing: .unconditional, help: "Tokens evaluated per forward pass during prompt processing.")
     var batchSize: Int = 512
 
+    @OptionGroup var adapters: AdapterOptions
+
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected 1…256") }
         if let contextLength, !(1...MemoryCheck.maximumContext).contains(contextLength) {
@@ -30,9 +33,11 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     func load(_ reference: String) throws -> LoadedModel {
+        // Adapters first: a missing or broken adapter file fails before a model is pulled or loaded.
+        let adapters = try adapters.read()
         let path = try ModelStore().resolve(reference, progress: TerminalProgress())
         let backend = CPUBackend(threads: threads ?? CPUBackend.defaultThreadCount)
-        return try ModelLoader.load(path: path, backend: backend)
+        return try ModelLoader.load(path: path, backend: backend, adapters: adapters)
     }
 
     /// `logitRows`: how many rows of logits one pass may produce. Generation needs one; with a

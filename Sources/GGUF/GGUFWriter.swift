@@ -56,8 +56,46 @@ public struct GGUFWriter {
         tensors.append(Tensor(name: name, type: type, dimensions: dimensions, data: data))
     }
 
+    /// A tensor of a file written piece by piece (`write(to:tensors:produce:)`): its bytes come later.
+    public struct TensorDescription: Sendable, Equatable {
+        public let name: String
+        public let type: GGMLType
+        public let dimensions: [Int64]
+        public let byteCount: Int
+
+        public init(name: String, type: GGMLType, dimensions: [Int64]) throws {
+            let elements = dimensions.reduce(Int64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
+            guard !dimensions.isEmpty, dimensions.count <= GGUFLimits.maxDimensions, dimensions.allSatisfy({ $0 > 0 }),
+                let bytes = type.byteCount(elements: elements), let count = Int(exactly: bytes)
+            else {
+                throw GGUFError(
+                    .badDimension, source: "<writer>", field: "tensor \"\(name)\"", value: "\(type) \(dimensions)", offset: 0,
+                    expected: "1–4 positive dimensions whose first is a multiple of \(type.blockSize)")
+            }
+            self.name = name
+            self.type = type
+            self.dimensions = dimensions
+            self.byteCount = count
+        }
+    }
+
     /// The whole file in memory, and where its sections start.
     public func serialize() -> (bytes: [UInt8], layout: Layout) {
+        var (out, layout) = header(for: tensors.map { ($0.name, $0.type, $0.dimensions, $0.data.count) })
+        for tensor in tensors {
+            layout.tensorDataOffsets.append(out.count)
+            out.append(contentsOf: tensor.data)
+            out.append(contentsOf: repeatElement(0, count: padded(tensor.data.count) - tensor.data.count))
+        }
+        layout.fileSize = out.count
+        return (out, layout)
+    }
+
+    /// Everything before the tensor data: magic, counts, metadata, tensor infos (data offsets in
+    /// the order given, each padded to the alignment), padding up to the data section.
+    private func header(for tensors: [(name: String, type: GGMLType, dimensions: [Int64], byteCount: Int)]) -> (
+        bytes: [UInt8], layout: Layout
+    ) {
         var out: [UInt8] = []
         var layout = Layout()
         out.append(contentsOf: Array("GGUF".utf8))
@@ -78,18 +116,56 @@ public struct GGUFWriter {
             for dim in tensor.dimensions { appendCount(Int(dim), to: &out) }
             append(tensor.type.rawValue, to: &out)
             append(UInt64(offset), to: &out)
-            offset += padded(tensor.data.count)
+            offset += padded(tensor.byteCount)
         }
         layout.endOfTensorInfos = out.count
         out.append(contentsOf: repeatElement(0, count: padded(out.count) - out.count))
         layout.dataOffset = out.count
-        for tensor in tensors {
-            layout.tensorDataOffsets.append(out.count)
-            out.append(contentsOf: tensor.data)
-            out.append(contentsOf: repeatElement(0, count: padded(tensor.data.count) - tensor.data.count))
-        }
-        layout.fileSize = out.count
         return (out, layout)
+    }
+
+    /// Writes a file whose tensor data is produced one tensor at a time, so that no more than one
+    /// tensor's bytes need to exist at once (merging an adapter into a model): the metadata of this
+    /// writer, then `tensors` (this writer's own `tensors` are not written). `produce(i, emit)` must
+    /// pass tensor i's bytes to `emit`, in one or more pieces, exactly `tensors[i].byteCount` in
+    /// all. Atomic like `write(to:)`; an error `produce` throws is rethrown and nothing is written.
+    public func write(
+        to path: String, tensors: [TensorDescription],
+        produce: (_ index: Int, _ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
+        var names = Set<String>()
+        if let duplicate = tensors.first(where: { !names.insert($0.name).inserted }) {
+            throw GGUFError(
+                .duplicateTensorName, source: path, field: "tensor \"\(duplicate.name)\"", value: "a second tensor of that name", offset: 0,
+                expected: "unique tensor names")
+        }
+        let (header, _) = header(for: tensors.map { ($0.name, $0.type, $0.dimensions, $0.byteCount) })
+        do {
+            try AtomicFile.write(to: path) { sink in
+                try sink.write(header)
+                for (index, tensor) in tensors.enumerated() {
+                    var emitted = 0
+                    try produce(index) { bytes in
+                        guard emitted + bytes.count <= tensor.byteCount else {
+                            throw GGUFError(
+                                .badDimension, source: path, field: "tensor \"\(tensor.name)\"",
+                                value: "more than \(tensor.byteCount) bytes",
+                                offset: 0, expected: "exactly \(tensor.byteCount) bytes")
+                        }
+                        try sink.write(bytes)
+                        emitted += bytes.count
+                    }
+                    guard emitted == tensor.byteCount else {
+                        throw GGUFError(
+                            .badDimension, source: path, field: "tensor \"\(tensor.name)\"", value: "\(emitted) bytes", offset: 0,
+                            expected: "exactly \(tensor.byteCount) bytes")
+                    }
+                    try sink.write([UInt8](repeating: 0, count: padded(tensor.byteCount) - tensor.byteCount))
+                }
+            }
+        } catch let failure as AtomicFile.Failure {
+            throw describe(failure, path)
+        }
     }
 
     /// Writes the file atomically (`AtomicFile`): to a temporary file beside `path`, flushed, then renamed.
@@ -98,11 +174,15 @@ public struct GGUFWriter {
         do throws(AtomicFile.Failure) {
             try AtomicFile.write(bytes, to: path)
         } catch {
-            switch error {
-            case .create(let temporary, let reason): throw writeError(path, "cannot create \(temporary): \(reason)")
-            case .write(let reason): throw writeError(path, "cannot write: \(reason)")
-            case .rename(_, let reason): throw writeError(path, "cannot rename into place: \(reason)")
-            }
+            throw describe(error, path)
+        }
+    }
+
+    private func describe(_ failure: AtomicFile.Failure, _ path: String) -> GGUFError {
+        switch failure {
+        case .create(let temporary, let reason): writeError(path, "cannot create \(temporary): \(reason)")
+        case .write(let reason): writeError(path, "cannot write: \(reason)")
+        case .rename(_, let reason): writeError(path, "cannot rename into place: \(reason)")
         }
     }
 

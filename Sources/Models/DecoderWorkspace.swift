@@ -2,13 +2,17 @@ import Compute
 
 extension Workspace {
     /// The activation buffers a pre-norm decoder block needs for batches of `batchCapacity`
-    /// tokens, plus `logitRows` rows of selected hidden states and logits.
-    static func decoder(_ c: ModelConfiguration, backend: any ComputeBackend, batchCapacity n: Int, logitRows: Int) -> Workspace {
-        let widths: [String: Int] = [
+    /// tokens, plus `logitRows` rows of selected hidden states and logits, plus `extra` buffers
+    /// (name → columns per batch row: LoRA intermediates).
+    static func decoder(
+        _ c: ModelConfiguration, backend: any ComputeBackend, batchCapacity n: Int, logitRows: Int, extra: [String: Int] = [:]
+    ) -> Workspace {
+        var widths: [String: Int] = [
             "x": c.embeddingLength, "normed": c.embeddingLength, "hidden": c.embeddingLength, "projected": c.embeddingLength,
             "q": c.queryWidth, "k": c.kvWidth, "v": c.kvWidth, "attention": c.queryWidth,
             "gate": c.feedForwardLength, "up": c.feedForwardLength,
         ]
+        widths.merge(extra) { _, added in added }
         var buffers = widths.mapValues { backend.makeMatrix(rows: n, columns: $0) }
         buffers["selected"] = backend.makeMatrix(rows: logitRows, columns: c.embeddingLength)
         buffers["logits"] = backend.makeMatrix(rows: logitRows, columns: c.vocabularySize)

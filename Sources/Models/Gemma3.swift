@@ -1,3 +1,4 @@
+import Adapters
 import Compute
 import GGUF
 
@@ -26,6 +27,8 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     let tokenEmbedding: Weight
     let outputNorm: Weight
     let blocks: [Block]
+    /// LoRA adapters applied on top of the projections (none: nothing is added).
+    let adapters: LowRankDeltas
     let localRope: RopeParameters
     let globalRope: RopeParameters
     /// Every `slidingWindowPattern`-th layer (the last of each group) attends globally.
@@ -40,7 +43,10 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     /// llama.cpp hard-codes the local layers' base (`rope_freq_base_train_swa`).
     static let localRopeBase: Float = 10_000
 
-    public init(file: GGUFFile, configuration c: ModelConfiguration, backend: any ComputeBackend) throws {
+    public init(
+        file: GGUFFile, configuration c: ModelConfiguration, backend: any ComputeBackend,
+        adapters: [(adapter: LoRAAdapter, scale: Float)] = []
+    ) throws {
         guard c.slidingWindow != nil else {
             throw ModelError("\(file.source): gemma3.attention.sliding_window is missing")
         }
@@ -72,6 +78,8 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
                 down: try load("ffn_down", [c.feedForwardLength, d]),
                 postFeedForwardNorm: try norm("post_ffw_norm", d))
         }
+        self.adapters =
+            adapters.isEmpty ? .none : try LowRankDeltas(adapters: adapters, blockCount: c.blockCount, backend: backend)
         localRope = RopeParameters(style: .neox, dimensions: c.ropeDimensions, base: Self.localRopeBase)
         globalRope = RopeParameters(style: .neox, dimensions: c.ropeDimensions, base: c.ropeBase, frequencyScale: c.ropeFrequencyScale)
     }
@@ -79,7 +87,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
     func isGlobal(_ layer: Int) -> Bool { layer % slidingWindowPattern == slidingWindowPattern - 1 }
 
     public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {
-        .decoder(configuration, backend: backend, batchCapacity: n, logitRows: logitRows)
+        .decoder(configuration, backend: backend, batchCapacity: n, logitRows: logitRows, extra: adapters.workspaceWidths)
     }
 
     /// Local layers keep only the window plus one batch of cells (a ring): their KV memory is
@@ -108,6 +116,7 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
                 window: global ? nil : c.slidingWindow)
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
+            adapters.add(block: layer, [.query, .key, .value], input: normed, into: [q, k, v], workspace: ws, on: b)
             b.rmsNorm(q, weight: block.queryNorm, epsilon: c.rmsEpsilon, groups: c.headCount, into: q)
             b.rmsNorm(k, weight: block.keyNorm, epsilon: c.rmsEpsilon, groups: c.headCountKV, into: k)
             var attentionSpans: [AttentionSpan] = []
@@ -123,13 +132,16 @@ public final class Gemma3: LanguageModel, @unchecked Sendable {
             }
             b.attention(attentionSpans, layer: layer, shape: shape)
             b.matmul(block.attentionOutput, attention, into: projected)
+            adapters.add(block: layer, [.attentionOutput], input: attention, into: [projected], workspace: ws, on: b)
             b.rmsNorm(projected, weight: block.postAttentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: projected)
             b.add(projected, into: x)
 
             b.rmsNorm(x, weight: block.feedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.gate, block.up], normed, into: [gate, up])
+            adapters.add(block: layer, [.gate, .up], input: normed, into: [gate, up], workspace: ws, on: b)
             b.gatedActivation(.geluTanh, gate: gate, up: up, into: gate)
             b.matmul(block.down, gate, into: projected)
+            adapters.add(block: layer, [.down], input: gate, into: [projected], workspace: ws, on: b)
             b.rmsNorm(projected, weight: block.postFeedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: projected)
             b.add(projected, into: x)
         }

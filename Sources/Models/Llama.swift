@@ -1,3 +1,4 @@
+import Adapters
 import Compute
 import GGUF
 
@@ -20,6 +21,8 @@ public final class Llama: LanguageModel, @unchecked Sendable {
     let outputNorm: Weight
     let output: Weight
     let blocks: [Block]
+    /// LoRA adapters applied on top of the projections (none: nothing is added).
+    let adapters: LowRankDeltas
     let rope: RopeParameters
 
     struct Block {
@@ -30,7 +33,10 @@ public final class Llama: LanguageModel, @unchecked Sendable {
     /// Architectures that share Llama's block and GGUF layout.
     public static let architectures: Set<String> = ["llama", "mistral"]
 
-    public init(file: GGUFFile, configuration c: ModelConfiguration, backend: any ComputeBackend) throws {
+    public init(
+        file: GGUFFile, configuration c: ModelConfiguration, backend: any ComputeBackend,
+        adapters: [(adapter: LoRAAdapter, scale: Float)] = []
+    ) throws {
         self.file = file
         self.configuration = c
         self.backend = backend
@@ -56,6 +62,8 @@ public final class Llama: LanguageModel, @unchecked Sendable {
                 up: try load("ffn_up", [d, c.feedForwardLength]),
                 down: try load("ffn_down", [c.feedForwardLength, d]))
         }
+        self.adapters =
+            adapters.isEmpty ? .none : try LowRankDeltas(adapters: adapters, blockCount: c.blockCount, backend: backend)
         rope = RopeParameters(
             style: .interleaved, dimensions: c.ropeDimensions, base: c.ropeBase,
             frequencyScale: c.ropeFrequencyScale,
@@ -63,7 +71,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
     }
 
     public func makeWorkspace(batchCapacity n: Int, logitRows: Int) -> Workspace {
-        .decoder(configuration, backend: backend, batchCapacity: n, logitRows: logitRows)
+        .decoder(configuration, backend: backend, batchCapacity: n, logitRows: logitRows, extra: adapters.workspaceWidths)
     }
 
     public func kvCapacity(contextLength: Int, batchCapacity: Int) -> [Int] {
@@ -83,6 +91,7 @@ public final class Llama: LanguageModel, @unchecked Sendable {
         for (layer, block) in blocks.enumerated() {
             b.rmsNorm(x, weight: block.attentionNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.query, block.key, block.value], normed, into: [q, k, v])
+            adapters.add(block: layer, [.query, .key, .value], input: normed, into: [q, k, v], workspace: ws, on: b)
             var attentionSpans: [AttentionSpan] = []
             for span in spans {
                 let (q, k, v, attention) =
@@ -96,12 +105,15 @@ public final class Llama: LanguageModel, @unchecked Sendable {
             }
             b.attention(attentionSpans, layer: layer, shape: shape)
             b.matmul(block.attentionOutput, attention, into: projected)
+            adapters.add(block: layer, [.attentionOutput], input: attention, into: [projected], workspace: ws, on: b)
             b.add(projected, into: x)
 
             b.rmsNorm(x, weight: block.feedForwardNorm, epsilon: c.rmsEpsilon, groups: 1, into: normed)
             b.matmul([block.gate, block.up], normed, into: [gate, up])
+            adapters.add(block: layer, [.gate, .up], input: normed, into: [gate, up], workspace: ws, on: b)
             b.gatedActivation(.silu, gate: gate, up: up, into: gate)
             b.matmul(block.down, gate, into: projected)
+            adapters.add(block: layer, [.down], input: gate, into: [projected], workspace: ws, on: b)
             b.add(projected, into: x)
         }
         b.rmsNorm(x, weight: outputNorm, epsilon: c.rmsEpsilon, groups: 1, into: ws("hidden", rows: n))

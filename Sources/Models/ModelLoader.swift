@@ -1,3 +1,4 @@
+import Adapters
 import Compute
 import GGUF
 import Tokenizers
@@ -13,14 +14,20 @@ public struct LoadedModel: Sendable {
 public enum ModelLoader {
     public static let supportedArchitectures = Llama.architectures.union(Gemma3.architectures).sorted()
 
-    public static func load(path: String, backend: any ComputeBackend) throws -> LoadedModel {
-        try load(file: try GGUFFile(path: path), backend: backend)
+    /// `adapters`: LoRA adapters applied at run time, each with its user scale (`--lora-scale`).
+    public static func load(
+        path: String, backend: any ComputeBackend, adapters: [(adapter: LoRAAdapter, scale: Float)] = []
+    ) throws -> LoadedModel {
+        try load(file: try GGUFFile(path: path), backend: backend, adapters: adapters)
     }
 
     /// Builds the model of an opened file. Everything taken from the file is checked before it is
     /// used: hyperparameters against `HyperparameterLimits`, every tensor's type and shape against
     /// its role (`TensorRole`), so a file that parses either loads and runs or is refused by name.
-    public static func load(file: GGUFFile, backend: any ComputeBackend) throws -> LoadedModel {
+    /// Adapters are checked against the file (`LoRAAdapter.validate`) before any weight is loaded.
+    public static func load(
+        file: GGUFFile, backend: any ComputeBackend, adapters: [(adapter: LoRAAdapter, scale: Float)] = []
+    ) throws -> LoadedModel {
         let path = file.source
         guard let architecture = file.metadata.architecture else {
             throw ModelError("\(path): general.architecture is missing; cannot tell which model this is")
@@ -28,6 +35,11 @@ public enum ModelLoader {
         guard supportedArchitectures.contains(architecture) else {
             throw ModelError(
                 "\(path): architecture \"\(architecture)\" is not supported (supported: \(supportedArchitectures.joined(separator: ", ")))")
+        }
+        do {
+            for (adapter, _) in adapters { try adapter.validate(against: file) }
+        } catch let error as AdapterError {
+            throw ModelError(error.description)
         }
         let tokenizer = try TokenizerLoader.load(from: file.metadata)
         let configuration = try ModelConfiguration(metadata: file.metadata, source: path, vocabularySize: tokenizer.vocabularySize)
@@ -38,8 +50,8 @@ public enum ModelLoader {
         }
         let model: any LanguageModel =
             Gemma3.architectures.contains(architecture)
-            ? try Gemma3(file: file, configuration: configuration, backend: backend)
-            : try Llama(file: file, configuration: configuration, backend: backend)
+            ? try Gemma3(file: file, configuration: configuration, backend: backend, adapters: adapters)
+            : try Llama(file: file, configuration: configuration, backend: backend, adapters: adapters)
         // Weights live in the backend's own memory now; pages mapped while loading (metadata,
         // tensors read for copying) leave the resident set.
         if backend.copiesWeights { file.releaseMappedPages() }

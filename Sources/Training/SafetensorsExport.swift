@@ -1,3 +1,4 @@
+import HuggingFaceFormats
 import Tokenizers
 
 /// Writes a trained model as a Hugging Face Llama checkpoint directory: `model.safetensors` (f32,
@@ -11,30 +12,12 @@ public enum SafetensorsExport {
         try tokenizer.check(against: h)
         try ExportFile.makeDirectory(directory)
         let tensors = parameters.map { name, entry in
-            (name: huggingFaceName(name), shape: entry.shape, values: huggingFaceValues(name, entry, h))
+            Safetensors.Tensor(name: HuggingFaceNames.llamaParameter(name), shape: entry.shape, values: huggingFaceValues(name, entry, h))
         }
-        try ExportFile.write(safetensors(tensors), to: directory + "/model.safetensors")
+        try ExportFile.write(Safetensors.serialize(tensors), to: directory + "/model.safetensors")
         try ExportFile.write(config(h), to: directory + "/config.json")
         try ExportFile.write(tokenizerJSON(tokenizer), to: directory + "/tokenizer.json")
         try ExportFile.write(tokenizerConfig(h), to: directory + "/tokenizer_config.json")
-    }
-
-    /// The GGUF name's counterpart in HF's `LlamaForCausalLM`.
-    static func huggingFaceName(_ name: String) -> String {
-        let fixed = [
-            "token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
-            "output.weight": "lm_head.weight",
-        ]
-        if let mapped = fixed[name] { return mapped }
-        let parts = name.split(separator: ".")
-        guard parts.count == 4, parts[0] == "blk" else { return name }
-        let roles = [
-            "attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
-            "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm",
-            "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
-        ]
-        guard let role = roles[String(parts[2])] else { return name }
-        return "model.layers.\(parts[1]).\(role).weight"
     }
 
     private static func huggingFaceValues(_ name: String, _ entry: NamedWeights.Entry, _ h: LlamaHyperparameters) -> [Float] {
@@ -45,29 +28,6 @@ public enum SafetensorsExport {
             return RotaryRowOrder.rotateHalf(fromAdjacentPairs: entry.values, heads: h.kvHeads, columns: h.width)
         }
         return entry.values
-    }
-
-    /// safetensors: an 8-byte little-endian header length, the JSON header (padded with spaces to
-    /// a multiple of 8 so the data stays aligned), then each tensor's little-endian f32 values.
-    static func safetensors(_ tensors: [(name: String, shape: [Int], values: [Float])]) -> [UInt8] {
-        var entries = [#""__metadata__":{"format":"pt"}"#]
-        var offset = 0
-        for tensor in tensors {
-            let end = offset + 4 * tensor.values.count
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            entries.append(ExportJSON.string(tensor.name) + #":{"dtype":"F32","shape":[\#(shape)],"data_offsets":[\#(offset),\#(end)]}"#)
-            offset = end
-        }
-        var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
-        header += repeatElement(0x20, count: (8 - header.count % 8) % 8)
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + offset)
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out += $0 }
-        out += header
-        for tensor in tensors {
-            for value in tensor.values { withUnsafeBytes(of: value.bitPattern.littleEndian) { out += $0 } }
-        }
-        return out
     }
 
     static func config(_ h: LlamaHyperparameters) -> String {
@@ -106,8 +66,8 @@ public enum SafetensorsExport {
     static func tokenizerJSON(_ vocabulary: BytePairVocabulary) -> String {
         let byteLevel = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#
         let texts = vocabulary.tokenTexts
-        let vocab = texts.enumerated().map { "\(ExportJSON.string($0.element)):\($0.offset)" }.joined(separator: ",")
-        let merges = vocabulary.mergeTexts.map(ExportJSON.string).joined(separator: ",")
+        let vocab = texts.enumerated().map { "\(JSONLiteral.string($0.element)):\($0.offset)" }.joined(separator: ",")
+        let merges = vocabulary.mergeTexts.map(JSONLiteral.string).joined(separator: ",")
         return #"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,"#
             + #""pre_tokenizer":\#(byteLevel),"post_processor":\#(byteLevel),"decoder":\#(byteLevel),"#
             + #""model":{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":null,"end_of_word_suffix":null,"#

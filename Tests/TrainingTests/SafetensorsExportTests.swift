@@ -1,4 +1,5 @@
 import Foundation
+import HuggingFaceFormats
 import Testing
 import Tokenizers
 
