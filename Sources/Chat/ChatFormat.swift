@@ -84,8 +84,26 @@ public struct ChatFormat: Sendable {
     /// write the BOS text themselves; BOS is added only when the model asks for it and the text
     /// does not already start with it.
     public func encode(_ rendered: String, messages: [ChatMessage], addGenerationPrompt: Bool = true, tokenizer: any Tokenizer) -> [Int32] {
+        let (prompt, addBOS) = locate(rendered, messages: messages, addGenerationPrompt: addGenerationPrompt, tokenizer: tokenizer)
+        return prompt.tokens(tokenizer: tokenizer, addBOS: addBOS)
+    }
+
+    /// `messages` rendered, with where each content lies in the text, and whether BOS goes before
+    /// it: what `encode(_:messages:addGenerationPrompt:tokenizer:)` tokenizes, for callers that need
+    /// to know which tokens carry which message (fine-tuning trains on the assistant's only).
+    public func renderedPrompt(_ messages: [ChatMessage], addGenerationPrompt: Bool, tokenizer: any Tokenizer) throws -> (
+        prompt: RenderedPrompt, addBOS: Bool
+    ) {
+        locate(
+            try render(messages, addGenerationPrompt: addGenerationPrompt), messages: messages, addGenerationPrompt: addGenerationPrompt,
+            tokenizer: tokenizer)
+    }
+
+    private func locate(_ rendered: String, messages: [ChatMessage], addGenerationPrompt: Bool, tokenizer: any Tokenizer) -> (
+        prompt: RenderedPrompt, addBOS: Bool
+    ) {
         let prompt = RenderedPrompt(text: rendered, messages: messages) { try? render($0, addGenerationPrompt: addGenerationPrompt) }
-        return prompt.tokens(tokenizer: tokenizer, addBOS: tokenizer.addsBOS && !startsWithBOS(rendered))
+        return (prompt, tokenizer.addsBOS && !startsWithBOS(rendered))
     }
 
     /// Token ids of rendered text whose every part is trusted: special-token texts anywhere in it

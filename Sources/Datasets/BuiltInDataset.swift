@@ -59,6 +59,9 @@ struct ArchiveSource: Sendable {
     let download: PinnedDownload
     let expectedFileCount: Int
     let expectedTotalBytes: Int64
-    /// The cache file name for an archive member that belongs to the data set, else nil.
+    /// The cache file name for an archive member that belongs to the data set, else nil (members
+    /// of `innerArchive` when there is one).
     let cachedName: @Sendable (String) -> String?
+    /// A gzip-compressed tar archive inside the archive that holds the data set's files.
+    var innerArchive: String? = nil
 }

