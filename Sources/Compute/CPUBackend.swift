@@ -28,6 +28,12 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         self.repacksWeights = repacksWeights
     }
 
+    /// A backend on an existing pool (training's, so the two never spin on the same cores at once).
+    public init(pool: ThreadPool, repacksWeights: Bool = true) {
+        self.pool = pool
+        self.repacksWeights = repacksWeights
+    }
+
     /// Threads to use by default: the physical parallelism the OS reports.
     public static var defaultThreadCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 

@@ -21,7 +21,7 @@ enum TensorRole: Sendable {
 
 extension WeightLoader {
     /// An RMSNorm weight of `length` values as F32 in the backend's memory (see `TensorRole.norm`).
-    func loadNorm(_ name: String, length: Int) throws -> Weight {
+    public func loadNorm(_ name: String, length: Int) throws -> Weight {
         guard let tensor = file.tensor(named: name) else {
             throw ModelError("\(file.source): tensor \(name) is missing (expected a norm weight of shape [\(length)])")
         }

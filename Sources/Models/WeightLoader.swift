@@ -2,20 +2,26 @@ import Compute
 import GGUF
 
 /// Finds tensors by name in a GGUF file, checks their shapes, and hands them to a backend.
-struct WeightLoader {
+/// Public for fine-tuning, which loads the same weights (same checks) as its frozen base.
+public struct WeightLoader {
     let file: GGUFFile
     let backend: any ComputeBackend
 
+    public init(file: GGUFFile, backend: any ComputeBackend) {
+        self.file = file
+        self.backend = backend
+    }
+
     /// A matrix (`TensorRole.matrix`): `name` must exist with exactly `shape` (ggml order: row
     /// length first). Norm weights go through `loadNorm`.
-    func load(_ name: String, shape: [Int]) throws -> Weight {
+    public func load(_ name: String, shape: [Int]) throws -> Weight {
         guard let tensor = file.tensor(named: name) else {
             throw ModelError("\(file.source): tensor \(name) is missing (expected shape \(shape))")
         }
         return try load(tensor, shape: shape)
     }
 
-    func loadIfPresent(_ name: String, shape: [Int]) throws -> Weight? {
+    public func loadIfPresent(_ name: String, shape: [Int]) throws -> Weight? {
         guard let tensor = file.tensor(named: name) else { return nil }
         return try load(tensor, shape: shape)
     }
@@ -38,7 +44,7 @@ struct WeightLoader {
 
     /// Llama 3.1's RoPE frequency divisors (`count` F32 values, each in
     /// `HyperparameterLimits.ropeScaling` so that every angle stays finite), copied to host memory.
-    func ropeFrequencyFactors(_ name: String, count: Int) throws -> [Float]? {
+    public func ropeFrequencyFactors(_ name: String, count: Int) throws -> [Float]? {
         guard let tensor = file.tensor(named: name) else { return nil }
         guard tensor.type == .f32, tensor.elementCount == Int64(count) else {
             throw ModelError(

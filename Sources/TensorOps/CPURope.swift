@@ -6,17 +6,17 @@ import Glibc
 
 /// Rotary position embedding on the CPU.
 extension CPUTensorBackend {
-    public func rope(_ x: Tensor, theta: Double, firstPosition: Int, inverse: Bool) -> Tensor {
+    public func rope(_ x: Tensor, rotary: RotaryEmbedding, firstPosition: Int, inverse: Bool) -> Tensor {
         precondition(x.rank == 4, "rope input must be [batch, time, heads, headDim], not \(x.shape)")
         precondition(x.shape[3] % 2 == 0, "rope needs an even head width, not \(x.shape[3])")
         return dispatch(
-            x.dtype, "rope", f32: { ropeKernel(Float.self, x, theta, firstPosition, inverse) },
-            f64: { ropeKernel(Double.self, x, theta, firstPosition, inverse) })
+            x.dtype, "rope", f32: { ropeKernel(Float.self, x, rotary, firstPosition, inverse) },
+            f64: { ropeKernel(Double.self, x, rotary, firstPosition, inverse) })
     }
 
     /// The angles depend only on (time, pair), so their cosines and sines are tabulated once per call
     /// (computed in f64, then rounded to the kernel's type) and shared by every batch and head.
-    func ropeKernel<T: TensorScalar>(_: T.Type, _ x: Tensor, _ theta: Double, _ firstPosition: Int, _ inverse: Bool) -> Tensor {
+    func ropeKernel<T: TensorScalar>(_: T.Type, _ x: Tensor, _ rotary: RotaryEmbedding, _ firstPosition: Int, _ inverse: Bool) -> Tensor {
         let (batch, time, heads, headWidth) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let pairs = headWidth / 2
         let input = contiguous(x)
@@ -25,24 +25,27 @@ extension CPUTensorBackend {
         let pt = table.address.assumingMemoryBound(to: T.self)
         let direction = inverse ? -1.0 : 1.0
         for t in 0..<time {
-            let position = Double(firstPosition + t)
+            let position = Double(firstPosition + t) * rotary.positionScale
             for i in 0..<pairs {
-                let angle = position * pow(theta, -2 * Double(i) / Double(headWidth))
+                let angle = position * pow(rotary.theta, -2 * Double(i) / Double(headWidth))
                 pt[t * 2 * pairs + i] = T(cos(angle))
                 pt[t * 2 * pairs + pairs + i] = T(direction * sin(angle))
             }
         }
         let (px, po) = (input.address.assumingMemoryBound(to: T.self), result.address.assumingMemoryBound(to: T.self))
         let rowWidth = heads * headWidth
+        // Element offsets of pair i's two members.
+        let (first, second): (Int, Int) = rotary.pairing == .adjacent ? (2, 1) : (1, pairs)
         parallel(batch * time, elements: x.count) { range in
             for row in range {
                 let (cosines, sines) = (pt + (row % time) * 2 * pairs, pt + (row % time) * 2 * pairs + pairs)
                 for head in 0..<heads {
                     let (u, o) = (px + row * rowWidth + head * headWidth, po + row * rowWidth + head * headWidth)
                     for i in 0..<pairs {
-                        let (a, b, c, s) = (u[2 * i], u[2 * i + 1], cosines[i], sines[i])
-                        o[2 * i] = a * c - b * s
-                        o[2 * i + 1] = a * s + b * c
+                        let (j, k) = (first * i, first * i + second)
+                        let (a, b, c, s) = (u[j], u[k], cosines[i], sines[i])
+                        o[j] = a * c - b * s
+                        o[k] = a * s + b * c
                     }
                 }
             }

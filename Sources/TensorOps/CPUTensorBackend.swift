@@ -1,4 +1,5 @@
 import COpenBLAS
+import Compute
 import Quantization
 import Tensors
 import Threading
@@ -27,8 +28,26 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
     }
 
     /// Call `requireBLAS()` first where a missing library should be an error message rather than a stop.
-    public init(threads: Int, gemmThreading: GEMMThreading = .pool) {
+    /// Runs the frozen weights' forward kernels; its weights stay row-major in their stored type
+    /// (the input-gradient tiles dequantize rows straight from them).
+    public let inference: any ComputeBackend
+    let inferenceCPU: CPUBackend
+    /// How `frozenLinear` computes in f32.
+    public let frozenForward: FrozenForward
+
+    public enum FrozenForward: String, Sendable {
+        /// The inference engine's kernels: activations rounded to 8-bit blocks and integer dot
+        /// products, as llama.cpp runs the model — what the fine-tuned model will meet at run time.
+        case quantizedKernels
+        /// f32 GEMM on rows dequantized in cache-sized tiles: the exact product of the stored weights.
+        case dequantized
+    }
+
+    public init(threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .quantizedKernels) {
         pool = ThreadPool(threads: threads)
+        inferenceCPU = CPUBackend(pool: pool, repacksWeights: false)
+        inference = inferenceCPU
+        self.frozenForward = frozenForward
         self.gemmThreading = gemmThreading
         do { try CPUTensorBackend.requireBLAS() } catch { preconditionFailure("\(error)") }
         atl_blas_set_threads(gemmThreading == .pool ? 1 : Int32(max(1, threads)))

@@ -1,3 +1,4 @@
+import Compute
 import Tensors
 
 /// The operations training is built from, each with the kernel its backward rule needs. Autograd
@@ -62,9 +63,11 @@ public protocol TensorBackend: AnyObject, Sendable {
         -> (input: Tensor, weight: Tensor, bias: Tensor)
 
     /// Rotary position embedding on x [batch, time, heads, headDim], position of time index t =
-    /// `firstPosition + t`; adjacent pairs (x[2i], x[2i+1]) rotate by pos · θ^(-2i/headDim) (ggml's
-    /// normal mode, what llama.cpp runs for Llama). `inverse` rotates backwards: the backward rule.
-    func rope(_ x: Tensor, theta: Double, firstPosition: Int, inverse: Bool) -> Tensor
+    /// `firstPosition + t`: pair i rotates by pos · scale · θ^(-2i/headDim), the pairs being
+    /// adjacent elements (x[2i], x[2i+1]) — ggml's normal mode, what llama.cpp runs for Llama — or
+    /// the two halves (x[i], x[i + headDim/2]) — NEOX mode (Gemma). `inverse` rotates backwards:
+    /// the backward rule.
+    func rope(_ x: Tensor, rotary: RotaryEmbedding, firstPosition: Int, inverse: Bool) -> Tensor
 
     /// Causal self-attention: query [B, T, H, D], key and value [B, T, Hkv, D] (H a multiple of
     /// Hkv: grouped-query attention) → output [B, T, H, D] and the softmax weights [B, H, T, T]
@@ -96,6 +99,19 @@ public protocol TensorBackend: AnyObject, Sendable {
     func crossEntropyBackward(lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, counted: Int)
         -> Tensor
 
+    // MARK: Frozen weights (a pretrained base in its stored type: LoRA and QLoRA)
+
+    /// The inference backend that makes the frozen weights these ops take (`makeWeight` from a
+    /// GGUF tensor: quantized or float, never dequantized whole) and runs their forward kernels.
+    var inference: any ComputeBackend { get }
+    /// `x · Wᵀ` for x [..., inputs] → [..., outputs], W the frozen [outputs, inputs] weight.
+    func frozenLinear(_ x: Tensor, weight: Weight) -> Tensor
+    /// `gradient · W` for gradient [..., outputs] → [..., inputs]: the input gradient of
+    /// `frozenLinear` (a frozen weight gets no gradient of its own).
+    func frozenLinearInputGradient(_ gradient: Tensor, weight: Weight) -> Tensor
+    /// `scale × table[indices]` for i32 indices of any shape → indices.shape + [width].
+    func frozenEmbedding(_ indices: Tensor, table: Weight, scale: Double, dtype: DType) -> Tensor
+
     // MARK: Optimizer steps (in place)
 
     /// Σ x² (for global-norm gradient clipping).
@@ -104,6 +120,34 @@ public protocol TensorBackend: AnyObject, Sendable {
     func adamW(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: AdamWStep)
     /// One SGD update: v = μ·v + g (+ wd·θ); θ -= lr · (nesterov ? g + μ·v : v). `velocity` nil when μ = 0.
     func sgd(parameter: Tensor, gradient: Tensor, velocity: Tensor?, step: SGDStep)
+}
+
+/// How a rotary embedding pairs and turns a head's elements (see `TensorBackend.rope`).
+public struct RotaryEmbedding: Sendable, Equatable {
+    public enum Pairing: Sendable, Equatable {
+        /// (x[2i], x[2i+1]): ggml's normal mode (Llama as GGUF stores it).
+        case adjacent
+        /// (x[i], x[i + headDim/2]): NEOX mode (Gemma, GPT-NeoX).
+        case halves
+    }
+
+    public var theta: Double
+    public var pairing: Pairing
+    /// Linear position scaling: positions are multiplied by this before the angles (1 = none).
+    public var positionScale: Double
+
+    public init(theta: Double, pairing: Pairing = .adjacent, positionScale: Double = 1) {
+        self.theta = theta
+        self.pairing = pairing
+        self.positionScale = positionScale
+    }
+}
+
+extension TensorBackend {
+    /// Rotary embedding in ggml's normal mode (adjacent pairs), unscaled.
+    public func rope(_ x: Tensor, theta: Double, firstPosition: Int, inverse: Bool) -> Tensor {
+        rope(x, rotary: RotaryEmbedding(theta: theta), firstPosition: firstPosition, inverse: inverse)
+    }
 }
 
 public enum BinaryOperation: Sendable {

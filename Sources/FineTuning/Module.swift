@@ -1,0 +1,1 @@
+// Fine-tuning pretrained GGUF models with LoRA and QLoRA (see docs/FINETUNING.md).

@@ -1,0 +1,145 @@
+import Compute
+import Quantization
+import Tensors
+import Threading
+
+/// Frozen weights on the CPU: a pretrained base stays in its stored type (QLoRA's one quantized
+/// copy; never dequantized whole). The forward pass runs the inference kernels or f32 GEMM on
+/// dequantized row tiles; the input gradient always runs GEMM on dequantized row tiles, each
+/// worker summing its tiles' products into its own accumulator.
+extension CPUTensorBackend {
+    /// Rows of one dequantized tile: about 128 K elements (512 KiB of f32), so a tile stays in
+    /// L2 while GEMM streams the activations past it, and at least 16 rows for GEMM to be efficient.
+    static func tileRows(columns: Int) -> Int { max(16, (1 << 17) / max(columns, 1) / 16 * 16) }
+
+    public func frozenLinear(_ x: Tensor, weight: Weight) -> Tensor {
+        precondition(x.shape.last == weight.columns, "frozen linear of \(x.shape) with \(weight.name) [\(weight.rows), \(weight.columns)]")
+        let rows = x.count / max(weight.columns, 1)
+        let input = contiguous(x).reshaped([rows, weight.columns])
+        let output: Tensor
+        switch x.dtype {
+        case .f32 where frozenForward == .quantizedKernels:
+            output = empty([rows, weight.rows], dtype: .f32)
+            if rows > 0 { inferenceCPU.matmul(weight, Matrix(input), into: Matrix(output)) }
+        case .f32: output = dequantizedProduct(Float.self, input, weight)
+        case .f64: output = dequantizedProduct(Double.self, input, weight)
+        default: preconditionFailure("frozen linear of \(x.dtype)")
+        }
+        return output.reshaped(Array(x.shape.dropLast()) + [weight.rows])
+    }
+
+    public func frozenLinearInputGradient(_ gradient: Tensor, weight: Weight) -> Tensor {
+        precondition(
+            gradient.shape.last == weight.rows,
+            "frozen linear gradient \(gradient.shape) for \(weight.name) [\(weight.rows), \(weight.columns)]")
+        let rows = gradient.count / max(weight.rows, 1)
+        let dy = contiguous(gradient).reshaped([rows, weight.rows])
+        let result =
+            dispatch(
+                gradient.dtype, "frozen linear gradient",
+                f32: { inputGradient(Float.self, dy, weight) },
+                f64: { inputGradient(Double.self, dy, weight) })
+        return result.reshaped(Array(gradient.shape.dropLast()) + [weight.columns])
+    }
+
+    public func frozenEmbedding(_ indices: Tensor, table: Weight, scale: Double, dtype: DType) -> Tensor {
+        precondition(indices.dtype == .i32, "embedding indices must be i32, not \(indices.dtype)")
+        let ids = contiguous(indices)
+        let tokens = Array(UnsafeBufferPointer(start: ids.address.assumingMemoryBound(to: Int32.self), count: ids.count))
+        for token in tokens {
+            precondition(token >= 0 && Int(token) < table.rows, "token \(token) outside \(table.name)'s \(table.rows) rows")
+        }
+        let rows = empty([tokens.count, table.columns], dtype: .f32)
+        if !tokens.isEmpty { inferenceCPU.embed(tokens, table: table, scale: Float(scale), into: Matrix(rows)) }
+        let shaped = rows.reshaped(indices.shape + [table.columns])
+        if dtype == .f32 { return shaped }
+        let converted = empty(shaped.shape, dtype: dtype)
+        copy(shaped, into: converted)
+        return converted
+    }
+
+    /// Dequantizes rows `range` of `weight` into `tile` (row-major, `weight.columns` per row).
+    func dequantizeRows<T: TensorScalar>(
+        _ weight: Weight, _ range: Range<Int>, into tile: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        precondition(weight.layout == .rowMajor, "\(weight.name): frozen weights must be row-major (load them with repacking off)")
+        let columns = weight.columns
+        for (index, row) in range.enumerated() {
+            let source = weight.data + row * weight.rowBytes
+            if T.self == Float.self {
+                Quantization.dequantize(
+                    weight.type, from: source, to: UnsafeMutableRawPointer(tile + index * columns).assumingMemoryBound(to: Float.self),
+                    count: columns)
+            } else {
+                Quantization.dequantize(weight.type, from: source, to: scratch, count: columns)
+                for c in 0..<columns { tile[index * columns + c] = T(Double(scratch[c])) }
+            }
+        }
+    }
+
+    /// `x · Wᵀ` tile by tile: each task dequantizes a block of W's rows and fills those output columns.
+    func dequantizedProduct<T: TensorScalar>(_: T.Type, _ x: Tensor, _ weight: Weight) -> Tensor {
+        let (n, inputs, outputs) = (x.shape[0], weight.columns, weight.rows)
+        let result = empty([n, outputs], dtype: x.dtype)
+        guard n > 0, outputs > 0 else { return result }
+        let tile = Self.tileRows(columns: inputs)
+        let tiles = (outputs + tile - 1) / tile
+        let workers = pool.threadCount
+        let scratch = empty([workers, tile * inputs], dtype: x.dtype)
+        let floats = empty([workers, inputs], dtype: .f32)
+        let (px, po) = (x.address.assumingMemoryBound(to: T.self), result.address.assumingMemoryBound(to: T.self))
+        pool.run { worker, workerCount in
+            let mine = scratch.address.assumingMemoryBound(to: T.self) + worker * tile * inputs
+            let temporary = floats.address.assumingMemoryBound(to: Float.self) + worker * inputs
+            for index in ThreadPool.chunk(tiles, worker, workerCount) {
+                let rows = index * tile..<min(outputs, (index + 1) * tile)
+                dequantizeRows(weight, rows, into: mine, scratch: temporary)
+                T.gemm(
+                    transposeA: false, transposeB: true, m: n, n: rows.count, k: inputs, alpha: 1, a: px, lda: inputs,
+                    b: mine, ldb: inputs, beta: 0, c: po + rows.lowerBound, ldc: outputs)
+            }
+        }
+        return result
+    }
+
+    /// `dy · W`: each worker accumulates the products of its tiles of W's rows, then the
+    /// accumulators are summed (workers × n × inputs extra elements: a few MiB at most).
+    func inputGradient<T: TensorScalar>(_: T.Type, _ dy: Tensor, _ weight: Weight) -> Tensor {
+        let (n, inputs, outputs) = (dy.shape[0], weight.columns, weight.rows)
+        guard n > 0, outputs > 0 else { return zeros([n, inputs], dtype: dy.dtype) }
+        let tile = Self.tileRows(columns: inputs)
+        let tiles = (outputs + tile - 1) / tile
+        let workers = min(pool.threadCount, tiles)
+        let scratch = empty([workers, tile * inputs], dtype: dy.dtype)
+        let floats = empty([workers, inputs], dtype: .f32)
+        let accumulators = empty([workers, n * inputs], dtype: dy.dtype)
+        let pd = dy.address.assumingMemoryBound(to: T.self)
+        let pa = accumulators.address.assumingMemoryBound(to: T.self)
+        pool.run { worker, workerCount in
+            guard worker < workers else { return }
+            let mine = scratch.address.assumingMemoryBound(to: T.self) + worker * tile * inputs
+            let temporary = floats.address.assumingMemoryBound(to: Float.self) + worker * inputs
+            let accumulator = pa + worker * n * inputs
+            var first = true
+            for index in ThreadPool.chunk(tiles, worker, workers) {
+                let rows = index * tile..<min(outputs, (index + 1) * tile)
+                dequantizeRows(weight, rows, into: mine, scratch: temporary)
+                T.gemm(
+                    transposeA: false, transposeB: false, m: n, n: inputs, k: rows.count, alpha: 1, a: pd + rows.lowerBound,
+                    lda: outputs, b: mine, ldb: inputs, beta: first ? 0 : 1, c: accumulator, ldc: inputs)
+                first = false
+            }
+            if first { accumulator.update(repeating: 0, count: n * inputs) }
+        }
+        let result = Tensor(buffer: accumulators.buffer, dtype: dy.dtype, shape: [n, inputs], offset: accumulators.offset)
+        if workers == 1 { return result }
+        let total = n * inputs
+        parallel(total, elements: total * workers) { range in
+            for w in 1..<workers {
+                let source = pa + w * total
+                for i in range { pa[i] += source[i] }
+            }
+        }
+        return result
+    }
+}
