@@ -10,18 +10,43 @@ import Glibc
 /// each step the page faults of fresh memory (every large `malloc` is a new `mmap`). The pool holds
 /// at most what the previous step had live at once, so peak memory is the live set's peak.
 final class HostMemoryPool: Sendable {
-    /// Free buffers by bucket size, as address bit patterns (Sendable).
-    private let free = Mutex<[Int: [UInt]]>([:])
+    private struct State {
+        /// Free buffers by bucket size, as address bit patterns (Sendable).
+        var free: [Int: [UInt]] = [:]
+        var liveBytes = 0
+        var peakLiveBytes = 0
+        var freeBytes = 0
+    }
+
+    private let state = Mutex(State())
 
     /// `byteCount` bytes, 64-byte aligned, contents undefined.
+    ///
+    /// The free buffers are capped at the largest live set seen: with fixed shapes (pretraining)
+    /// every freed buffer is reused by the next step and the cap is never reached; with shapes that
+    /// change every step (fine-tuning batches padded to their longest example) buffers of sizes no
+    /// later step asks for would otherwise pile up — gigabytes after a few hundred steps.
     func buffer(byteCount: Int) -> DeviceBuffer {
         let size = HostMemoryPool.bucket(byteCount)
-        let reused = free.withLock { lists -> UInt? in lists[size]?.popLast() }
+        let reused = state.withLock { state -> UInt? in
+            state.liveBytes += size
+            state.peakLiveBytes = max(state.peakLiveBytes, state.liveBytes)
+            guard let bits = state.free[size]?.popLast() else { return nil }
+            state.freeBytes -= size
+            return bits
+        }
         let address =
             reused.flatMap { UnsafeMutableRawPointer(bitPattern: $0) } ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
         return DeviceBuffer(address: address, byteCount: byteCount) { [self] address in
             let bits = UInt(bitPattern: address)
-            free.withLock { lists in lists[size, default: []].append(bits) }
+            let kept = state.withLock { state -> Bool in
+                state.liveBytes -= size
+                guard state.freeBytes + size <= state.peakLiveBytes else { return false }
+                state.free[size, default: []].append(bits)
+                state.freeBytes += size
+                return true
+            }
+            if !kept { address.deallocate() }
         }
     }
 
@@ -34,8 +59,8 @@ final class HostMemoryPool: Sendable {
     }
 
     deinit {
-        free.withLock { lists in
-            for list in lists.values { for bits in list { UnsafeMutableRawPointer(bitPattern: bits)?.deallocate() } }
+        state.withLock { state in
+            for list in state.free.values { for bits in list { UnsafeMutableRawPointer(bitPattern: bits)?.deallocate() } }
         }
     }
 }
