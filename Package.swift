@@ -108,7 +108,7 @@ let package = Package(
             name: "FineTuning",
             dependencies: [
                 "Adapters", "Models", "Chat", "ChatTemplates", "Compute", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
-                "Training", "Tokenizers", "GGUF", "Quantization", "Threading", "Datasets", "JSON", "Sampling",
+                "Training", "Tokenizers", "GGUF", "Quantization", "Threading", "Datasets", "ModelStore", "JSON", "Sampling",
             ]),
 
         // A terminal prompt with line editing and history, for `atelier chat`.

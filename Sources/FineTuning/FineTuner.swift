@@ -1,12 +1,9 @@
 import Adapters
 import Autograd
+import ModelStore
 import NeuralNetworks
 import TensorOps
 import Tensors
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The recipe of a fine-tuning run (what `atelier finetune` takes as options).
 public struct FineTuningRecipe: Codable, Sendable, Equatable {
@@ -235,8 +232,5 @@ extension FineTuningModel {
     }
 }
 
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
-}
+/// The one monotonic clock (ModelStore's), as the training display uses it.
+func monotonicSeconds() -> Double { TerminalProgress.monotonicClock() }
