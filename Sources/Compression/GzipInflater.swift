@@ -5,11 +5,11 @@ import CZlib
 /// Memory stays at two fixed buffers whatever the archive holds. Concatenated members are read
 /// as one stream, as gzip(1) does; zero bytes after the last member (tape padding) are allowed,
 /// anything else after it is an error.
-final class GzipInflater {
+public final class GzipInflater {
     /// Fills the buffer with compressed bytes; 0 at the end of the input.
-    typealias CompressedSource = (UnsafeMutableRawBufferPointer) throws -> Int
+    public typealias CompressedSource = (UnsafeMutableRawBufferPointer) throws -> Int
 
-    struct Failure: Error { let detail: String }
+    public struct Failure: Error { public let detail: String }
 
     private let source: CompressedSource
     private let stream: UnsafeMutablePointer<z_stream>
@@ -17,10 +17,10 @@ final class GzipInflater {
     private var inputEnded = false
     private var finished = false
     /// Compressed bytes handed to zlib so far, for messages.
-    private(set) var compressedOffset: Int64 = 0
-    private(set) var decompressedCount: Int64 = 0
+    public private(set) var compressedOffset: Int64 = 0
+    public private(set) var decompressedCount: Int64 = 0
 
-    init(chunkBytes: Int = 1 << 18, source: @escaping CompressedSource) throws {
+    public init(chunkBytes: Int = 1 << 18, source: @escaping CompressedSource) throws {
         self.source = source
         input = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
         stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -41,7 +41,7 @@ final class GzipInflater {
     }
 
     /// Fills as much of `buffer` as one step of inflate gives; returns 0 only at the end of the data.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
         while !finished {
             if stream.pointee.avail_in == 0 {
@@ -71,7 +71,7 @@ final class GzipInflater {
 
     /// Reads and drops everything left, so that the gzip trailer (CRC-32, length) of the last
     /// member is checked even when the reader above stops early.
-    func drain(limit: Int64) throws {
+    public func drain(limit: Int64) throws {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { scratch.deallocate() }
         while try read(into: scratch) > 0 {

@@ -1,0 +1,1 @@
+// Module placeholder: its first files are being written (issue 21).
