@@ -1,0 +1,167 @@
+import Columns
+import Threading
+
+/// Runs a logical plan on the thread pool: every operator takes its input's batches and returns
+/// its output's, each parallel over batches (morsels) or partitions. Scans apply their pushed-down
+/// filter and projection batch by batch, so unneeded columns and rows never materialise.
+public struct Executor: Sendable {
+    public let pool: ThreadPool
+
+    public init(pool: ThreadPool) { self.pool = pool }
+
+    public func run(_ plan: LogicalPlan) throws -> Table {
+        let schema = plan.schema
+        let batches = try execute(plan).filter { $0.rowCount > 0 }
+        return Table(schema: schema, batches: batches.map { RecordBatch(schema: schema, columns: $0.columns, rowCount: $0.rowCount) })
+    }
+
+    func execute(_ plan: LogicalPlan) throws -> [RecordBatch] {
+        switch plan {
+        case .values(let table):
+            return table.batches
+        case .scan(let source, let columns, let filter):
+            let batches = try source.batches(columns: columns, pool: pool)
+            guard let filter else { return batches }
+            return try pool.morsels(batches.count) { index, _ in try Selection.filter(batches[index], filter) }
+        case .filter(let input, let predicate):
+            let batches = try execute(input)
+            return try pool.morsels(batches.count) { index, _ in try Selection.filter(batches[index], predicate) }
+        case .project(let input, let expressions):
+            let batches = try execute(input)
+            let schema = plan.schema
+            return try pool.morsels(batches.count) { index, _ in
+                let batch = batches[index]
+                let columns = try expressions.map { try ExpressionEvaluator.evaluate($0.expression, batch) }
+                return RecordBatch(schema: schema, columns: columns, rowCount: batch.rowCount)
+            }
+        case .aggregate(let input, let keys, let aggregates):
+            return try HashAggregation.run(
+                try execute(input), keys: keys.map(\.expression), aggregates: aggregates.map(\.call), outputSchema: plan.schema, pool: pool)
+        case .distinct(let input):
+            let schema = input.schema
+            let keys = schema.fields.enumerated().map { Expression.column(index: $0.offset, name: $0.element.name, type: $0.element.type) }
+            return try HashAggregation.run(try execute(input), keys: keys, aggregates: [], outputSchema: schema, pool: pool)
+        case .join(let leftPlan, let rightPlan, let kind, let keys, let residual):
+            let left = try execute(leftPlan), right = try execute(rightPlan)
+            if kind == .cross || keys.isEmpty {
+                return try NestedLoopJoin.run(left: left, right: right, kind: kind, condition: residual, schema: plan.schema, pool: pool)
+            }
+            return try HashJoin.run(left: left, right: right, kind: kind, on: keys, residual: residual, schema: plan.schema, pool: pool)
+        case .sort(let input, let keys, let limit):
+            return [try sort(execute(input), schema: input.schema, keys: keys, limit: limit)]
+        case .limit(let input, let offset, let count):
+            var remainingOffset = offset
+            var remaining = count ?? Int.max
+            var output: [RecordBatch] = []
+            for batch in try execute(input) where remaining > 0 {
+                if remainingOffset >= batch.rowCount {
+                    remainingOffset -= batch.rowCount
+                    continue
+                }
+                let end = min(batch.rowCount, remainingOffset + remaining)
+                output.append(
+                    remainingOffset == 0 && end == batch.rowCount
+                        ? batch
+                        : RecordBatch(
+                            schema: batch.schema, columns: batch.columns.map { $0.slice(remainingOffset..<end) },
+                            rowCount: end - remainingOffset))
+                remaining -= end - remainingOffset
+                remainingOffset = 0
+            }
+            return output
+        case .union(let inputs, let all):
+            let schema = plan.schema
+            var batches: [RecordBatch] = []
+            for input in inputs {
+                batches += try execute(input).map { RecordBatch(schema: schema, columns: $0.columns, rowCount: $0.rowCount) }
+            }
+            if all { return batches }
+            let keys = schema.fields.enumerated().map { Expression.column(index: $0.offset, name: $0.element.name, type: $0.element.type) }
+            return try HashAggregation.run(batches, keys: keys, aggregates: [], outputSchema: schema, pool: pool)
+        case .rowNumber(let input, let partition, let order, _):
+            return [try rowNumbers(execute(input), schema: input.schema, partition: partition, order: order, output: plan.schema)]
+        }
+    }
+
+    func sort(_ batches: [RecordBatch], schema: Schema, keys: [SortKey], limit: Int?) throws -> RecordBatch {
+        let all = HashJoin.concatenate(batches, schema: schema)
+        let prepared = try keys.map { key in
+            SortOrder.prepare(try ExpressionEvaluator.evaluate(key.expression, all), descending: key.descending, nullsFirst: key.nullsFirst)
+        }
+        let order = SortOrder.permutation(prepared, count: all.rowCount, limit: limit, pool: pool)
+        return Selection.gather(all, order)
+    }
+
+    /// row_number() OVER (PARTITION BY p ORDER BY o): sort by (p, o), number each run of equal p.
+    func rowNumbers(_ batches: [RecordBatch], schema: Schema, partition: [Expression], order: [SortKey], output: Schema) throws
+        -> RecordBatch
+    {
+        let all = HashJoin.concatenate(batches, schema: schema)
+        let partitionColumns = try partition.map { try ExpressionEvaluator.evaluate($0, all) }
+        let partitionKeys = partitionColumns.map { SortOrder.prepare($0, descending: false, nullsFirst: false) }
+        let orderKeys = try order.map {
+            SortOrder.prepare(try ExpressionEvaluator.evaluate($0.expression, all), descending: $0.descending, nullsFirst: $0.nullsFirst)
+        }
+        let permutation = SortOrder.permutation(partitionKeys + orderKeys, count: all.rowCount, limit: nil, pool: pool)
+        var numbers = [Int64](repeating: 0, count: all.rowCount)
+        var current: Int64 = 0
+        for (position, row) in permutation.enumerated() {
+            let samePartition = position > 0 && partitionKeys.allSatisfy { $0.compare(Int(permutation[position - 1]), Int(row)) == 0 }
+            current = samePartition ? current + 1 : 1
+            numbers[Int(row)] = current
+        }
+        return RecordBatch(schema: output, columns: all.columns + [Column(.int64(numbers))], rowCount: all.rowCount)
+    }
+}
+
+/// Joins without equality keys (CROSS JOIN, or ON conditions with no `a = b` part): every pair,
+/// filtered by the condition, a left batch at a time.
+enum NestedLoopJoin {
+    static let maximumRows = 1 << 31
+
+    static func run(left: [RecordBatch], right: [RecordBatch], kind: JoinKind, condition: Expression?, schema: Schema, pool: ThreadPool)
+        throws -> [RecordBatch]
+    {
+        let leftSchema = left.first?.schema ?? Schema(Array(schema.fields.prefix(0)))
+        let build = HashJoin.concatenate(right, schema: right.first?.schema ?? Schema([]))
+        let leftTotal = left.reduce(0) { $0 + $1.rowCount }
+        guard leftTotal.multipliedReportingOverflow(by: build.rowCount).partialValue < maximumRows || condition != nil else {
+            throw QueryError("a cross join of \(leftTotal) × \(build.rowCount) rows is over 2^31 rows")
+        }
+        guard kind == .inner || kind == .cross || kind == .left else {
+            throw QueryError("\(kind.rawValue.uppercased()) JOIN needs an equality between the two sides in its ON condition")
+        }
+        return try pool.morsels(left.count) { index, _ in
+            let batch = left[index]
+            var leftRows = [Int32](), rightRows = [Int32]()
+            for row in 0..<Int32(batch.rowCount) {
+                for other in 0..<Int32(build.rowCount) {
+                    leftRows.append(row)
+                    rightRows.append(other)
+                }
+            }
+            var joined = HashJoin.pairBatch(batch, leftRows, build, rightRows, leftSchema: batch.schema, rightSchema: build.schema)
+            if let condition {
+                let keep = Selection.rows(where: try ExpressionEvaluator.evaluate(condition, joined))
+                if kind == .left {
+                    var kept = Set<Int32>()
+                    var survivingLeft = [Int32](), survivingRight = [Int32]()
+                    for position in keep {
+                        survivingLeft.append(leftRows[Int(position)])
+                        survivingRight.append(rightRows[Int(position)])
+                        kept.insert(leftRows[Int(position)])
+                    }
+                    for row in 0..<Int32(batch.rowCount) where !kept.contains(row) {
+                        survivingLeft.append(row)
+                        survivingRight.append(-1)
+                    }
+                    joined = HashJoin.pairBatch(
+                        batch, survivingLeft, build, survivingRight, leftSchema: leftSchema, rightSchema: build.schema)
+                } else {
+                    joined = Selection.gather(joined, keep)
+                }
+            }
+            return joined
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// An open-addressing hash table from fixed-width keys (`width` 64-bit words, already normalized
+/// so that equal values have equal words) to dense group numbers 0, 1, 2, … in first-seen order.
+/// Keys live in one flat array, group-number order, so the table is also the list of distinct keys.
+/// Linear probing over a power-of-two slot array kept at most half full; the hash is stored beside
+/// each slot's group so most probes compare one word before touching the key.
+struct KeyTable {
+    let width: Int
+    private(set) var keys: [UInt64] = []
+    private var slots: [UInt32]
+    private var slotHashes: [UInt32]
+    private var mask: Int
+    private(set) var count = 0
+    static let empty = UInt32.max
+
+    init(width: Int, capacity: Int = 1024) {
+        self.width = width
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = [UInt32](repeating: KeyTable.empty, count: size)
+        slotHashes = [UInt32](repeating: 0, count: size)
+        mask = size - 1
+        keys.reserveCapacity(capacity * width)
+    }
+
+    @inline(__always)
+    static func hash(_ word: UInt64) -> UInt64 {
+        // murmur3's 64-bit finalizer: every input bit reaches every output bit.
+        var h = word
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
+    }
+
+    @inline(__always)
+    static func hash(_ key: UnsafePointer<UInt64>, width: Int) -> UInt64 {
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15
+        for index in 0..<width { h = hash(h ^ key[index]) &+ UInt64(index) }
+        return h
+    }
+
+    /// The group of `key` (`width` words), inserting it as a new group when absent.
+    @inline(__always)
+    mutating func findOrInsert(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32 {
+        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let group = slots[slot]
+            if group == KeyTable.empty { break }
+            if slotHashes[slot] == tag && matches(group, key) { return group }
+            slot = (slot + 1) & mask
+        }
+        let group = UInt32(count)
+        slots[slot] = group
+        slotHashes[slot] = tag
+        for index in 0..<width { keys.append(key[index]) }
+        count += 1
+        if count * 2 > slots.count { grow() }
+        return group
+    }
+
+    /// The group of `key`, or nil.
+    @inline(__always)
+    func find(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32? {
+        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let group = slots[slot]
+            if group == KeyTable.empty { return nil }
+            if slotHashes[slot] == tag && matches(group, key) { return group }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    @inline(__always)
+    private func matches(_ group: UInt32, _ key: UnsafePointer<UInt64>) -> Bool {
+        let base = Int(group) * width
+        return keys.withUnsafeBufferPointer { stored in
+            for index in 0..<width where stored[base + index] != key[index] { return false }
+            return true
+        }
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        var newSlots = [UInt32](repeating: KeyTable.empty, count: size)
+        var newHashes = [UInt32](repeating: 0, count: size)
+        let newMask = size - 1
+        keys.withUnsafeBufferPointer { stored in
+            for group in 0..<count {
+                let hash = KeyTable.hash(stored.baseAddress! + group * width, width: width)
+                var slot = Int(truncatingIfNeeded: hash) & newMask
+                while newSlots[slot] != KeyTable.empty { slot = (slot + 1) & newMask }
+                newSlots[slot] = UInt32(group)
+                newHashes[slot] = UInt32(truncatingIfNeeded: hash >> 32)
+            }
+        }
+        slots = newSlots
+        slotHashes = newHashes
+        mask = newMask
+    }
+}

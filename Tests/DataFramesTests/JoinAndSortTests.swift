@@ -1,0 +1,97 @@
+import Columns
+import Testing
+import Threading
+
+@testable import DataFrames
+
+/// Joins and sorts on small hand-written tables whose answers are worked out in the comments.
+@Suite struct JoinAndSortTests {
+    static let pool = ThreadPool(threads: 2)
+
+    // left: id 1 a, 2 b, 2 c, NULL d, 4 e      right: id 2 x, 2 y, 3 z, NULL w
+    static func tables() -> (LazyFrame, LazyFrame) {
+        let leftSchema = Schema([Field("id", .int64), Field("l", .string)])
+        let left = Table(
+            schema: leftSchema,
+            batches: [
+                RecordBatch(
+                    schema: leftSchema,
+                    columns: [
+                        Column.from([.integer(1), .integer(2)], type: .int64), Column.from([.string("a"), .string("b")], type: .string),
+                    ]),
+                RecordBatch(
+                    schema: leftSchema,
+                    columns: [
+                        Column.from([.integer(2), .null, .integer(4)], type: .int64),
+                        Column.from([.string("c"), .string("d"), .string("e")], type: .string),
+                    ]),
+            ])
+        let rightSchema = Schema([Field("id", .int32), Field("r", .string)])
+        let right = Table(
+            schema: rightSchema,
+            batches: [
+                RecordBatch(
+                    schema: rightSchema,
+                    columns: [
+                        Column.from([.integer(2), .integer(2), .integer(3), .null], type: .int32),
+                        Column.from([.string("x"), .string("y"), .string("z"), .string("w")], type: .string),
+                    ])
+            ])
+        return (LazyFrame(left, name: "left"), LazyFrame(right, name: "right"))
+    }
+
+    static func pairs(_ table: Table) -> [String] {
+        (0..<table.rowCount).map { row in "\(table.value(row: row, column: 1))\(table.value(row: row, column: table.schema.count - 1))" }
+            .sorted()
+    }
+
+    @Test func everyJoinKind() throws {
+        let (left, right) = JoinAndSortTests.tables()
+        func run(_ kind: JoinKind) throws -> [String] {
+            JoinAndSortTests.pairs(try left.join(right, on: ["id"], how: kind).collect(pool: JoinAndSortTests.pool))
+        }
+        // 2 matches x and y twice (b, c); 1, NULL, 4 match nothing; NULL never equals NULL.
+        #expect(try run(.inner) == ["bx", "by", "cx", "cy"])
+        #expect(try run(.left) == ["aNULL", "bx", "by", "cx", "cy", "dNULL", "eNULL"])
+        #expect(try run(.right) == ["NULLw", "NULLz", "bx", "by", "cx", "cy"])
+        #expect(try run(.full) == ["NULLw", "NULLz", "aNULL", "bx", "by", "cx", "cy", "dNULL", "eNULL"])
+        let semi = try left.join(right, on: ["id"], how: .semi).collect(pool: JoinAndSortTests.pool)
+        #expect((0..<semi.rowCount).map { semi.value(row: $0, column: 1).description }.sorted() == ["b", "c"])
+        let anti = try left.join(right, on: ["id"], how: .anti).collect(pool: JoinAndSortTests.pool)
+        #expect((0..<anti.rowCount).map { anti.value(row: $0, column: 1).description }.sorted() == ["a", "d", "e"])
+    }
+
+    @Test func sortPlacesNullsLastAndKeepsTiesStable() throws {
+        let (left, _) = JoinAndSortTests.tables()
+        let ascending = try left.sort([col("id")]).collect(pool: JoinAndSortTests.pool)
+        #expect((0..<5).map { ascending.value(row: $0, column: 1).description } == ["a", "b", "c", "e", "d"])
+        let descending = try left.sort([col("id")], descending: true).collect(pool: JoinAndSortTests.pool)
+        #expect((0..<5).map { descending.value(row: $0, column: 1).description } == ["e", "b", "c", "a", "d"])
+        let top = try left.sort([col("l")], descending: true).limit(2).collect(pool: JoinAndSortTests.pool)
+        #expect((0..<2).map { top.value(row: $0, column: 1).description } == ["e", "d"])
+    }
+
+    @Test func parallelSortOfManyRowsIsOrdered() throws {
+        let count = 200_000
+        var state: UInt64 = 7
+        let values = (0..<count).map { _ -> Double in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let schema = Schema([Field("v", .float64)])
+        let table = Table(schema: schema, batches: [RecordBatch(schema: schema, columns: [Column(.float64(values))])])
+        let sorted = try LazyFrame(table).sort([col("v")]).collect(pool: JoinAndSortTests.pool)
+        let output = (0..<sorted.rowCount).map { sorted.value(row: $0, column: 0).numeric! }
+        #expect(output == values.sorted())
+    }
+
+    @Test func filtersArePushedIntoTheScanAndGiveTheSameRows() throws {
+        let (left, right) = JoinAndSortTests.tables()
+        let joined = try left.join(right, on: ["id"]).filter(col("r") == lit("x"))
+        #expect(joined.explain().contains("SCAN right [id, r] FILTER (r = 'x')"))
+        let unoptimized = try Executor(pool: JoinAndSortTests.pool).run(joined.plan)
+        let optimized = try joined.collect(pool: JoinAndSortTests.pool)
+        #expect(JoinAndSortTests.pairs(unoptimized) == ["bx", "cx"])
+        #expect(JoinAndSortTests.pairs(optimized) == ["bx", "cx"])
+    }
+}
