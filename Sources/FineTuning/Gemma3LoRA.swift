@@ -35,6 +35,8 @@ final class Gemma3LoRA: FineTuningModel {
     struct Block {
         let attentionNorm, queryNorm, keyNorm, postAttentionNorm, feedForwardNorm, postFeedForwardNorm: Variable
         let query, key, value, attentionOutput, gate, up, down: LoRALinear
+        /// The block's trainable LoRA matrices (a checkpointed block names them: see `checkpointed`).
+        var parameters: [Variable] { [query, key, value, attentionOutput, gate, up, down].flatMap(\.parameters) }
     }
 
     init(configuration c: ModelConfiguration, base: inout FrozenBase) throws {
@@ -102,7 +104,7 @@ final class Gemma3LoRA: FineTuningModel {
                 let down = block.down(Variable.gated(.geluTanh, gate: block.gate(f), up: block.up(f)))
                 return x + down.rmsNorm(weight: block.postFeedForwardNorm, epsilon: eps)
             }
-            x = checkpointing ? checkpointed([x]) { step($0[0]) } : step(x)
+            x = checkpointing ? checkpointed([x], parameters: block.parameters) { step($0[0]) } : step(x)
         }
         return x.rmsNorm(weight: outputNorm, epsilon: eps).reshaped([-1, c.embeddingLength])
     }

@@ -29,6 +29,8 @@ final class LlamaLoRA: FineTuningModel {
     struct Block {
         let attentionNorm, feedForwardNorm: Variable
         let query, key, value, attentionOutput, gate, up, down: LoRALinear
+        /// The block's trainable LoRA matrices (a checkpointed block names them: see `checkpointed`).
+        var parameters: [Variable] { [query, key, value, attentionOutput, gate, up, down].flatMap(\.parameters) }
     }
 
     init(configuration c: ModelConfiguration, base: inout FrozenBase) throws {
@@ -82,7 +84,7 @@ final class LlamaLoRA: FineTuningModel {
                 let f = x.rmsNorm(weight: block.feedForwardNorm, epsilon: eps)
                 return x + block.down(Variable.gated(.silu, gate: block.gate(f), up: block.up(f)))
             }
-            x = checkpointing ? checkpointed([x]) { step($0[0]) } : step(x)
+            x = checkpointing ? checkpointed([x], parameters: block.parameters) { step($0[0]) } : step(x)
         }
         return x.rmsNorm(weight: outputNorm, epsilon: Double(c.rmsEpsilon)).reshaped([-1, c.embeddingLength])
     }
