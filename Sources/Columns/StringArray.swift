@@ -138,7 +138,8 @@ public final class StringBuffer: @unchecked Sendable {
 }
 
 /// Builds a `StringArray` row by row; long strings are packed into buffers of up to 8 MiB.
-public struct StringArrayBuilder {
+public struct StringArrayBuilder: @unchecked Sendable {
+    // @unchecked: the current buffer is owned by this builder alone until `finish` publishes it.
     private var views: [StringView] = []
     private var buffers: [StringBuffer] = []
     private var current: UnsafeMutableRawBufferPointer?
@@ -170,8 +171,21 @@ public struct StringArrayBuilder {
         used += bytes.count
     }
 
-    /// Appends a view of another array's data (its buffers must be registered with `adopt`).
-    public mutating func appendView(_ view: StringView) { views.append(view) }
+    /// Whether string `index` (already appended) has exactly these bytes.
+    public func bytesEqual(_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let view = views[index]
+        guard view.length == bytes.count else { return false }
+        if view.isInline {
+            return StringArray.withBytes(of: view, buffers: []) { stored in stored.elementsEqual(bytes) }
+        }
+        let base: UnsafeRawPointer
+        if view.bufferIndex == buffers.count {
+            base = UnsafeRawPointer(current!.baseAddress!)
+        } else {
+            base = buffers[view.bufferIndex].bytes.baseAddress!
+        }
+        return bytes.count == 0 || memoryEqual(base + view.bufferOffset, bytes.baseAddress!, bytes.count)
+    }
 
     private mutating func sealCurrent() {
         guard let storage = current else { return }

@@ -50,7 +50,7 @@ struct KeyEncoding {
                         let codes = interner.intern(column)
                         batches[batch][position] = Column(.dictionary(codes: codes, values: StringArray()), validity: column.validity)
                     }
-                    dictionary = interner.dictionary()
+                    dictionary = interner.finish()
                     for batch in batches.indices {
                         if case .dictionary(let codes, _) = batches[batch][position].storage {
                             batches[batch][position] = Column(

@@ -3,16 +3,16 @@
 /// Keys live in one flat array, group-number order, so the table is also the list of distinct keys.
 /// Linear probing over a power-of-two slot array kept at most half full; the hash is stored beside
 /// each slot's group so most probes compare one word before touching the key.
-struct KeyTable {
-    let width: Int
-    private(set) var keys: [UInt64] = []
+public struct KeyTable: Sendable {
+    public let width: Int
+    public private(set) var keys: [UInt64] = []
     private var slots: [UInt32]
     private var slotHashes: [UInt32]
     private var mask: Int
-    private(set) var count = 0
-    static let empty = UInt32.max
+    public private(set) var count = 0
+    public static let empty = UInt32.max
 
-    init(width: Int, capacity: Int = 1024) {
+    public init(width: Int, capacity: Int = 1024) {
         self.width = width
         var size = 16
         while size < capacity * 2 { size <<= 1 }
@@ -23,7 +23,7 @@ struct KeyTable {
     }
 
     @inline(__always)
-    static func hash(_ word: UInt64) -> UInt64 {
+    public static func hash(_ word: UInt64) -> UInt64 {
         // murmur3's 64-bit finalizer: every input bit reaches every output bit.
         var h = word
         h ^= h >> 33
@@ -35,7 +35,7 @@ struct KeyTable {
     }
 
     @inline(__always)
-    static func hash(_ key: UnsafePointer<UInt64>, width: Int) -> UInt64 {
+    public static func hash(_ key: UnsafePointer<UInt64>, width: Int) -> UInt64 {
         var h: UInt64 = 0x9e37_79b9_7f4a_7c15
         for index in 0..<width { h = hash(h ^ key[index]) &+ UInt64(index) }
         return h
@@ -43,7 +43,7 @@ struct KeyTable {
 
     /// The group of `key` (`width` words), inserting it as a new group when absent.
     @inline(__always)
-    mutating func findOrInsert(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32 {
+    public mutating func findOrInsert(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32 {
         let tag = UInt32(truncatingIfNeeded: hash >> 32)
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -63,7 +63,7 @@ struct KeyTable {
 
     /// The group of `key`, or nil.
     @inline(__always)
-    func find(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32? {
+    public func find(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32? {
         let tag = UInt32(truncatingIfNeeded: hash >> 32)
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
