@@ -18,7 +18,14 @@ public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
     case caseWhen([(condition: Expression, value: Expression)], otherwise: Expression?, type: DataType)
     case function(ScalarFunction, [Expression], type: DataType)
 
-    public static func == (a: Expression, b: Expression) -> Bool { a.description == b.description && a.type == b.type }
+    /// Structural equality: the same operations on the same input positions.
+    public static func == (a: Expression, b: Expression) -> Bool { a.identity == b.identity && a.type == b.type }
+
+    /// The expression's text with every column as its input position: equal exactly when the two
+    /// compute the same thing (two inputs' columns may share a name, never a position).
+    public var identity: String {
+        remapColumns { $0 }.description(columnText: { index, _ in "#\(index)" })
+    }
 
     public var type: DataType {
         switch self {
@@ -30,27 +37,30 @@ public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    public var description: String { description(columnText: { _, name in name }) }
+
+    func description(columnText: (Int, String) -> String) -> String {
+        func text(_ expression: Expression) -> String { expression.description(columnText: columnText) }
         switch self {
-        case .column(_, let name, _): return name
+        case .column(let index, let name, _): return columnText(index, name)
         case .literal(let value, let type):
             if case .string(let text) = value { return "'" + text.replacingAll("'", with: "''") + "'" }
             if type == .date || type == .timestamp { return "\(type) '\(value)'" }
             return value.description
-        case .unary(let op, let operand): return op == .not ? "(NOT \(operand))" : "(-\(operand))"
-        case .binary(let op, let left, let right): return "(\(left) \(op.symbol) \(right))"
-        case .isNull(let operand, let negated): return "(\(operand) IS \(negated ? "NOT " : "")NULL)"
-        case .cast(let operand, let type): return "CAST(\(operand) AS \(type))"
+        case .unary(let op, let operand): return op == .not ? "(NOT \(text(operand)))" : "(-\(text(operand)))"
+        case .binary(let op, let left, let right): return "(\(text(left)) \(op.symbol) \(text(right)))"
+        case .isNull(let operand, let negated): return "(\(text(operand)) IS \(negated ? "NOT " : "")NULL)"
+        case .cast(let operand, let type): return "CAST(\(text(operand)) AS \(type))"
         case .inList(let operand, let values, let negated):
             return
-                "(\(operand) \(negated ? "NOT " : "")IN (\(values.map { Expression.literal($0, .string).description }.joined(separator: ", "))))"
+                "(\(text(operand)) \(negated ? "NOT " : "")IN (\(values.map { Expression.literal($0, .string).description }.joined(separator: ", "))))"
         case .like(let operand, let pattern, let insensitive, let negated):
-            return "(\(operand) \(negated ? "NOT " : "")\(insensitive ? "ILIKE" : "LIKE") '\(pattern)')"
+            return "(\(text(operand)) \(negated ? "NOT " : "")\(insensitive ? "ILIKE" : "LIKE") '\(pattern)')"
         case .caseWhen(let branches, let otherwise, _):
-            let whens = branches.map { "WHEN \($0.condition) THEN \($0.value)" }.joined(separator: " ")
-            return "CASE \(whens)\(otherwise.map { " ELSE \($0)" } ?? "") END"
+            let whens = branches.map { "WHEN \(text($0.condition)) THEN \(text($0.value))" }.joined(separator: " ")
+            return "CASE \(whens)\(otherwise.map { " ELSE \(text($0))" } ?? "") END"
         case .function(let function, let arguments, _):
-            return "\(function.name)(\(arguments.map(\.description).joined(separator: ", ")))"
+            return "\(function.name)(\(arguments.map(text).joined(separator: ", ")))"
         }
     }
 

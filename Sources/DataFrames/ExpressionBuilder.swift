@@ -105,6 +105,11 @@ public enum ExpressionBuilder {
         throw QueryError("cannot compare \(a.type) with \(b.type) (\(left) \(what) \(right)); CAST one side")
     }
 
+    /// Two join keys made comparable (numbers of different types meet; a string never equals a number).
+    public static func joinKeys(_ left: Expression, _ right: Expression) throws -> (Expression, Expression) {
+        try comparable(left, right, "=")
+    }
+
     public static func isNull(_ operand: Expression, negated: Bool) -> Expression { .isNull(operand, negated: negated) }
 
     public static func inList(_ operand: Expression, _ items: [Expression], negated: Bool) throws -> Expression {

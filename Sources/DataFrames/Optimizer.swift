@@ -140,7 +140,8 @@ public enum Optimizer {
         }
     }
 
-    static func equiKey(_ a: Expression, _ b: Expression, leftWidth: Int) -> EquiKey? {
+    /// `a = b` as a hash-join key when one side reads only the left input and the other only the right.
+    public static func equiKey(_ a: Expression, _ b: Expression, leftWidth: Int) -> EquiKey? {
         let aUsed = a.columnsUsed, bUsed = b.columnsUsed
         guard !aUsed.isEmpty, !bUsed.isEmpty else { return nil }
         if aUsed.allSatisfy({ $0 < leftWidth }) && bUsed.allSatisfy({ $0 >= leftWidth }) {
