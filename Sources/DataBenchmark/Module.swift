@@ -1,1 +1,0 @@
-// Module placeholder: its first files are being written (issue 21).
