@@ -16,7 +16,7 @@ struct Atelier: AsyncParsableCommand {
         version: "atelier \(version) (commit \(BuildInfo.commit), built \(BuildInfo.date))",
         subcommands: [
             Run.self, ChatCommand.self, Perplexity.self, Tokenize.self, Bench.self, Pull.self, ListModels.self, Remove.self, Inspect.self,
-            Doctor.self, Fit.self, Serve.self, Train.self, FineTune.self, Merge.self, Evaluate.self, SQLCommand.self,
+            Doctor.self, Fit.self, Serve.self, Train.self, FineTune.self, Merge.self, Evaluate.self, SQLCommand.self, DataGenerate.self,
         ]
     )
 
