@@ -31,8 +31,9 @@ enum FieldKind: Int, Comparable, Sendable {
 /// The values of one column of one chunk, in the kind its fields allowed so far.
 struct ChunkColumn {
     var kind: FieldKind = .empty
-    var nulls: [Bool] = []
-    var hasNull = false
+    /// Rows so far, and which of them are NULL (few, usually: kept as a list, not a flag a row).
+    var count = 0
+    var nullRows: [Int32] = []
     var booleans: [Bool] = []
     var integers: [Int64] = []
     var doubles: [Double] = []
@@ -77,6 +78,13 @@ struct ChunkParser {
     func parse() throws(Failure) -> (columns: [ChunkColumn], rows: Int) {
         var columns = [ChunkColumn](repeating: ChunkColumn(), count: columnCount)
         for index in 0..<columnCount { if let forced = forcedKinds[index] { columns[index].kind = forced } }
+        // Rows expected from the first record's length, so the value arrays rarely grow.
+        let expectedRows = estimatedRows()
+        for index in 0..<columnCount {
+            columns[index].integers.reserveCapacity(expectedRows)
+            columns[index].doubles.reserveCapacity(expectedRows)
+            columns[index].codes.reserveCapacity(expectedRows)
+        }
         var fields = [Field](repeating: Field(start: 0, length: 0, escaped: false), count: columnCount)
         var unescaped: [UInt8] = []
         var position = start
@@ -117,6 +125,13 @@ struct ChunkParser {
             rows += 1
         }
         return (columns, rows)
+    }
+
+    func estimatedRows() -> Int {
+        var index = start
+        while index < end && bytes[index] != 0x0A { index += 1 }
+        let line = max(1, index - start + 1)
+        return (end - start) / line + (end - start) / line / 8 + 16
     }
 
     @inline(__always)
@@ -188,8 +203,8 @@ struct ChunkParser {
     }
 
     func appendNull(_ column: inout ChunkColumn, row: Int) {
-        column.hasNull = true
-        column.nulls.append(true)
+        column.nullRows.append(Int32(column.count))
+        column.count += 1
         switch column.kind {
         case .empty: break
         case .boolean: column.booleans.append(false)
@@ -213,7 +228,7 @@ struct ChunkParser {
             appendNull(&column, row: row)
             return
         }
-        column.nulls.append(false)
+        column.count += 1
         while true {
             switch column.kind {
             case .empty:
@@ -328,7 +343,7 @@ struct ChunkParser {
     /// Every field of the given columns as text (a second pass for columns that turned text).
     func collectText(_ wanted: Set<Int>, into columns: inout [ChunkColumn]) throws(Failure) {
         for index in wanted {
-            columns[index] = ChunkColumn(kind: .text, nulls: [], hasNull: false)
+            columns[index] = ChunkColumn(kind: .text)
             columns[index].interner = StringInterner()
         }
         var fields = [Field](repeating: Field(start: 0, length: 0, escaped: false), count: columnCount)
@@ -350,7 +365,7 @@ struct ChunkParser {
                     appendNull(&columns[index], row: 0)
                     continue
                 }
-                columns[index].nulls.append(false)
+                columns[index].count += 1
                 var p = bytes + field.start
                 var n = field.length
                 if field.escaped {

@@ -15,7 +15,12 @@ enum ColumnAssembly {
     }
 
     static func column(_ parsed: ChunkColumn, kind: FieldKind, rows: Int, dictionary: (StringArray, [UInt32])?) -> Column {
-        let validity = parsed.hasNull ? Validity(parsed.nulls.map { !$0 }) : nil
+        var validity: Validity?
+        if !parsed.nullRows.isEmpty {
+            var flags = Validity(count: rows, allValid: true)
+            for row in parsed.nullRows where Int(row) < rows { flags.set(Int(row), valid: false) }
+            validity = flags
+        }
         if parsed.kind == .empty || rows == 0 { return Column.nulls(kind.dataType, count: rows) }
         switch kind {
         case .empty, .text:

@@ -6,18 +6,18 @@
 public struct KeyTable: Sendable {
     public let width: Int
     public private(set) var keys: [UInt64] = []
-    private var slots: [UInt32]
-    private var slotHashes: [UInt32]
+    /// Per slot: the hash's top 32 bits and the group number, in one word (one cache line a probe).
+    private var slots: [UInt64]
     private var mask: Int
     public private(set) var count = 0
     public static let empty = UInt32.max
+    static let emptySlot = UInt64(UInt32.max)
 
     public init(width: Int, capacity: Int = 1024) {
         self.width = width
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = [UInt32](repeating: KeyTable.empty, count: size)
-        slotHashes = [UInt32](repeating: 0, count: size)
+        slots = [UInt64](repeating: KeyTable.emptySlot, count: size)
         mask = size - 1
         keys.reserveCapacity(capacity * width)
     }
@@ -44,17 +44,18 @@ public struct KeyTable: Sendable {
     /// The group of `key` (`width` words), inserting it as a new group when absent.
     @inline(__always)
     public mutating func findOrInsert(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32 {
-        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        let tag = (hash & 0xFFFF_FFFF_0000_0000)
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let group = slots[slot]
-            if group == KeyTable.empty { break }
-            if slotHashes[slot] == tag && matches(group, key) { return group }
+            let entry = slots[slot]
+            if entry == KeyTable.emptySlot { break }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag && matches(UInt32(truncatingIfNeeded: entry), key) {
+                return UInt32(truncatingIfNeeded: entry)
+            }
             slot = (slot + 1) & mask
         }
         let group = UInt32(count)
-        slots[slot] = group
-        slotHashes[slot] = tag
+        slots[slot] = tag | UInt64(group)
         for index in 0..<width { keys.append(key[index]) }
         count += 1
         if count * 2 > slots.count { grow() }
@@ -64,12 +65,14 @@ public struct KeyTable: Sendable {
     /// The group of `key`, or nil.
     @inline(__always)
     public func find(_ key: UnsafePointer<UInt64>, hash: UInt64) -> UInt32? {
-        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        let tag = (hash & 0xFFFF_FFFF_0000_0000)
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let group = slots[slot]
-            if group == KeyTable.empty { return nil }
-            if slotHashes[slot] == tag && matches(group, key) { return group }
+            let entry = slots[slot]
+            if entry == KeyTable.emptySlot { return nil }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag && matches(UInt32(truncatingIfNeeded: entry), key) {
+                return UInt32(truncatingIfNeeded: entry)
+            }
             slot = (slot + 1) & mask
         }
     }
@@ -85,20 +88,17 @@ public struct KeyTable: Sendable {
 
     private mutating func grow() {
         let size = slots.count * 2
-        var newSlots = [UInt32](repeating: KeyTable.empty, count: size)
-        var newHashes = [UInt32](repeating: 0, count: size)
+        var newSlots = [UInt64](repeating: KeyTable.emptySlot, count: size)
         let newMask = size - 1
         keys.withUnsafeBufferPointer { stored in
             for group in 0..<count {
                 let hash = KeyTable.hash(stored.baseAddress! + group * width, width: width)
                 var slot = Int(truncatingIfNeeded: hash) & newMask
-                while newSlots[slot] != KeyTable.empty { slot = (slot + 1) & newMask }
-                newSlots[slot] = UInt32(group)
-                newHashes[slot] = UInt32(truncatingIfNeeded: hash >> 32)
+                while newSlots[slot] != KeyTable.emptySlot { slot = (slot + 1) & newMask }
+                newSlots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(group)
             }
         }
         slots = newSlots
-        slotHashes = newHashes
         mask = newMask
     }
 }

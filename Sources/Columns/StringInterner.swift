@@ -18,8 +18,11 @@ public struct StringInterner: Sendable {
 
     @inline(__always)
     public mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        let head = StringView(bytes: bytes, buffer: 0, offset: 0).head
-        var words = (head, StringInterner.hashBytes(bytes))
+        let view = StringView(bytes: bytes, buffer: 0, offset: 0)
+        // A string of at most 12 bytes is its whole view: the key is exact, no bytes to compare.
+        // Longer ones are keyed by head and a hash of all bytes, and confirmed byte for byte.
+        let inline = view.isInline
+        var words = (view.head, inline ? view.tail : StringInterner.hashBytes(bytes))
         let group = withUnsafePointer(to: &words) { pointer in
             pointer.withMemoryRebound(to: UInt64.self, capacity: 2) { table.findOrInsert($0, hash: KeyTable.hash($0, width: 2)) }
         }
@@ -30,7 +33,7 @@ public struct StringInterner: Sendable {
             return code
         }
         let code = codeOfSlot[Int(group)]
-        if builder.bytesEqual(Int(code), bytes) { return code }
+        if inline || builder.bytesEqual(Int(code), bytes) { return code }
         let text = String(decoding: bytes, as: UTF8.self)
         if let known = collisions[text] { return known }
         let fresh = UInt32(builder.count)

@@ -471,7 +471,7 @@ final class CoMomentAccumulator: Accumulator {
         var valid = [Bool](repeating: false, count: groups)
         for g in 0..<groups where n[g] > 0 {
             if function == .corr {
-                guard n[g] > 1, m2x[g] > 0, m2y[g] > 0 else { continue }
+                // DuckDB's formula as is: a constant argument gives 0/0 = NaN, not NULL.
                 result[g] = c[g] / (m2x[g] * m2y[g]).squareRoot()
             } else {
                 // regr_r2: NULL when x is constant, 1 when y is (the SQL standard's rule).

@@ -32,7 +32,7 @@ public indirect enum Expr: Sendable {
             guard let index = schema.index(of: name) else {
                 throw QueryError(
                     "unknown column \"\(name)\""
-                        + (ExpressionBuilder.nearestName(name, schema.names).map { "; did you mean \"\($0)\"?" } ?? ""))
+                        + (NameSuggestion.nearest(to: name, among: schema.names).map { "; did you mean \"\($0)\"?" } ?? ""))
             }
             return ExpressionBuilder.column(index, in: schema)
         case .literal(let value): return ExpressionBuilder.literal(value)

@@ -165,7 +165,8 @@ public enum ExpressionBuilder {
     public static func function(_ name: String, _ arguments: [Expression]) throws -> Expression {
         guard let function = ScalarFunction.named(name) else {
             let known = ScalarFunction.allCases.map(\.name) + AggregateFunction.allCases.map(\.name)
-            throw QueryError("unknown function \(name)()" + (nearestName(name, known).map { "; did you mean \($0)()?" } ?? ""))
+            throw QueryError(
+                "unknown function \(name)()" + (NameSuggestion.nearest(to: name, among: known).map { "; did you mean \($0)()?" } ?? ""))
         }
         var arguments = arguments
         // Numbers meet as DOUBLE in GREATEST/LEAST/COALESCE when their types differ.
@@ -194,29 +195,4 @@ public enum ExpressionBuilder {
     }
 
     public static func isAggregate(_ name: String) -> Bool { AggregateFunction.named(name) != nil }
-
-    /// The closest of `names` to `name` (case-insensitive edit distance), when close enough to be a typo.
-    public static func nearestName(_ name: String, _ names: [String]) -> String? {
-        let target = Array(name.lowercased())
-        var best: (String, Int)?
-        for candidate in names {
-            let distance = editDistance(target, Array(candidate.lowercased()))
-            if distance <= max(2, target.count / 3), best == nil || distance < best!.1 { best = (candidate, distance) }
-        }
-        return best?.0
-    }
-
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
-    }
 }

@@ -34,7 +34,7 @@ struct Scope {
             throw SQLError("unknown table \"\(qualifier!)\" in \"\(shown)\"", at: range)
         }
         let candidates = columns.filter { folder == nil || $0.qualifier?.lowercased() == folder }.map(\.name)
-        let hint = ExpressionBuilder.nearestName(name, candidates).map { "; did you mean \"\($0)\"?" } ?? ""
+        let hint = NameSuggestion.nearest(to: name, among: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
         throw SQLError("unknown column \"\(shown)\"\(hint)", at: range)
     }
 }

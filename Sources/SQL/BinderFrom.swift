@@ -48,7 +48,7 @@ extension Binder {
             }
             let known = Array(commonTables.keys) + Array(session.tables.keys)
             let hint =
-                ExpressionBuilder.nearestName(name, known).map { "; did you mean \"\($0)\"?" }
+                NameSuggestion.nearest(to: name, among: known).map { "; did you mean \"\($0)\"?" }
                 ?? (known.isEmpty ? "; read a file with FROM 'file.csv'" : "")
             throw SQLError("unknown table \"\(name)\"\(hint)", at: range)
         case .file(let path, let alias, let range):

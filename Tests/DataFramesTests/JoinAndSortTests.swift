@@ -6,7 +6,8 @@ import Threading
 
 /// Joins and sorts on small hand-written tables whose answers are worked out in the comments.
 @Suite struct JoinAndSortTests {
-    static let pool = ThreadPool(threads: 2)
+    /// A pool per use: tests run concurrently and a pool runs one job at a time.
+    static var pool: ThreadPool { ThreadPool(threads: 2) }
 
     // left: id 1 a, 2 b, 2 c, NULL d, 4 e      right: id 2 x, 2 y, 3 z, NULL w
     static func tables() -> (LazyFrame, LazyFrame) {

@@ -24,7 +24,7 @@ import Testing
     @Test func keywordsIdentifiersAndPositions() throws {
         #expect(
             try Self.tokens("select Foo, \"My \"\"Col\"\"\" from T") == [
-                "kw:SELECT@0+6", "id:Foo@7+3", "sym:,@10+1", "qid:My \"Col\"@12+14", "kw:FROM@27+4", "id:T@32+1", "end@33+0",
+                "kw:SELECT@0+6", "id:Foo@7+3", "sym:,@10+1", "qid:My \"Col\"@12+12", "kw:FROM@25+4", "id:T@30+1", "end@31+0",
             ])
     }
 

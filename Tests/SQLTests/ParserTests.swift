@@ -1,6 +1,7 @@
 import Columns
 import Testing
 
+@testable import DataFrames
 @testable import SQL
 
 /// The parser alone: shapes checked against hand-written prefix forms, the db-benchmark questions as
@@ -30,7 +31,7 @@ import Testing
         #expect(try Self.expression("a || b = c || d") == "(= (|| a b) (|| c d))")
         #expect(try Self.expression("a + b || c") == "(|| (+ a b) c)")
         #expect(try Self.expression("-a * b") == "(* (- a) b)")
-        #expect(try Self.expression("-x::INTEGER") == "(- (cast x int32))")
+        #expect(try Self.expression("-x::INTEGER") == "(- (cast x INTEGER))")
         #expect(try Self.expression("a % b / c") == "(/ (% a b) c)")
         #expect(try Self.expression("a != b") == "(<> a b)")
         #expect(try Self.expression("a + 1 BETWEEN b AND c + 2 AND d") == "(AND (between (+ a 1) b (+ c 2)) d)")
@@ -43,8 +44,8 @@ import Testing
         #expect(try Self.expression("(a + b) * c") == "(* (+ a b) c)")
         #expect(try Self.expression("t.a * 2.5e1") == "(* t.a 25.0)")
         #expect(try Self.expression("'it''s' || \"Odd \"\"Name\"\"\"") == "(|| 'it's' Odd \"Name\")")
-        #expect(try Self.expression("CAST(a AS DOUBLE) + b::VARCHAR") == "(+ (cast a float64) (cast b string))")
-        #expect(try Self.expression("DATE '2024-01-01'") == "date'2024-01-01'")
+        #expect(try Self.expression("CAST(a AS DOUBLE) + b::VARCHAR") == "(+ (cast a DOUBLE) (cast b VARCHAR))")
+        #expect(try Self.expression("DATE '2024-01-01'") == "DATE'2024-01-01'")
         #expect(try Self.expression("TRUE AND NULL") == "(AND true null)")
         #expect(try Self.expression("CASE WHEN a > 1 THEN 'x' ELSE 'y' END") == "(case (when (> a 1) 'x') (else 'y'))")
         #expect(try Self.expression("CASE k WHEN 1 THEN 2 WHEN 3 THEN 4 END") == "(case k (when 1 2) (when 3 4))")
@@ -287,7 +288,7 @@ import Testing
     }
 
     @Test func nameSuggestions() {
-        #expect(NameSuggestion.nearest(to: "id7", among: ["id1", "id6", "v1"]) == "id6")
+        #expect(NameSuggestion.nearest(to: "id7", among: ["idx1", "id6", "v1"]) == "id6")
         #expect(NameSuggestion.nearest(to: "ID6", among: ["id1", "id6"]) == "id6")
         #expect(NameSuggestion.nearest(to: "vl", among: ["v1", "id1"]) == "v1")
         #expect(NameSuggestion.nearest(to: "cutsomer", among: ["customer", "order"]) == "customer")  // one transposition

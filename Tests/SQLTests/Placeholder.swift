@@ -1,1 +1,0 @@
-// Test target placeholder (issue 21).
