@@ -23,6 +23,13 @@ public struct Executor: Sendable {
             let batches = try source.batches(columns: columns, pool: pool)
             guard let filter else { return batches }
             return try pool.morsels(batches.count) { index, _ in try Selection.filter(batches[index], filter) }
+        case .filter(.rowNumber(let input, let partition, let order, _), let predicate)
+        where TopPerPartition.limit(of: predicate, rowNumberColumn: input.schema.count) != nil:
+            // row_number() ≤ k: the k first rows of each partition, without sorting every row.
+            let limit = TopPerPartition.limit(of: predicate, rowNumberColumn: input.schema.count)!
+            let top = try TopPerPartition.run(
+                execute(input), schema: input.schema, partition: partition, order: order, limit: limit, output: plan.schema)
+            return [try Selection.filter(top, predicate)]
         case .filter(let input, let predicate):
             let batches = try execute(input)
             return try pool.morsels(batches.count) { index, _ in try Selection.filter(batches[index], predicate) }

@@ -10,7 +10,7 @@ public enum SQLResult: Sendable {
     case text(String)
 }
 
-/// A SQL session: named tables (CREATE TABLE … AS), files read once per session, and the thread
+/// A SQL session: named tables (CREATE TABLE … AS), files read once per statement, and the thread
 /// pool every query runs on. `execute` parses, binds, optimizes and runs each statement.
 public final class SQLSession: @unchecked Sendable {
     // @unchecked: one statement at a time (the CLI's prompt, a script); not shared across threads.
@@ -29,6 +29,8 @@ public final class SQLSession: @unchecked Sendable {
     }
 
     public func execute(_ statement: Statement) throws(SQLError) -> SQLResult {
+        // Files are read once per statement, not kept: a table that should stay is CREATE TABLE'd.
+        defer { files = [:] }
         switch statement {
         case .query(let query):
             let plan = try Binder(session: self).bind(query)
