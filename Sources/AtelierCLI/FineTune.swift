@@ -82,6 +82,9 @@ struct FineTune: ParsableCommand {
         try CPUTensorBackend.requireBLAS()
         let path = try ModelStore().resolve(model, progress: TerminalProgress())
         let file = try GGUFFile(path: path)
+        try FineTuneMemoryCheck.require(
+            file: file, rank: rank, targets: lora.targets.map(\.rawValue), batch: batchSize, context: context,
+            checkpointing: gradientCheckpointing)
         let backend = CPUTensorBackend(
             threads: threads ?? CPUBackend.defaultThreadCount,
             frozenForward: frozenForward == "quantized" ? .quantizedKernels : .dequantized)

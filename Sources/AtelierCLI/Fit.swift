@@ -233,6 +233,10 @@ struct Fit: ParsableCommand {
             optimizer: TrainingSettings.Optimizer(rawValue: optimizer)!, loraRank: rank,
             loraTargets: Set(targets.split(separator: ",").map { String($0).trimmingSpaces }),
             gradientCheckpointing: checkpointing, flashAttention: true)
+        if hardware.gpu == nil, method != .full, let path = subject.path {
+            try planFineTuningHere(path: path, method: method, hardware: hardware)
+            return
+        }
         let memory = TrainingMemory.estimate(shape: subject.shape, settings: settings)
         let budget = hardware.gpu != nil ? hardware.gpuBudgetBytes : hardware.ramBytes
         let fits = memory.devicePeak <= budget
@@ -277,6 +281,48 @@ struct Fit: ParsableCommand {
             s.method = .qlora
             let q = TrainingMemory.estimate(shape: subject.shape, settings: s)
             print("as QLoRA (--train qlora): \(g(q.devicePeak))\(q.devicePeak <= budget ? " (fits)" : "")")
+        }
+    }
+
+    /// LoRA/QLoRA of a GGUF on this machine's CPU: `atelier finetune`'s own plan, the numbers it
+    /// prints (and refuses with) before training.
+    func planFineTuningHere(path: String, method: TrainingSettings.Method, hardware: HardwareTarget) throws {
+        let file = try GGUFFile(path: path)
+        let targetList = targets.split(separator: ",").map { String($0).trimmingSpaces }
+        let plan = try FineTuneMemoryCheck.plan(
+            file: file, rank: rank, targets: targetList, tokens: fineTuneSequence * microBatch, checkpointing: checkpointing)
+        let budget = hardware.ramBytes
+        if json {
+            struct Report: Encodable {
+                var model: String; var engine: String; var plan: FineTuningMemory; var total: Int64; var budget: Int64; var fits: Bool
+            }
+            print(
+                try JSONText.encode(
+                    Report(
+                        model: path, engine: "atelier finetune (CPU)", plan: plan, total: plan.total, budget: budget,
+                        fits: plan.total <= budget)))
+            return
+        }
+        let g = { (b: Int64) in Format.gib(b) }
+        print(
+            """
+            Model: \(path) — \(method.rawValue) fine-tune with atelier finetune on this CPU (the base stays in its GGUF type), \
+            sequence \(fineTuneSequence) × batch \(microBatch), rank \(rank) on \(targetList.joined(separator: ","))\(checkpointing ? ", gradient checkpointing" : "")
+            Hardware: \(hardware.label)
+            trainable parameters  \(Format.count(plan.trainableParameters))
+            runtime               \(g(plan.runtime))
+            base weights          \(g(plan.weights))
+            LoRA + AdamW          \(g(plan.adapters))
+            activations           \(g(plan.activations))
+            logits                \(g(plan.logits))
+            total                 \(g(plan.total)) of \(g(budget)) → \(plan.total <= budget ? "fits" : "does not fit")
+            command               atelier finetune \(path) --data train.jsonl --context \(fineTuneSequence) --batch \(microBatch) --rank \(rank) \
+            --targets \(targetList.joined(separator: ","))\(checkpointing ? " --grad-checkpoint" : "")
+            """)
+        if !checkpointing {
+            let with = try FineTuneMemoryCheck.plan(
+                file: file, rank: rank, targets: targetList, tokens: fineTuneSequence * microBatch, checkpointing: true)
+            print("with --grad-checkpoint: \(g(with.total))")
         }
     }
 
