@@ -1,5 +1,4 @@
 import Columns
-import Synchronization
 import Threading
 
 /// Reads CSV files into a `Table`, in parallel.
@@ -48,7 +47,7 @@ public enum CSVReader {
         // Re-read as text where a chunk's column is not text but the column is.
         for fileIndex in files.indices {
             let file = files[fileIndex]
-            let failures = try pool.dynamic(file.chunks.count) { chunkIndex in
+            let rechecked = try pool.morsels(file.chunks.count) { chunkIndex, _ in
                 var chunk = file.chunks[chunkIndex]
                 var wanted = Set<Int>()
                 for (index, name) in file.names.enumerated() {
@@ -65,7 +64,7 @@ public enum CSVReader {
                 }
                 return chunk
             }
-            files[fileIndex].chunks = failures
+            files[fileIndex].chunks = rechecked
         }
         let schema = Schema(names.enumerated().map { Field($0.element, kinds[$0.offset].dataType) })
         // One dictionary per string column when every chunk kept its dictionary.
@@ -100,7 +99,7 @@ public enum CSVReader {
         }
         var batches: [RecordBatch] = []
         for (fileIndex, file) in files.enumerated() {
-            let built = pool.dynamicNonThrowing(file.chunks.count) { chunkIndex -> RecordBatch in
+            let built = try pool.morsels(file.chunks.count) { chunkIndex, _ -> RecordBatch in
                 let chunk = file.chunks[chunkIndex]
                 let columns = names.enumerated().map { index, name -> Column in
                     guard let position = file.names.firstIndex(of: name) else {
@@ -193,7 +192,7 @@ public enum CSVReader {
         let boundaries = chunkBoundaries(
             base, from: bodyStart, to: buffer.count, quote: options.quote, options: options, workers: pool.threadCount)
         let file = ParsedFile(source: source, names: names, bodyStart: bodyStart, headerLines: options.header ? 1 : 0, chunks: [])
-        let chunks = try pool.dynamic(boundaries.count - 1) { index -> ParsedChunk in
+        let chunks = try pool.morsels(boundaries.count - 1) { index, _ -> ParsedChunk in
             let parser = ChunkParser(
                 bytes: base, start: boundaries[index], end: boundaries[index + 1], columnCount: columnCount, delimiter: delimiter,
                 quote: options.quote, nullMarkers: nullMarkers, padMissing: options.padMissingFields,
@@ -275,30 +274,5 @@ extension String {
             result.append(character)
         }
         return result
-    }
-}
-
-extension ThreadPool {
-    /// `body(i)` for every i, each taken by the next free worker; results in order, first error rethrown.
-    func dynamic<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
-        let results = UnsafeMutableBufferPointer<Result<T, any Error>?>.allocate(capacity: max(1, count))
-        results.initialize(repeating: nil)
-        defer {
-            results.deinitialize()
-            results.deallocate()
-        }
-        let next = Atomic<Int>(0)
-        run { _, _ in
-            while true {
-                let index = next.add(1, ordering: .relaxed).oldValue
-                guard index < count else { return }
-                do { results[index] = .success(try body(index)) } catch { results[index] = .failure(error) }
-            }
-        }
-        return try (0..<count).map { try results[$0]!.get() }
-    }
-
-    func dynamicNonThrowing<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
-        (try? dynamic(count, body)) ?? []
     }
 }

@@ -1,5 +1,4 @@
 import Synchronization
-import Threading
 
 /// Morsel-driven parallelism: workers take the next unit of work (a batch, a partition) from a
 /// shared counter until none is left, so a slow morsel or a preempted thread does not leave the
@@ -7,7 +6,7 @@ import Threading
 extension ThreadPool {
     /// `body(index, worker)` for every index in `0..<count`; results in index order. The first
     /// error thrown (by index) is rethrown after every worker has stopped.
-    func morsels<T>(_ count: Int, _ body: (_ index: Int, _ worker: Int) throws -> T) throws -> [T] {
+    public func morsels<T>(_ count: Int, _ body: (_ index: Int, _ worker: Int) throws -> T) throws -> [T] {
         guard count > 0 else { return [] }
         let results = UnsafeMutableBufferPointer<Result<T, any Error>?>.allocate(capacity: count)
         results.initialize(repeating: nil)
