@@ -127,6 +127,16 @@ let package = Package(
         // db-benchmark's data (groupby-datagen.R, join-datagen.R) and its questions, for tests and benchmarks.
         .target(name: "DataBenchmark", dependencies: ["Columns", "CSV"]),
 
+        // Vision: stb_image (Debian's libstb-dev header) compiled into one C file — PNG, JPEG, BMP, GIF decoding.
+        .target(name: "CStbImage"),
+        // Images for training and prediction: IDX (MNIST, Fashion-MNIST) and CIFAR readers, decoded
+        // pictures resized to a model's input, a shuffling, augmenting batch loader on its own thread.
+        .target(name: "ImageData", dependencies: ["Compression", "Threading", "CStbImage"], swiftSettings: simd),
+        // Image classifiers (MLP, LeNet-5, a CNN, ResNet-8/20), their training loop and model files.
+        .target(
+            name: "Vision",
+            dependencies: ["Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "ImageData", "GGUF", "Threading"]),
+
         // A terminal prompt with line editing and history, for `atelier chat`.
         .target(name: "LineEditing"),
 
@@ -150,7 +160,8 @@ let package = Package(
             dependencies: [
                 "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
                 "Planner", "Server", "Serving", "LineEditing", "Threading", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
-                "Datasets", "Training", "Adapters", "FineTuning", "Columns", "CSV", "DataFrames", "SQL", "DataBenchmark",
+                "Datasets", "Training", "Adapters", "FineTuning", "Columns", "CSV", "DataFrames", "SQL", "DataBenchmark", "ImageData",
+                "Vision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]
@@ -203,6 +214,11 @@ let package = Package(
         .testTarget(name: "CSVTests", dependencies: ["CSV", "Columns", "Compression"], exclude: ["Fixtures"]),
         .testTarget(name: "DataFramesTests", dependencies: ["DataFrames", "Columns", "CSV"]),
         .testTarget(name: "SQLTests", dependencies: ["SQL", "DataFrames", "Columns", "CSV", "DataBenchmark"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Compression"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VisionTests",
+            dependencies: ["Vision", "ImageData", "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "GGUF"],
+            exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

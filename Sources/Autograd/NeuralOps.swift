@@ -95,15 +95,17 @@ extension Variable {
 
     /// Mean negative log-likelihood of `targets` (i32 [N]) under these logits [N, V], targets equal
     /// to `ignoreIndex` not counted: a scalar of shape [] (0 when no target counts).
-    public func crossEntropy(targets: Tensor, ignoreIndex: Int32 = -1) -> Variable {
+    /// With `labelSmoothing` ε the target of each row is (1 − ε)·onehot + ε/V (PyTorch's `label_smoothing`).
+    public func crossEntropy(targets: Tensor, ignoreIndex: Int32 = -1, labelSmoothing: Double = 0) -> Variable {
         let backend = self.backend
         let logits = value
-        let (loss, logSumExp, counted) = backend.crossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex)
+        let (loss, logSumExp, counted) = backend.crossEntropy(
+            logits: logits, targets: targets, ignoreIndex: ignoreIndex, labelSmoothing: labelSmoothing)
         return Variable(loss, backend: backend, inputs: [self], name: "crossEntropy") { gradient in
             [
                 backend.crossEntropyBackward(
                     lossGradient: gradient, logits: logits, targets: targets, logSumExp: logSumExp, ignoreIndex: ignoreIndex,
-                    counted: counted)
+                    labelSmoothing: labelSmoothing, counted: counted)
             ]
         }
     }

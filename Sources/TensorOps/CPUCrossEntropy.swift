@@ -2,23 +2,28 @@ import Tensors
 
 /// Cross-entropy with the log-softmax fused in, on the CPU.
 extension CPUTensorBackend {
-    public func crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: Int32) -> (loss: Tensor, logSumExp: Tensor, counted: Int) {
-        checkCrossEntropyOperands(logits, targets)
+    public func crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: Int32, labelSmoothing: Double)
+        -> (loss: Tensor, logSumExp: Tensor, counted: Int)
+    {
+        checkCrossEntropyOperands(logits, targets, labelSmoothing)
         return dispatch(
-            logits.dtype, "crossEntropy", f32: { crossEntropyKernel(Float.self, logits, targets, ignoreIndex) },
-            f64: { crossEntropyKernel(Double.self, logits, targets, ignoreIndex) })
+            logits.dtype, "crossEntropy", f32: { crossEntropyKernel(Float.self, logits, targets, ignoreIndex, labelSmoothing) },
+            f64: { crossEntropyKernel(Double.self, logits, targets, ignoreIndex, labelSmoothing) })
     }
 
-    private func checkCrossEntropyOperands(_ logits: Tensor, _ targets: Tensor) {
+    private func checkCrossEntropyOperands(_ logits: Tensor, _ targets: Tensor, _ labelSmoothing: Double) {
+        precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy label smoothing \(labelSmoothing) outside 0...1")
         precondition(logits.rank == 2, "crossEntropy logits must be [rows, vocabulary], not \(logits.shape)")
         precondition(
             targets.dtype == .i32 && targets.count == logits.shape[0],
             "crossEntropy targets \(targets.shape) \(targets.dtype) for logits \(logits.shape) (expected i32 [\(logits.shape[0])])")
     }
 
-    /// Per row: log Σ exp(x − max) + max − x[target]. The rows' losses add up in f64, in row order.
-    func crossEntropyKernel<T: TensorScalar>(_: T.Type, _ logits: Tensor, _ targets: Tensor, _ ignoreIndex: Int32) -> (Tensor, Tensor, Int)
-    {
+    /// Per row: log Σ exp(x − max) + max − x[target] (smoothed: see the protocol). The rows' losses
+    /// add up in f64, in row order.
+    func crossEntropyKernel<T: TensorScalar>(
+        _: T.Type, _ logits: Tensor, _ targets: Tensor, _ ignoreIndex: Int32, _ labelSmoothing: Double
+    ) -> (Tensor, Tensor, Int) {
         let (x, t) = (contiguous(logits), contiguous(targets))
         let (rows, width) = (logits.shape[0], logits.shape[1])
         let logSumExp = empty([rows], dtype: logits.dtype)
@@ -45,25 +50,36 @@ extension CPUTensorBackend {
             }
         }
         var sum = 0.0
-        for row in 0..<rows where pt[row] != ignoreIndex { sum += Double(pl[row] - px[row * width + Int(pt[row])]) }
+        for row in 0..<rows where pt[row] != ignoreIndex {
+            let lse = Double(pl[row])
+            var rowLoss = lse - Double(px[row * width + Int(pt[row])])
+            if labelSmoothing > 0 {
+                var total = 0.0
+                for i in 0..<width { total += Double(px[row * width + i]) }
+                rowLoss = (1 - labelSmoothing) * rowLoss + labelSmoothing * (lse - total / Double(width))
+            }
+            sum += rowLoss
+        }
         let loss = empty([], dtype: logits.dtype)
         loss.address.assumingMemoryBound(to: T.self)[0] = counted == 0 ? 0 : T(sum / Double(counted))
         return (loss, logSumExp, counted)
     }
 
     public func crossEntropyBackward(
-        lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, counted: Int
+        lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, labelSmoothing: Double, counted: Int
     ) -> Tensor {
-        checkCrossEntropyOperands(logits, targets)
+        checkCrossEntropyOperands(logits, targets, labelSmoothing)
         precondition(lossGradient.count == 1, "crossEntropy loss gradient must be a scalar, not \(lossGradient.shape)")
         return dispatch(
             logits.dtype, "crossEntropyBackward",
-            f32: { crossEntropyBackwardKernel(Float.self, lossGradient, logits, targets, logSumExp, ignoreIndex, counted) },
-            f64: { crossEntropyBackwardKernel(Double.self, lossGradient, logits, targets, logSumExp, ignoreIndex, counted) })
+            f32: { crossEntropyBackwardKernel(Float.self, lossGradient, logits, targets, logSumExp, ignoreIndex, labelSmoothing, counted) },
+            f64: { crossEntropyBackwardKernel(Double.self, lossGradient, logits, targets, logSumExp, ignoreIndex, labelSmoothing, counted) }
+        )
     }
 
     func crossEntropyBackwardKernel<T: TensorScalar>(
-        _: T.Type, _ lossGradient: Tensor, _ logits: Tensor, _ targets: Tensor, _ logSumExp: Tensor, _ ignoreIndex: Int32, _ counted: Int
+        _: T.Type, _ lossGradient: Tensor, _ logits: Tensor, _ targets: Tensor, _ logSumExp: Tensor, _ ignoreIndex: Int32,
+        _ labelSmoothing: Double, _ counted: Int
     ) -> Tensor {
         let (x, t, lse) = (contiguous(logits), contiguous(targets), contiguous(logSumExp))
         let (rows, width) = (logits.shape[0], logits.shape[1])
@@ -90,7 +106,13 @@ extension CPUTensorBackend {
                 } else {
                     for i in 0..<width { o[i] = T.exponential(u[i] - shift) * scale }
                 }
-                o[Int(target)] -= scale
+                if labelSmoothing > 0 {
+                    let spread = scale * T(labelSmoothing / Double(width))
+                    for i in 0..<width { o[i] -= spread }
+                    o[Int(target)] -= scale * T(1 - labelSmoothing)
+                } else {
+                    o[Int(target)] -= scale
+                }
             }
         }
         return result

@@ -94,10 +94,39 @@ public protocol TensorBackend: AnyObject, Sendable {
     /// Mean negative log-likelihood of `targets` (i32 [N]) under logits [N, V], log-softmax fused
     /// in; targets equal to `ignoreIndex` count for nothing. Returns the loss (a 0-d tensor), the
     /// log-sum-exp per row for the backward rule, and how many targets counted.
-    func crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: Int32) -> (loss: Tensor, logSumExp: Tensor, counted: Int)
-    /// d loss / d logits = (softmax − onehot) · lossGradient / counted (rows with ignored targets: 0).
-    func crossEntropyBackward(lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, counted: Int)
-        -> Tensor
+    /// With label smoothing ε, each counted row's target is (1 − ε)·onehot + ε/V (PyTorch's
+    /// `label_smoothing`): loss = (1 − ε)·(lse − x[target]) + ε·(lse − mean(x)).
+    func crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: Int32, labelSmoothing: Double)
+        -> (loss: Tensor, logSumExp: Tensor, counted: Int)
+    /// d loss / d logits = (softmax − smoothed target) · lossGradient / counted (rows with ignored targets: 0).
+    func crossEntropyBackward(
+        lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, labelSmoothing: Double, counted: Int
+    ) -> Tensor
+
+    // MARK: Images ([batch, channels, height, width], PyTorch's NCHW)
+
+    /// 2-D cross-correlation (PyTorch's conv2d): input [N, C, H, W], weight [O, C/groups, kh, kw],
+    /// bias [O] → [N, O, Ho, Wo] (`Window2D.outputSize`); channels split into `groups` independent groups.
+    func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, window: Window2D, groups: Int) -> Tensor
+    /// The gradients of `conv2d` given the gradient of its output: the input's (nil unless
+    /// `inputGradient`, e.g. not for the first layer), the weight's and the bias's (Σ over N, Ho, Wo).
+    func conv2dBackward(gradient: Tensor, input: Tensor, weight: Tensor, window: Window2D, groups: Int, inputGradient: Bool)
+        -> (input: Tensor?, weight: Tensor, bias: Tensor)
+    /// Max or average pooling of each channel: [N, C, H, W] → [N, C, Ho, Wo] (dilation must be 1 for
+    /// averages). Max pooling also returns where each maximum was (i32, its index in the H × W plane)
+    /// for the backward rule.
+    func pool2d(_ kind: Pooling, _ input: Tensor, window: Window2D) -> (output: Tensor, argmax: Tensor?)
+    /// The input gradient of `pool2d` (`inputShape` the input's shape).
+    func pool2dBackward(_ kind: Pooling, gradient: Tensor, inputShape: [Int], argmax: Tensor?, window: Window2D) -> Tensor
+    /// Batch normalisation over axis 1 (channels) of [N, C, ...]: statistics over every other axis,
+    /// `(x − mean)·inverseStd ⊙ weight + bias` with the biased variance (PyTorch's training mode); also
+    /// returns the per-channel mean and 1/sqrt(var + ε) [C]. Weight and bias nil mean 1 and 0.
+    func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Double) -> (output: Tensor, mean: Tensor, inverseStd: Tensor)
+    func batchNormBackward(gradient: Tensor, input: Tensor, weight: Tensor?, mean: Tensor, inverseStd: Tensor)
+        -> (input: Tensor, weight: Tensor, bias: Tensor)
+    /// `x ⊙ scale + shift` per channel (axis 1) of [N, C, ...]: batch normalisation in evaluation mode
+    /// with its running statistics folded into scale and shift [C].
+    func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor
 
     // MARK: Frozen weights (a pretrained base in its stored type: LoRA and QLoRA)
 
@@ -144,6 +173,19 @@ public struct RotaryEmbedding: Sendable, Equatable {
 }
 
 extension TensorBackend {
+    /// Cross-entropy without label smoothing.
+    public func crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: Int32) -> (loss: Tensor, logSumExp: Tensor, counted: Int) {
+        crossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, labelSmoothing: 0)
+    }
+
+    public func crossEntropyBackward(
+        lossGradient: Tensor, logits: Tensor, targets: Tensor, logSumExp: Tensor, ignoreIndex: Int32, counted: Int
+    ) -> Tensor {
+        crossEntropyBackward(
+            lossGradient: lossGradient, logits: logits, targets: targets, logSumExp: logSumExp, ignoreIndex: ignoreIndex,
+            labelSmoothing: 0, counted: counted)
+    }
+
     /// Rotary embedding in ggml's normal mode (adjacent pairs), unscaled.
     public func rope(_ x: Tensor, theta: Double, firstPosition: Int, inverse: Bool) -> Tensor {
         rope(x, rotary: RotaryEmbedding(theta: theta), firstPosition: firstPosition, inverse: inverse)
