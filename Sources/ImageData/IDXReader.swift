@@ -37,14 +37,17 @@ public enum IDXReader {
     }
 
     private static func readHeader(_ file: FileBytes, magic: UInt32, dimensions: Int, kind: String) throws -> [Int] {
-        var words = [UInt32](repeating: 0, count: 1 + dimensions)
-        try words.withUnsafeMutableBytes { try file.readExactly(into: $0, what: "the \(kind) header") }
-        let values = words.map { UInt32(bigEndian: $0) }
-        guard values[0] == magic else {
+        // The magic first, so that a file of the wrong kind is called that rather than truncated.
+        var found: UInt32 = 0
+        try withUnsafeMutableBytes(of: &found) { try file.readExactly(into: $0, what: "the \(kind) magic number") }
+        guard UInt32(bigEndian: found) == magic else {
             throw ImageDataError(
-                "\(file.path): magic number 0x\(hex(values[0])) is not 0x\(hex(magic)) (\(kind)): not an IDX file of that kind")
+                "\(file.path): magic number 0x\(hex(UInt32(bigEndian: found))) is not 0x\(hex(magic)) (\(kind)): not an IDX file of that kind"
+            )
         }
-        return values.dropFirst().map { Int($0) }
+        var sizes = [UInt32](repeating: 0, count: dimensions)
+        try sizes.withUnsafeMutableBytes { try file.readExactly(into: $0, what: "the \(kind) header") }
+        return sizes.map { Int(UInt32(bigEndian: $0)) }
     }
 
     /// The byte count the header claims, refused before allocating when it cannot be in the file.

@@ -49,10 +49,15 @@ import Testing
         #expect(failure { _ = try DecodedImage.read(path: scratch.path + "/absent.png") }?.contains("cannot open") == true)
     }
 
-    /// Fixtures/huge-header.png: a valid PNG signature and IHDR (with its CRC) claiming 100000×100000 RGB.
-    @Test func hostileHeaderIsRefusedBeforeDecoding() {
-        let message = failure { _ = try DecodedImage.read(path: Fixtures.path("huge-header.png")) }
-        #expect(message?.contains("100000×100000") == true)
+    /// Fixtures/huge-header.png and large-header.png: a valid PNG signature and IHDR (with its CRC)
+    /// claiming 100000×100000 and 16000×16000 RGB; neither may allocate its pixels.
+    @Test func hostileHeadersAreRefusedBeforeDecoding() {
+        // Over stb's STBI_MAX_DIMENSIONS (16384): stb itself refuses the header.
+        let huge = failure { _ = try DecodedImage.read(path: Fixtures.path("huge-header.png")) }
+        #expect(huge?.contains("huge-header.png: cannot decode") == true && huge?.contains("Very large image") == true)
+        // Within stb's limit but over 2^26 pixels: refused from the header, before decoding.
+        let large = failure { _ = try DecodedImage.read(path: Fixtures.path("large-header.png")) }
+        #expect(large?.contains("large-header.png: the header says 16000×16000 pixels") == true)
     }
 }
 
