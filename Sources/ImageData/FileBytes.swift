@@ -74,6 +74,31 @@ final class FileBytes {
         }
     }
 
+    /// `count` bytes, or a failure naming `what` was cut short. A plain file's size was checked
+    /// against `count` already, so its bytes are allocated at once; gunzipped data grows with
+    /// what actually arrives, so a small gzip file claiming gigabytes fails at its real end
+    /// instead of allocating the claim.
+    func readAll(count: Int, what: String) throws -> [UInt8] {
+        guard isGzip else {
+            var bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBytes { try readExactly(into: $0, what: what) }
+            return bytes
+        }
+        let step = 1 << 22
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(count, step))
+        while bytes.count < count {
+            let start = bytes.count
+            let wanted = min(step, count - start)
+            bytes.append(contentsOf: repeatElement(0, count: wanted))
+            let got = try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+            guard got == wanted else {
+                throw ImageDataError("\(path): truncated: \(what) needs \(count) bytes, only \(start + got) remain")
+            }
+        }
+        return bytes
+    }
+
     /// Fails when data follows what the format described (and checks gzip's CRC at the end).
     func expectEnd(afterBytes consumed: Int) throws {
         var probe: UInt8 = 0

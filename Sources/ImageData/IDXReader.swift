@@ -17,8 +17,7 @@ public enum IDXReader {
         }
         guard height > 0, width > 0 else { throw ImageDataError("\(images): image size \(height)×\(width) must be positive") }
         let pixelCount = try checkedProduct([count, height, width], file: imageFile, headerBytes: 16)
-        var pixels = [UInt8](repeating: 0, count: pixelCount)
-        try pixels.withUnsafeMutableBytes { try imageFile.readExactly(into: $0, what: "\(count) images of \(height)×\(width) pixels") }
+        let pixels = try imageFile.readAll(count: pixelCount, what: "\(count) images of \(height)×\(width) pixels")
         try imageFile.expectEnd(afterBytes: 16 + pixelCount)
         return try ImageSet(channels: 1, height: height, width: width, pixels: pixels, labels: labelValues, classNames: classNames)
     }
@@ -27,8 +26,7 @@ public enum IDXReader {
         let file = try FileBytes(path: path)
         let count = try readHeader(file, magic: labelsMagic, dimensions: 1, kind: "idx1-ubyte labels")[0]
         _ = try checkedProduct([count], file: file, headerBytes: 8)
-        var bytes = [UInt8](repeating: 0, count: count)
-        try bytes.withUnsafeMutableBytes { try file.readExactly(into: $0, what: "\(count) labels") }
+        let bytes = try file.readAll(count: count, what: "\(count) labels")
         try file.expectEnd(afterBytes: 8 + count)
         if let bad = bytes.firstIndex(where: { Int($0) >= classNames.count }) {
             throw ImageDataError("\(path): label \(bytes[bad]) of item \(bad) is not below \(classNames.count), the number of classes")

@@ -49,6 +49,24 @@ import Testing
         #expect(imagesError(Array(good[0..<3]))?.contains(scratch.path + "/images") == true)
     }
 
+    @Test func gzipFilesTheTestWrites() throws {
+        let scratch = ScratchDirectory()
+        let labels = scratch.write("labels.gz", gzipStored(idxLabels([1, 2])))
+        let images = scratch.write("images.gz", gzipStored(idxImages(count: 2, height: 1, width: 3, pixels: [9, 8, 7, 6, 5, 4])))
+        let set = try IDXReader.read(images: images, labels: labels, classNames: names)
+        #expect(set.pixels == [9, 8, 7, 6, 5, 4] && set.labels == [1, 2])
+        // A claim within deflate's 1032:1 reach but beyond the data: truncated at the real end.
+        let short = scratch.write("short.gz", gzipStored(idxImages(count: 2, height: 10, width: 10, pixels: [1, 2, 3])))
+        #expect(
+            failure { _ = try IDXReader.read(images: short, labels: labels, classNames: names) }?
+                .contains("short.gz: truncated: 2 images of 10×10 pixels needs 200 bytes, only 3 remain") == true)
+        // A claim beyond what the compressed size can expand to: refused from the header.
+        let bomb = scratch.write("bomb.gz", gzipStored(idxImages(count: 2, height: 1000, width: 1000, pixels: [1])))
+        #expect(
+            failure { _ = try IDXReader.read(images: bomb, labels: labels, classNames: names) }?
+                .contains("bomb.gz: header claims 2000000 data bytes") == true)
+    }
+
     @Test func refusesBadLabels() throws {
         let scratch = ScratchDirectory()
         let images = scratch.write("images", idxImages(count: 2, height: 1, width: 1, pixels: [1, 2]))

@@ -74,3 +74,20 @@ func failure(_ body: () throws -> Void) -> String? {
 }
 
 func usleepForTest(_ microseconds: UInt32) { usleep(microseconds) }
+
+/// A gzip file (RFC 1952) holding `data` in one stored (uncompressed) deflate block, at most 65535 bytes.
+func gzipStored(_ data: [UInt8]) -> [UInt8] {
+    precondition(data.count <= 0xFFFF)
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in data {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+    }
+    crc = ~crc
+    let length = UInt16(data.count)
+    func little32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+    return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255] + [
+        1, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8),
+    ]
+        + data + little32(crc) + little32(UInt32(data.count))
+}
