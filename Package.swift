@@ -135,7 +135,9 @@ let package = Package(
         // Image classifiers (MLP, LeNet-5, a CNN, ResNet-8/20), their training loop and model files.
         .target(
             name: "Vision",
-            dependencies: ["Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "ImageData", "GGUF", "Threading"]),
+            dependencies: [
+                "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "ImageData", "GGUF", "Threading", "HuggingFaceFormats",
+            ]),
 
         // A terminal prompt with line editing and history, for `atelier chat`.
         .target(name: "LineEditing"),
@@ -161,7 +163,7 @@ let package = Package(
                 "GGUF", "ModelStore", "ModelInspection", "Compute", "Models", "Tokenizers", "Sampling", "Chat", "ChatTemplates", "Hardware",
                 "Planner", "Server", "Serving", "LineEditing", "Threading", "Tensors", "TensorOps", "Autograd", "NeuralNetworks",
                 "Datasets", "Training", "Adapters", "FineTuning", "Columns", "CSV", "DataFrames", "SQL", "DataBenchmark", "ImageData",
-                "Vision",
+                "Vision", "HuggingFaceFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["BuildInfo"]

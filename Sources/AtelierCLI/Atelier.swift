@@ -17,6 +17,7 @@ struct Atelier: AsyncParsableCommand {
         subcommands: [
             Run.self, ChatCommand.self, Perplexity.self, Tokenize.self, Bench.self, Pull.self, ListModels.self, Remove.self, Inspect.self,
             Doctor.self, Fit.self, Serve.self, Train.self, FineTune.self, Merge.self, Evaluate.self, SQLCommand.self, DataGenerate.self,
+            Predict.self,
         ]
     )
 

@@ -14,7 +14,7 @@ import Glibc
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train models on this machine's CPU.",
-        subcommands: [TrainGPT.self])
+        subcommands: [TrainGPT.self, TrainClassifier.self])
 }
 
 struct TrainGPT: ParsableCommand {

@@ -57,22 +57,13 @@ extension CPUTensorBackend {
             for channel in range {
                 var total = 0.0
                 for image in 0..<batch {
-                    let row = px + (image * channels + channel) * inner
-                    var partial = T(0)
-                    for i in 0..<inner { partial += row[i] }
-                    total += Double(partial)
+                    total += Double(RowReduction.sum(px + (image * channels + channel) * inner, count: inner))
                 }
                 let average = total / count
                 var squares = 0.0
                 for image in 0..<batch {
                     let row = px + (image * channels + channel) * inner
-                    let center = T(average)
-                    var partial = T(0)
-                    for i in 0..<inner {
-                        let d = row[i] - center
-                        partial += d * d
-                    }
-                    squares += Double(partial)
+                    squares += Double(RowReduction.squaredDeviation(row, from: T(average), count: inner))
                 }
                 let inverse = 1 / (squares / count + epsilon).squareRoot()
                 pm[channel] = T(average)
@@ -109,13 +100,8 @@ extension CPUTensorBackend {
                 for image in 0..<batch {
                     let offset = (image * channels + channel) * inner
                     let (g, row) = (pdy + offset, px + offset)
-                    var partialGradient = T(0), partialProduct = T(0)
-                    for i in 0..<inner {
-                        partialGradient += g[i]
-                        partialProduct += g[i] * (row[i] - center)
-                    }
-                    sumGradient += Double(partialGradient)
-                    sumProduct += Double(partialProduct) * Double(inverse)
+                    sumGradient += Double(RowReduction.sum(g, count: inner))
+                    sumProduct += Double(RowReduction.centeredDot(g, row, center: center, count: inner)) * Double(inverse)
                 }
                 pdb[channel] = T(sumGradient)
                 pdw[channel] = T(sumProduct)

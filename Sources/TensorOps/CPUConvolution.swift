@@ -102,10 +102,7 @@ extension CPUTensorBackend {
                     let outputGradient = pdy + (image * shape.outputs + group * shape.groupOutputs) * plane
                     let groupWeight = group * shape.groupOutputs * shape.patch
                     for o in 0..<shape.groupOutputs {
-                        let row = outputGradient + o * plane
-                        var total = T(0)
-                        for i in 0..<plane { total += row[i] }
-                        biasGradient[group * shape.groupOutputs + o] += total
+                        biasGradient[group * shape.groupOutputs + o] += RowReduction.sum(outputGradient + o * plane, count: plane)
                     }
                     // dW_g += dY_g · columnsᵀ
                     T.gemm(
@@ -167,17 +164,17 @@ extension CPUTensorBackend {
                     for oh in 0..<outputHeight {
                         let out = row + oh * outputWidth
                         let ih = oh * window.stride.height + rowOffset
+                        // Plain loops, not memset/memmove: rows are short (8–32 values) and the
+                        // padding a value or two, where a library call costs more than the copy.
                         guard ih >= 0 && ih < shape.height && !valid.isEmpty else {
-                            out.update(repeating: 0, count: outputWidth)
+                            for ow in 0..<outputWidth { out[ow] = 0 }
                             continue
                         }
-                        if valid.lowerBound > 0 { out.update(repeating: 0, count: valid.lowerBound) }
-                        if valid.upperBound < outputWidth {
-                            (out + valid.upperBound).update(repeating: 0, count: outputWidth - valid.upperBound)
-                        }
+                        for ow in 0..<valid.lowerBound { out[ow] = 0 }
+                        for ow in valid.upperBound..<outputWidth { out[ow] = 0 }
                         let line = source + ih * shape.width + columnOffset
                         if window.stride.width == 1 {
-                            (out + valid.lowerBound).update(from: line + valid.lowerBound, count: valid.count)
+                            for ow in valid { out[ow] = line[ow] }
                         } else {
                             for ow in valid { out[ow] = line[ow * window.stride.width] }
                         }

@@ -47,10 +47,16 @@ extension CPUTensorBackend {
         let pa = argmax.map { typed($0, Int32.self) }
         let outputPlane = output.height * output.width
         let divisor = T(window.kernel.height * window.kernel.width)
+        // The common case, non-overlapping 2×2 windows inside the image, without bounds checks.
+        let halving = window.kernel == (2, 2) && window.stride == (2, 2) && window.padding == (0, 0) && window.dilation == (1, 1)
         parallel(planes, elements: planes * outputPlane * window.kernel.height * window.kernel.width) { range in
             for plane in range {
                 let source = px + plane * height * width
                 let out = py + plane * outputPlane
+                if halving {
+                    Self.halvingPool(source, width: width, out, argmax: pa.map { $0 + plane * outputPlane }, output: output)
+                    continue
+                }
                 for oh in 0..<output.height {
                     for ow in 0..<output.width {
                         var best = -T.infinity, bestIndex = Int32(-1), total = T(0)
@@ -83,6 +89,34 @@ extension CPUTensorBackend {
             }
         }
         return (result, argmax)
+    }
+
+    @inline(__always)
+    private static func halvingPool<T: TensorScalar>(
+        _ source: UnsafeMutablePointer<T>, width: Int, _ out: UnsafeMutablePointer<T>, argmax: UnsafeMutablePointer<Int32>?,
+        output: (height: Int, width: Int)
+    ) {
+        for oh in 0..<output.height {
+            let top = 2 * oh * width, bottom = top + width
+            let row = out + oh * output.width
+            guard let argmax else {
+                for ow in 0..<output.width {
+                    let a = source[top + 2 * ow], b = source[top + 2 * ow + 1], c = source[bottom + 2 * ow], d = source[bottom + 2 * ow + 1]
+                    row[ow] = (a + b + c + d) * T(0.25)
+                }
+                continue
+            }
+            let indices = argmax + oh * output.width
+            for ow in 0..<output.width {
+                // Ties go to the first in row-major order, as the general loop.
+                var best = source[top + 2 * ow], index = top + 2 * ow
+                if source[top + 2 * ow + 1] > best { (best, index) = (source[top + 2 * ow + 1], top + 2 * ow + 1) }
+                if source[bottom + 2 * ow] > best { (best, index) = (source[bottom + 2 * ow], bottom + 2 * ow) }
+                if source[bottom + 2 * ow + 1] > best { (best, index) = (source[bottom + 2 * ow + 1], bottom + 2 * ow + 1) }
+                row[ow] = best
+                indices[ow] = Int32(index)
+            }
+        }
     }
 
     private func poolBackwardKernel<T: TensorScalar>(

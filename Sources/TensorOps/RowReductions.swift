@@ -66,6 +66,25 @@ enum RowReduction {
         return total
     }
 
+    /// Σ p[i]·(q[i] − center).
+    @inline(__always)
+    static func centeredDot<T: TensorScalar>(_ p: UnsafePointer<T>, _ q: UnsafePointer<T>, center: T, count: Int) -> T {
+        var (a, b) = (SIMD8<T>(), SIMD8<T>())
+        let c = SIMD8<T>(repeating: center)
+        var i = 0
+        while i + 16 <= count {
+            a.addProduct(load(p, i), load(q, i) - c)
+            b.addProduct(load(p, i + 8), load(q, i + 8) - c)
+            i += 16
+        }
+        var total = (a + b).sum()
+        while i < count {
+            total += p[i] * (q[i] - center)
+            i += 1
+        }
+        return total
+    }
+
     /// Σ (p[i] − center)².
     @inline(__always)
     static func squaredDeviation<T: TensorScalar>(_ p: UnsafePointer<T>, from center: T, count: Int) -> T {
