@@ -147,8 +147,9 @@ struct TrainClassifier: ParsableCommand {
             let index = min(points.count - 1, record.epoch * perEpoch - 1)
             if index >= 0 { points[index].validationLoss = record.testLoss }
         }
-        let accuracy = progress.history.map { "\($0.epoch): \(Format.fixed($0.testAccuracy * 100, 1))%" }.joined(separator: ", ")
-        let svg = LossCurve.svg(points, title: "\(model) — loss (test loss per epoch); test accuracy by epoch \(accuracy)")
+        let accuracy = progress.history.filter { $0.epoch * perEpoch >= 1 }.map { (step: $0.epoch * perEpoch, value: $0.testAccuracy) }
+        let svg = LossCurve.svg(
+            points, title: "\(model): training loss, test loss (red) and test accuracy (green) per epoch", accuracy: accuracy)
         try ClassifierFile.writeAtomically(Array(svg.utf8), to: base + ".loss.svg")
     }
 }

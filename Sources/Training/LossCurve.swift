@@ -14,9 +14,10 @@ public enum LossCurve {
         }
     }
 
-    public static func svg(_ points: [Point], title: String = "loss") -> String {
+    /// `accuracy` (step, fraction 0…1), when given, is drawn on a right-hand axis from 0 to 100 %.
+    public static func svg(_ points: [Point], title: String = "loss", accuracy: [(step: Int, value: Double)] = []) -> String {
         let (width, height) = (720.0, 420.0)
-        let (left, right, top, bottom) = (60.0, 20.0, 30.0, 40.0)
+        let (left, right, top, bottom) = (60.0, accuracy.isEmpty ? 20.0 : 40.0, 30.0, 40.0)
         let finite = points.filter { $0.trainLoss.isFinite }
         guard let first = finite.first, let last = finite.last else {
             return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\"></svg>\n"
@@ -52,6 +53,19 @@ public enum LossCurve {
             svg += "<polyline fill=\"none\" stroke=\"#d9534f\" stroke-width=\"2\" points=\"\(path(validation))\"/>\n"
             for (step, loss) in validation {
                 svg += "<circle cx=\"\(format(x(step)))\" cy=\"\(format(y(loss)))\" r=\"3\" fill=\"#d9534f\"/>\n"
+            }
+        }
+        if !accuracy.isEmpty {
+            func ay(_ fraction: Double) -> Double { top + (1 - fraction) * (height - top - bottom) }
+            let pairs = accuracy.map { "\(format(x($0.step))),\(format(ay($0.value)))" }.joined(separator: " ")
+            svg += "<polyline fill=\"none\" stroke=\"#2e8b57\" stroke-width=\"2\" points=\"\(pairs)\"/>\n"
+            for tick in 0...4 {
+                svg +=
+                    "<text x=\"\(Int(width - right) + 2)\" y=\"\(format(ay(Double(tick) / 4) + 4))\" font-size=\"10\" fill=\"#2e8b57\">\(tick * 25)%</text>"
+            }
+            if let last = accuracy.last {
+                svg +=
+                    "<text x=\"\(Int(left) + 4)\" y=\"\(Int(height) - 24)\" fill=\"#2e8b57\">accuracy \(format(last.value * 100))%</text>\n"
             }
         }
         svg += "<text x=\"\(Int(width - right) - 200)\" y=\"18\" fill=\"#4a90d9\">train (smoothed)</text>"

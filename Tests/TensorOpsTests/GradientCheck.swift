@@ -73,3 +73,10 @@ struct GradientCheck {
         return copy
     }
 }
+
+/// Every value within `tolerance` of its reference, relative to max(1, |reference|).
+func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double = 1e-12, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.count == expected.count, sourceLocation: sourceLocation)
+    let worst = zip(actual, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+    #expect(worst <= tolerance, "worst relative difference \(worst)", sourceLocation: sourceLocation)
+}
