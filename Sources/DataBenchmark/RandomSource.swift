@@ -1,37 +1,13 @@
-/// xoshiro256** seeded through splitmix64: our own stream, so values differ from R's Mersenne
+import Randomness
+
+/// Randomness' xoshiro256**: our own stream, so values differ from R's Mersenne
 /// Twister in db-benchmark's scripts, while every distribution and key overlap matches theirs.
 public struct RandomSource: Sendable {
-    private var s0: UInt64
-    private var s1: UInt64
-    private var s2: UInt64
-    private var s3: UInt64
+    private var generator: Xoshiro256
 
-    public init(seed: UInt64) {
-        var state = seed
-        func splitmix() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitmix()
-        s1 = splitmix()
-        s2 = splitmix()
-        s3 = splitmix()
-    }
+    public init(seed: UInt64) { generator = Xoshiro256(seed: seed) }
 
-    @inline(__always) public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
+    @inline(__always) public mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in 1...count (R's `sample(count, n, TRUE)`), by Lemire's multiply-shift with rejection so
     /// no value is favoured.

@@ -1,41 +1,16 @@
-/// xoshiro256** (Blackman and Vigna, 2018) seeded through splitmix64: fast, small and the same on
-/// every platform, so a seed and an epoch give the same order and augmentation anywhere.
+import Randomness
+
+/// Randomness' xoshiro256** with a seed, a stream and a substream mixed into its seed, so a seed
+/// and an epoch give the same order and augmentation anywhere.
 struct SeededRandom: RandomNumberGenerator {
-    private var s0, s1, s2, s3: UInt64
+    private var generator: Xoshiro256
 
-    /// The seed words are mixed by splitmix64, as the xoshiro authors advise, so that nearby
-    /// seeds (epoch 1, epoch 2, …) give unrelated streams.
+    /// Nearby seeds (epoch 1, epoch 2, …) give unrelated streams: each part passes through splitmix's mix.
     init(seed: UInt64, stream: UInt64 = 0, substream: UInt64 = 0) {
-        var mixer = Self.finalize(Self.finalize(Self.finalize(seed) ^ stream) ^ substream)
-        s0 = Self.splitmix(&mixer)
-        s1 = Self.splitmix(&mixer)
-        s2 = Self.splitmix(&mixer)
-        s3 = Self.splitmix(&mixer)
+        generator = Xoshiro256(seed: Xoshiro256.mix(Xoshiro256.mix(Xoshiro256.mix(seed) ^ stream) ^ substream))
     }
 
-    private static func splitmix(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return finalize(state)
-    }
-
-    private static func finalize(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in 0..<bound by Lemire's multiply-shift (the bias, below 2^-40 for our bounds, does not matter here).
     mutating func below(_ bound: Int) -> Int {

@@ -5,34 +5,69 @@ import Threading
 /// matrix [C·kh·kw, Ho·Wo] (in a per-worker scratch buffer) so the product with the weight
 /// [O, C·kh·kw] is one OpenBLAS GEMM that writes the NCHW output directly. Images are split over
 /// the pool's workers; the backward pass recomputes the columns instead of keeping them (memory
-/// is the bottleneck) and sums each worker's weight gradient at the end.
+/// is the bottleneck) and sums each worker's weight gradient at the end. Stride-1 shapes go to the
+/// direct kernels instead (DirectConvolution.swift), which measured faster.
 extension CPUTensorBackend {
+    /// How a convolution is computed; tests pick one to check each against the other.
+    enum ConvolutionAlgorithm { case automatic, unfolded, direct }
+
     public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, window: Window2D, groups: Int) -> Tensor {
-        let shape = ConvolutionShape(input: input.shape, weight: weight.shape, window: window, groups: groups)
-        precondition(input.dtype == weight.dtype && (bias?.dtype ?? input.dtype) == input.dtype, "conv2d operands differ in dtype")
-        precondition(bias == nil || bias!.shape == [shape.outputs], "conv2d bias \(bias!.shape) for \(shape.outputs) outputs")
-        return dispatch(
-            input.dtype, "conv2d", f32: { conv2dKernel(Float.self, input, weight, bias, shape) },
-            f64: { conv2dKernel(Double.self, input, weight, bias, shape) })
+        conv2d(input, weight: weight, bias: bias, window: window, groups: groups, algorithm: .automatic)
     }
 
     public func conv2dBackward(gradient: Tensor, input: Tensor, weight: Tensor, window: Window2D, groups: Int, inputGradient: Bool)
         -> (input: Tensor?, weight: Tensor, bias: Tensor)
     {
-        let shape = ConvolutionShape(input: input.shape, weight: weight.shape, window: window, groups: groups)
-        precondition(gradient.shape == shape.outputShape, "conv2d gradient \(gradient.shape) for output \(shape.outputShape)")
-        return dispatch(
-            input.dtype, "conv2dBackward",
-            f32: { conv2dBackwardKernel(Float.self, gradient, input, weight, shape, inputGradient) },
-            f64: { conv2dBackwardKernel(Double.self, gradient, input, weight, shape, inputGradient) })
+        conv2dBackward(
+            gradient: gradient, input: input, weight: weight, window: window, groups: groups, inputGradient: inputGradient,
+            algorithm: .automatic)
     }
 
-    private func conv2dKernel<T: TensorScalar>(_: T.Type, _ input: Tensor, _ weight: Tensor, _ bias: Tensor?, _ shape: ConvolutionShape)
+    func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, window: Window2D, groups: Int, algorithm: ConvolutionAlgorithm)
         -> Tensor
     {
+        let shape = ConvolutionShape(input: input.shape, weight: weight.shape, window: window, groups: groups)
+        precondition(input.dtype == weight.dtype && (bias?.dtype ?? input.dtype) == input.dtype, "conv2d operands differ in dtype")
+        precondition(bias == nil || bias!.shape == [shape.outputs], "conv2d bias \(bias!.shape) for \(shape.outputs) outputs")
+        let direct = resolve(algorithm, shape)
+        return dispatch(
+            input.dtype, "conv2d", f32: { conv2dKernel(Float.self, input, weight, bias, shape, direct: direct) },
+            f64: { conv2dKernel(Double.self, input, weight, bias, shape, direct: direct) })
+    }
+
+    func conv2dBackward(
+        gradient: Tensor, input: Tensor, weight: Tensor, window: Window2D, groups: Int, inputGradient: Bool,
+        algorithm: ConvolutionAlgorithm
+    ) -> (input: Tensor?, weight: Tensor, bias: Tensor) {
+        let shape = ConvolutionShape(input: input.shape, weight: weight.shape, window: window, groups: groups)
+        precondition(gradient.shape == shape.outputShape, "conv2d gradient \(gradient.shape) for output \(shape.outputShape)")
+        let direct = resolve(algorithm, shape)
+        return dispatch(
+            input.dtype, "conv2dBackward",
+            f32: { conv2dBackwardKernel(Float.self, gradient, input, weight, shape, inputGradient, direct: direct) },
+            f64: { conv2dBackwardKernel(Double.self, gradient, input, weight, shape, inputGradient, direct: direct) })
+    }
+
+    private func resolve(_ algorithm: ConvolutionAlgorithm, _ shape: ConvolutionShape) -> Bool {
+        switch algorithm {
+        case .automatic: return shape.suitsDirectKernel
+        case .unfolded: return false
+        case .direct:
+            precondition(shape.suitsDirectKernel, "direct convolution asked for a shape it does not run: \(shape.window)")
+            return true
+        }
+    }
+
+    private func conv2dKernel<T: TensorScalar>(
+        _: T.Type, _ input: Tensor, _ weight: Tensor, _ bias: Tensor?, _ shape: ConvolutionShape, direct: Bool
+    ) -> Tensor {
         let (x, w) = (contiguous(input), contiguous(weight))
         let b = bias.map { contiguous($0) }
         let result = empty(shape.outputShape, dtype: input.dtype)
+        if direct {
+            directConv2dKernel(T.self, x, w, b, shape, into: result)
+            return result
+        }
         let workers = min(pool.threadCount, max(1, shape.batch))
         let scratchSize = shape.isPointwise ? 0 : shape.patch * shape.outputPlane
         let scratch = empty([max(1, workers * scratchSize)], dtype: input.dtype)
@@ -68,9 +103,10 @@ extension CPUTensorBackend {
     }
 
     private func conv2dBackwardKernel<T: TensorScalar>(
-        _: T.Type, _ gradient: Tensor, _ input: Tensor, _ weight: Tensor, _ shape: ConvolutionShape, _ wantsInput: Bool
+        _: T.Type, _ gradient: Tensor, _ input: Tensor, _ weight: Tensor, _ shape: ConvolutionShape, _ wantsInput: Bool, direct: Bool
     ) -> (input: Tensor?, weight: Tensor, bias: Tensor) {
         let (dy, x, w) = (contiguous(gradient), contiguous(input), contiguous(weight))
+        if direct { return directConv2dBackwardKernel(T.self, dy, x, w, shape, wantsInput) }
         let workers = min(pool.threadCount, max(1, shape.batch))
         let plane = shape.outputPlane
         let weightSize = shape.outputs * shape.patch

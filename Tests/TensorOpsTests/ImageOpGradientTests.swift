@@ -50,6 +50,10 @@ import Testing
         ([2, 4, 5, 5], 3, Window2D(kernel: 1), 1),
         ([2, 4, 5, 5], 4, Window2D(kernel: 2, stride: 2), 4),
         ([1, 1, 4, 4], 2, Window2D(kernel: 5, padding: 2), 1),
+        // Direct-kernel shapes: outputs and channels not multiples of its block of four, lines
+        // longer than its 16-position tile, an asymmetric kernel and padding.
+        ([2, 3, 7, 19], 6, Window2D(kernel: (3, 2), stride: (1, 1), padding: (1, 0), dilation: (1, 1)), 1),
+        ([1, 5, 9, 8], 9, Window2D(kernel: 5, padding: 1), 1),
     ]
 
     @Test(arguments: geometries.indices) func convolutionMatchesTheDefiningSum(_ index: Int) {
