@@ -119,7 +119,7 @@ let package = Package(
 
         // The data engine (atelier sql), beside the ML modules over the shared bottom (Threading):
         // typed columns with validity bitmaps and string views, record batches, tables.
-        .target(name: "Columns", swiftSettings: simd),
+        .target(name: "Columns", dependencies: ["CPrefetch"], swiftSettings: simd),
         // gzip streams (Debian's zlib): wheels and sdists from PyPI, gzip-compressed CSV files.
         .target(name: "Compression", dependencies: ["CZlib"]),
         // CSV files: the parallel reader (safe chunk boundaries, whole-file type inference that
@@ -219,9 +219,9 @@ let package = Package(
                 "FineTuning", "Adapters", "Models", "Chat", "Compute", "Tensors", "TensorOps", "Autograd", "NeuralNetworks", "Training",
                 "Tokenizers", "GGUF", "Quantization", "ModelStore", "Datasets", "Sampling",
             ], exclude: ["Fixtures"]),
-        .testTarget(name: "ColumnsTests", dependencies: ["Columns"]),
+        .testTarget(name: "ColumnsTests", dependencies: ["Columns", "Randomness"]),
         .testTarget(name: "CSVTests", dependencies: ["CSV", "Columns", "Compression"], exclude: ["Fixtures"]),
-        .testTarget(name: "DataFramesTests", dependencies: ["DataFrames", "Columns", "CSV"]),
+        .testTarget(name: "DataFramesTests", dependencies: ["DataFrames", "Columns", "CSV", "Randomness"]),
         .testTarget(name: "SQLTests", dependencies: ["SQL", "DataFrames", "Columns", "CSV", "DataBenchmark"], exclude: ["Fixtures"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Compression"], exclude: ["Fixtures"]),
         .testTarget(

@@ -145,7 +145,7 @@ public enum CSVReader {
     }
 
     static func parseFile(_ path: String, options: CSVReadOptions, pool: ThreadPool) throws -> ParsedFile {
-        let source = try CSVBytes(path: path, maximumDecompressed: options.maximumDecompressedBytes)
+        let source = try CSVBytes(path: path, maximumDecompressed: options.maximumDecompressedBytes, pool: pool)
         let buffer = source.buffer
         guard buffer.count > 0, let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             throw CSVError("\(path): the file is empty (no header, no rows)")
@@ -189,8 +189,7 @@ public enum CSVReader {
         }
         let bodyStart = options.header ? afterHeader : start
         let forced = names.map { name in options.columnTypes[name].map(ColumnAssembly.kind(of:)) }
-        let boundaries = chunkBoundaries(
-            base, from: bodyStart, to: buffer.count, quote: options.quote, options: options, workers: pool.threadCount)
+        let boundaries = chunkBoundaries(base, from: bodyStart, to: buffer.count, quote: options.quote, options: options, pool: pool)
         let file = ParsedFile(source: source, names: names, bodyStart: bodyStart, headerLines: options.header ? 1 : 0, chunks: [])
         let chunks = try pool.morsels(boundaries.count - 1) { index, _ -> ParsedChunk in
             let parser = ChunkParser(
@@ -226,23 +225,24 @@ public enum CSVReader {
     /// Record-aligned chunk starts (and the end), each cut moved past the next newline outside
     /// quotes, found from the quote parity before it.
     static func chunkBoundaries(
-        _ base: UnsafePointer<UInt8>, from start: Int, to end: Int, quote: UInt8, options: CSVReadOptions, workers: Int
-    )
-        -> [Int]
-    {
+        _ base: UnsafePointer<UInt8>, from start: Int, to end: Int, quote: UInt8, options: CSVReadOptions, pool: ThreadPool
+    ) -> [Int] {
         let length = end - start
-        let size = options.chunkBytes ?? max(1 << 20, min(64 << 20, length / max(1, workers * 2) + 1))
+        let size = options.chunkBytes ?? max(1 << 20, min(64 << 20, length / max(1, pool.threadCount * 2) + 1))
         let count = max(1, (length + size - 1) / size)
         if count == 1 { return [start, end] }
-        // Quote parity at each raw cut, from counts per raw chunk.
+        // Quote parity at each raw cut, from counts per raw chunk (counted in parallel).
+        func quotesIn(_ chunk: Int) -> Int {
+            let from = start + chunk * size
+            return countBytes(quote, base + from, min(end, from + size) - from)
+        }
+        // (The body cannot throw; `morsels` is declared throwing for bodies that do.)
+        let quotes = (try? pool.morsels(count) { chunk, _ in quotesIn(chunk) }) ?? (0..<count).map(quotesIn)
         var parities = [Bool](repeating: false, count: count)
         var odd = false
         for chunk in 0..<count {
             parities[chunk] = odd
-            let from = start + chunk * size, to = min(end, from + size)
-            var quotes = 0
-            for index in from..<to where base[index] == quote { quotes += 1 }
-            if quotes & 1 == 1 { odd.toggle() }
+            if quotes[chunk] & 1 == 1 { odd.toggle() }
         }
         var cuts = [start]
         for chunk in 1..<count {
@@ -258,6 +258,29 @@ public enum CSVReader {
         }
         if cuts.last! < end { cuts.append(end) } else if cuts.count == 1 { cuts.append(end) }
         return cuts
+    }
+}
+
+extension CSVReader {
+    /// How many bytes of `p[0..<n]` equal `byte`, eight at a time: a word's bytes that equal it
+    /// become zero after an XOR, and the high bit of each zero byte is set exactly by
+    /// ~(((x & 0x7F…) + 0x7F…) | x | 0x7F…).
+    static func countBytes(_ byte: UInt8, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        var total = 0
+        var index = 0
+        let raw = UnsafeRawPointer(p)
+        while index + 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ pattern
+            total += (~(((x & low) &+ low) | x | low)).nonzeroBitCount
+            index += 8
+        }
+        while index < n {
+            if p[index] == byte { total += 1 }
+            index += 1
+        }
+        return total
     }
 }
 

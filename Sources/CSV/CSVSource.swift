@@ -1,5 +1,6 @@
 import Compression
 import Glibc
+import Threading
 
 /// The bytes of one CSV file in memory: read whole, and inflated when it is gzip (by magic number,
 /// whatever its name).
@@ -10,7 +11,7 @@ final class CSVBytes: @unchecked Sendable {
     let count: Int
     private let owned: UnsafeMutableRawPointer?
 
-    init(path: String, maximumDecompressed: Int) throws {
+    init(path: String, maximumDecompressed: Int, pool: ThreadPool) throws {
         self.path = path
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw CSVError("\(path): cannot open (\(String(cString: strerror(errno))))") }
@@ -24,19 +25,29 @@ final class CSVBytes: @unchecked Sendable {
             return
         }
         // Read, not mapped: a file that another process truncates while we parse it would turn
-        // into SIGBUS on a mapping; a read copy stays valid whatever happens to the file.
+        // into SIGBUS on a mapping; a read copy stays valid whatever happens to the file. The
+        // workers read pieces of it side by side (the copy and the page faults of the buffer are
+        // most of a read's cost when the file is in the page cache).
         let data = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-        var done = 0
-        while done < size {
-            let n = pread(descriptor, data + done, size - done, off_t(done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                data.deallocate()
-                throw CSVError(
-                    "\(path): read failed after \(done) of \(size) bytes (\(n == 0 ? "the file shrank" : String(cString: strerror(errno))))"
-                )
+        let piece = 16 << 20
+        do {
+            _ = try pool.morsels((size + piece - 1) / piece) { index, _ in
+                let start = index * piece, end = min(size, start + piece)
+                var done = start
+                while done < end {
+                    let n = pread(descriptor, data + done, end - done, off_t(done))
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else {
+                        throw CSVError(
+                            "\(path): read failed at byte \(done) of \(size) (\(n == 0 ? "the file shrank" : String(cString: strerror(errno))))"
+                        )
+                    }
+                    done += n
+                }
             }
-            done += n
+        } catch {
+            data.deallocate()
+            throw error
         }
         if size >= 2 && data.load(as: UInt8.self) == 0x1f && data.load(fromByteOffset: 1, as: UInt8.self) == 0x8b {
             defer { data.deallocate() }

@@ -39,6 +39,9 @@ struct ChunkColumn {
     var doubles: [Double] = []
     /// Dictionary codes while the column's distinct strings stay few, else views.
     var interner: StringInterner?
+    /// `interner != nil`, kept beside it: testing the optional itself in the parse loop copies the
+    /// interner (a retain and release of each of its arrays per field).
+    var dictionaryEncoded = false
     var codes: [UInt32] = []
     var strings: StringArrayBuilder?
     /// Set when the column became text after rows were already parsed as something else: its
@@ -87,6 +90,9 @@ struct ChunkParser {
         }
         var fields = [Field](repeating: Field(start: 0, length: 0, escaped: false), count: columnCount)
         var unescaped: [UInt8] = []
+        // Dictionary-encoded fields of the current record, interned after the record's other
+        // fields are parsed: their table slots are prefetched meanwhile.
+        var deferred = [Int](repeating: 0, count: columnCount)
         var position = start
         var rows = 0
         while position < end {
@@ -97,12 +103,26 @@ struct ChunkParser {
             guard count == columnCount || (padMissing && count < columnCount) else {
                 throw Failure(offset: recordStart, field: nil, message: "expected \(columnCount) fields, found \(count)")
             }
+            var deferredCount = 0
             for column in 0..<columnCount {
                 if column >= count {
                     appendNull(&columns[column], row: rows)
                     continue
                 }
                 let field = fields[column]
+                if !field.escaped && columns[column].kind == .text && columns[column].dictionaryEncoded && !columns[column].needsText {
+                    let p = bytes + field.start
+                    if (field.start != recordStart && isQuotedAt(field.start)) || !isNullText(p, field.length) {
+                        guard FieldParsing.isValidUTF8(p, field.length) else {
+                            throw Failure(offset: field.start, field: column + 1, message: "invalid UTF-8")
+                        }
+                        columns[column].count += 1
+                        columns[column].interner!.prefetch(UnsafeRawBufferPointer(start: p, count: field.length))
+                        deferred[deferredCount] = column
+                        deferredCount += 1
+                        continue
+                    }
+                }
                 if field.escaped {
                     unescaped.removeAll(keepingCapacity: true)
                     var index = field.start
@@ -121,6 +141,10 @@ struct ChunkParser {
                         quoted: fields[column].start != recordStart && isQuotedAt(field.start), row: rows, column: column,
                         offset: field.start)
                 }
+            }
+            for index in 0..<deferredCount {
+                let field = fields[deferred[index]]
+                appendText(&columns[deferred[index]], UnsafeRawBufferPointer(start: bytes + field.start, count: field.length))
             }
             rows += 1
         }
@@ -305,6 +329,7 @@ struct ChunkParser {
         case .double: column.doubles = [Double](repeating: 0, count: rows)
         case .text:
             column.interner = StringInterner()
+            column.dictionaryEncoded = true
             column.codes = [UInt32](repeating: 0, count: rows)
         case .empty: break
         }
@@ -313,7 +338,7 @@ struct ChunkParser {
     @inline(__always)
     func appendText(_ column: inout ChunkColumn, _ bytes: UnsafeRawBufferPointer) {
         if column.needsText { return }
-        if column.interner != nil {
+        if column.dictionaryEncoded {
             column.codes.append(column.interner!.intern(bytes))
             if column.interner!.count > ChunkParser.dictionaryLimit {
                 // Too many distinct values: the column is stored as views from here on.
@@ -322,6 +347,7 @@ struct ChunkParser {
                 for code in column.codes { dictionary.withBytes(Int(code)) { builder.append($0) } }
                 column.strings = builder
                 column.interner = nil
+                column.dictionaryEncoded = false
                 column.codes = []
             }
         } else {
@@ -345,6 +371,7 @@ struct ChunkParser {
         for index in wanted {
             columns[index] = ChunkColumn(kind: .text)
             columns[index].interner = StringInterner()
+            columns[index].dictionaryEncoded = true
         }
         var fields = [Field](repeating: Field(start: 0, length: 0, escaped: false), count: columnCount)
         var position = start

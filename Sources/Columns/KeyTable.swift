@@ -86,16 +86,29 @@ public struct KeyTable: Sendable {
         }
     }
 
-    private mutating func grow() {
-        let size = slots.count * 2
+    /// Makes room for `capacity` keys without growing again (one rehash now instead of several
+    /// doublings later, when a caller can tell the keys will be many).
+    public mutating func reserve(_ capacity: Int) {
+        var size = slots.count
+        while size < capacity * 2 { size <<= 1 }
+        if size > slots.count { rehash(size) }
+        keys.reserveCapacity(capacity * width)
+    }
+
+    private mutating func grow() { rehash(slots.count * 2) }
+
+    private mutating func rehash(_ size: Int) {
         var newSlots = [UInt64](repeating: KeyTable.emptySlot, count: size)
         let newMask = size - 1
+        let width = self.width
         keys.withUnsafeBufferPointer { stored in
-            for group in 0..<count {
-                let hash = KeyTable.hash(stored.baseAddress! + group * width, width: width)
-                var slot = Int(truncatingIfNeeded: hash) & newMask
-                while newSlots[slot] != KeyTable.emptySlot { slot = (slot + 1) & newMask }
-                newSlots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(group)
+            newSlots.withUnsafeMutableBufferPointer { newSlots in
+                for group in 0..<count {
+                    let hash = KeyTable.hash(stored.baseAddress! + group * width, width: width)
+                    var slot = Int(truncatingIfNeeded: hash) & newMask
+                    while newSlots[slot] != KeyTable.emptySlot { slot = (slot + 1) & newMask }
+                    newSlots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(group)
+                }
             }
         }
         slots = newSlots

@@ -6,12 +6,40 @@ import Columns
 protocol Accumulator: AnyObject {
     func grow(to groups: Int)
     func update(_ groups: UnsafeBufferPointer<UInt32>, _ arguments: [Column], ordinals: Int64)
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>)
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping)
     func finish(_ groups: Int) throws -> Column
     func empty() -> any Accumulator
 }
 
 let skip = UInt32.max
+
+/// Which of another accumulator's groups merge into which of this one's: `sources[i]` → `targets[i]`
+/// (a partition's share of a worker's groups). Iterating it visits only those groups, so merging
+/// a worker's groups into p partitions costs its groups once, not p times.
+struct GroupMapping: Sequence {
+    let sources: UnsafeBufferPointer<UInt32>
+    let targets: UnsafeBufferPointer<UInt32>
+
+    struct Iterator: IteratorProtocol {
+        let mapping: GroupMapping
+        var index = 0
+        @inline(__always)
+        mutating func next() -> (Int, Int)? {
+            guard index < mapping.sources.count else { return nil }
+            defer { index += 1 }
+            return (Int(mapping.sources[index]), Int(mapping.targets[index]))
+        }
+    }
+    func makeIterator() -> Iterator { Iterator(mapping: self) }
+
+    /// The target of each of the other's first `count` groups, `skip` where it has none (for
+    /// accumulators that keep values, not one state a group).
+    func dense(count: Int) -> [UInt32] {
+        var result = [UInt32](repeating: skip, count: count)
+        for (group, target) in self where group < count { result[group] = UInt32(target) }
+        return result
+    }
+}
 
 enum Accumulators {
     static func make(_ call: AggregateCall) -> any Accumulator {
@@ -54,9 +82,9 @@ final class CountAccumulator: Accumulator {
             }
         }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! CountAccumulator
-        for (group, count) in other.counts.enumerated() where mapping[group] != skip { counts[Int(mapping[group])] += count }
+        for (group, target) in mapping { counts[target] += other.counts[group] }
     }
     func finish(_ groups: Int) -> Column { Column(.int64(Array(counts.prefix(groups)))) }
     func empty() -> any Accumulator { CountAccumulator(countsRows: countsRows) }
@@ -104,11 +132,10 @@ final class IntegerSumAccumulator: Accumulator {
         }
         overflowed = overflowed || overflow
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! IntegerSumAccumulator
         overflowed = overflowed || other.overflowed
-        for group in 0..<other.sums.count where mapping[group] != skip {
-            let target = Int(mapping[group])
+        for (group, target) in mapping {
             let (sum, o) = sums[target].addingReportingOverflow(other.sums[group])
             sums[target] = sum
             overflowed = overflowed || o
@@ -156,11 +183,11 @@ final class DoubleSumAccumulator: Accumulator {
             }
         }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! DoubleSumAccumulator
-        for group in 0..<other.sums.count where mapping[group] != skip {
-            sums[Int(mapping[group])] += other.sums[group]
-            counts[Int(mapping[group])] += other.counts[group]
+        for (group, target) in mapping {
+            sums[target] += other.sums[group]
+            counts[target] += other.counts[group]
         }
     }
     func finish(_ groups: Int) -> Column {
@@ -203,10 +230,9 @@ final class IntegerExtremeAccumulator: Accumulator {
             }
         }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! IntegerExtremeAccumulator
-        for group in 0..<other.values.count where mapping[group] != skip && other.seen[group] {
-            let target = Int(mapping[group])
+        for (group, target) in mapping where other.seen[group] {
             let value = other.values[group]
             if !seen[target] || (maximum ? value > values[target] : value < values[target]) { values[target] = value }
             seen[target] = true
@@ -246,10 +272,9 @@ final class DoubleExtremeAccumulator: Accumulator {
             }
         }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! DoubleExtremeAccumulator
-        for group in 0..<other.values.count where mapping[group] != skip && other.seen[group] {
-            let target = Int(mapping[group])
+        for (group, target) in mapping where other.seen[group] {
             let value = other.values[group]
             if !seen[target] || (maximum ? value > values[target] : value < values[target]) { values[target] = value }
             seen[target] = true
@@ -296,11 +321,9 @@ final class ValueAccumulator: Accumulator {
         let column = arguments[0]
         for row in 0..<groups.count { offer(Int(groups[row]), column.value(at: row), base + Int64(row)) }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! ValueAccumulator
-        for group in 0..<other.values.count where mapping[group] != skip && other.ordinals[group] >= 0 {
-            offer(Int(mapping[group]), other.values[group], other.ordinals[group])
-        }
+        for (group, target) in mapping where other.ordinals[group] >= 0 { offer(target, other.values[group], other.ordinals[group]) }
     }
     func finish(_ groups: Int) -> Column { Column.from(Array(values.prefix(groups)).map { $0.normalized(type) }, type: type) }
     func empty() -> any Accumulator { ValueAccumulator(rule: rule, type: type) }
@@ -308,7 +331,7 @@ final class ValueAccumulator: Accumulator {
 
 /// Exact quantiles (quantile_cont: linear interpolation between the two nearest ranks, as DuckDB
 /// and numpy's default): every value is kept with its group, then each group's values are
-/// selected in place.
+/// selected in place (quickselect: linear, where sorting each group would be n log n).
 final class QuantileAccumulator: Accumulator {
     let fraction: Double
     var groupsOf: [UInt32] = []
@@ -318,41 +341,76 @@ final class QuantileAccumulator: Accumulator {
     func update(_ groups: UnsafeBufferPointer<UInt32>, _ arguments: [Column], ordinals: Int64) {
         let column = arguments[0]
         let input = column.doubleValues()
-        groupsOf.reserveCapacity(groupsOf.count + groups.count)
-        values.reserveCapacity(values.count + groups.count)
-        for row in 0..<groups.count where !column.isNull(row) {
-            groupsOf.append(groups[row])
-            values.append(input[row])
+        guard let validity = column.validity else {
+            groupsOf.append(contentsOf: groups)
+            values.append(contentsOf: input.prefix(groups.count))
+            return
         }
+        var keptGroups: [UInt32] = [], keptValues: [Double] = []
+        keptGroups.reserveCapacity(groups.count)
+        keptValues.reserveCapacity(groups.count)
+        for row in 0..<groups.count where validity.isValid(row) {
+            keptGroups.append(groups[row])
+            keptValues.append(input[row])
+        }
+        groupsOf.append(contentsOf: keptGroups)
+        values.append(contentsOf: keptValues)
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! QuantileAccumulator
-        for index in 0..<other.values.count where mapping[Int(other.groupsOf[index])] != skip {
-            groupsOf.append(mapping[Int(other.groupsOf[index])])
-            values.append(other.values[index])
+        var keptGroups: [UInt32] = [], keptValues: [Double] = []
+        keptGroups.reserveCapacity(other.values.count)
+        keptValues.reserveCapacity(other.values.count)
+        let dense = mapping.dense(count: other.groupsOf.isEmpty ? 0 : Int(other.groupsOf.max()!) + 1)
+        other.groupsOf.withUnsafeBufferPointer { groupsOf in
+            other.values.withUnsafeBufferPointer { values in
+                for index in 0..<values.count {
+                    let target = dense[Int(groupsOf[index])]
+                    if target != skip {
+                        keptGroups.append(target)
+                        keptValues.append(values[index])
+                    }
+                }
+            }
         }
+        groupsOf.append(contentsOf: keptGroups)
+        values.append(contentsOf: keptValues)
     }
     func finish(_ groups: Int) -> Column {
-        // Counting sort of the values by group, then sort each group's run.
+        // Counting sort of the values by group, then select within each group's run.
         var starts = [Int](repeating: 0, count: groups + 1)
         for group in groupsOf { starts[Int(group) + 1] += 1 }
         for group in 0..<groups { starts[group + 1] += starts[group] }
         var cursor = starts
         var ordered = [Double](repeating: 0, count: values.count)
-        for index in 0..<values.count {
-            let group = Int(groupsOf[index])
-            ordered[cursor[group]] = values[index]
-            cursor[group] += 1
+        ordered.withUnsafeMutableBufferPointer { ordered in
+            cursor.withUnsafeMutableBufferPointer { cursor in
+                groupsOf.withUnsafeBufferPointer { groupsOf in
+                    values.withUnsafeBufferPointer { values in
+                        for index in 0..<values.count {
+                            let group = Int(groupsOf[index])
+                            ordered[cursor[group]] = values[index]
+                            cursor[group] += 1
+                        }
+                    }
+                }
+            }
         }
         var result = [Double](repeating: 0, count: groups)
         var valid = [Bool](repeating: false, count: groups)
         ordered.withUnsafeMutableBufferPointer { ordered in
             for group in 0..<groups where starts[group + 1] > starts[group] {
-                var run = UnsafeMutableBufferPointer(rebasing: ordered[starts[group]..<starts[group + 1]])
-                run.sort()
+                let run = UnsafeMutableBufferPointer(rebasing: ordered[starts[group]..<starts[group + 1]])
                 let position = fraction * Double(run.count - 1)
-                let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
-                result[group] = run[low] + (position - Double(low)) * (run[high] - run[low])
+                let low = Int(position.rounded(.down))
+                OrderStatistics.select(run, low)
+                var value = run[low]
+                if position > Double(low) {
+                    // Everything after rank `low` is at least run[low]; the next rank is their minimum.
+                    let next = OrderStatistics.minimum(UnsafeMutableBufferPointer(rebasing: run[(low + 1)...]))
+                    value += (position - Double(low)) * (next - value)
+                }
+                result[group] = value
                 valid[group] = true
             }
         }
@@ -362,41 +420,44 @@ final class QuantileAccumulator: Accumulator {
 }
 
 /// Variance and standard deviation: Welford's running mean and M2 per group, merged with Chan et
-/// al.'s formula, so large offsets do not cancel as sum-of-squares does.
+/// al.'s formula, so large offsets do not cancel as sum-of-squares does. State per group,
+/// interleaved: count, mean, M2.
 final class MomentAccumulator: Accumulator {
     let function: AggregateFunction
-    var counts: [Double] = []
-    var means: [Double] = []
-    var m2: [Double] = []
+    var state: [Double] = []
+    static let stride = 3
     init(function: AggregateFunction) { self.function = function }
     func grow(to groups: Int) {
-        if counts.count < groups {
-            let extra = groups - counts.count
-            counts.append(contentsOf: repeatElement(0, count: extra))
-            means.append(contentsOf: repeatElement(0, count: extra))
-            m2.append(contentsOf: repeatElement(0, count: extra))
-        }
+        if state.count < groups * Self.stride { state.append(contentsOf: repeatElement(0, count: groups * Self.stride - state.count)) }
     }
     func update(_ groups: UnsafeBufferPointer<UInt32>, _ arguments: [Column], ordinals: Int64) {
         let column = arguments[0]
         let input = column.doubleValues()
-        for row in 0..<groups.count where !column.isNull(row) {
-            let group = Int(groups[row])
-            counts[group] += 1
-            let delta = input[row] - means[group]
-            means[group] += delta / counts[group]
-            m2[group] += delta * (input[row] - means[group])
+        let validity = column.validity
+        input.withUnsafeBufferPointer { input in
+            state.withUnsafeMutableBufferPointer { state in
+                for row in 0..<groups.count where validity?.isValid(row) ?? true {
+                    let g = Int(groups[row]) * Self.stride
+                    let count = state[g] + 1
+                    let delta = input[row] - state[g + 1]
+                    let mean = state[g + 1] + delta / count
+                    state[g] = count
+                    state[g + 1] = mean
+                    state[g + 2] += delta * (input[row] - mean)
+                }
+            }
         }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! MomentAccumulator
-        for group in 0..<other.counts.count where mapping[group] != skip && other.counts[group] > 0 {
-            let target = Int(mapping[group])
-            let n = counts[target] + other.counts[group]
-            let delta = other.means[group] - means[target]
-            m2[target] += other.m2[group] + delta * delta * counts[target] * other.counts[group] / n
-            means[target] += delta * other.counts[group] / n
-            counts[target] = n
+        for (group, target) in mapping where other.state[group * Self.stride] > 0 {
+            let (t, o) = (target * Self.stride, group * Self.stride)
+            let (countT, countO) = (state[t], other.state[o])
+            let n = countT + countO
+            let delta = other.state[o + 1] - state[t + 1]
+            state[t + 2] += other.state[o + 2] + delta * delta * countT * countO / n
+            state[t + 1] += delta * countO / n
+            state[t] = n
         }
     }
     func finish(_ groups: Int) -> Column {
@@ -405,9 +466,9 @@ final class MomentAccumulator: Accumulator {
         var result = [Double](repeating: 0, count: groups)
         var valid = [Bool](repeating: false, count: groups)
         for group in 0..<groups {
-            let n = counts[group]
+            let n = state[group * Self.stride]
             guard n > (sample ? 1 : 0) else { continue }
-            let variance = m2[group] / (sample ? n - 1 : n)
+            let variance = state[group * Self.stride + 2] / (sample ? n - 1 : n)
             result[group] = root ? variance.squareRoot() : variance
             valid[group] = true
         }
@@ -417,68 +478,70 @@ final class MomentAccumulator: Accumulator {
 }
 
 /// corr(y, x) and regr_r2(y, x): running means, M2 of both and their co-moment (Welford/Chan).
-/// Rows where either argument is NULL are skipped, as in DuckDB.
+/// Rows where either argument is NULL are skipped, as in DuckDB. State per group, interleaved:
+/// n, mean x, mean y, M2 x, M2 y, co-moment.
 final class CoMomentAccumulator: Accumulator {
     let function: AggregateFunction
-    var n: [Double] = [], meanX: [Double] = [], meanY: [Double] = [], m2x: [Double] = [], m2y: [Double] = [], c: [Double] = []
+    var state: [Double] = []
+    static let stride = 6
     init(function: AggregateFunction) { self.function = function }
     func grow(to groups: Int) {
-        if n.count < groups {
-            let extra = groups - n.count
-            for index in 0..<6 {
-                switch index {
-                case 0: n.append(contentsOf: repeatElement(0, count: extra))
-                case 1: meanX.append(contentsOf: repeatElement(0, count: extra))
-                case 2: meanY.append(contentsOf: repeatElement(0, count: extra))
-                case 3: m2x.append(contentsOf: repeatElement(0, count: extra))
-                case 4: m2y.append(contentsOf: repeatElement(0, count: extra))
-                default: c.append(contentsOf: repeatElement(0, count: extra))
+        if state.count < groups * Self.stride { state.append(contentsOf: repeatElement(0, count: groups * Self.stride - state.count)) }
+    }
+    func update(_ groups: UnsafeBufferPointer<UInt32>, _ arguments: [Column], ordinals: Int64) {
+        let ys = arguments[0].doubleValues(), xs = arguments[1].doubleValues()
+        let validY = arguments[0].validity, validX = arguments[1].validity
+        ys.withUnsafeBufferPointer { ys in
+            xs.withUnsafeBufferPointer { xs in
+                state.withUnsafeMutableBufferPointer { s in
+                    for row in 0..<groups.count where (validY?.isValid(row) ?? true) && (validX?.isValid(row) ?? true) {
+                        let g = Int(groups[row]) * Self.stride
+                        let n = s[g] + 1
+                        let (x, y) = (xs[row], ys[row])
+                        let dx = x - s[g + 1], dy = y - s[g + 2]
+                        let meanX = s[g + 1] + dx / n, meanY = s[g + 2] + dy / n
+                        s[g] = n
+                        s[g + 1] = meanX
+                        s[g + 2] = meanY
+                        s[g + 3] += dx * (x - meanX)
+                        s[g + 4] += dy * (y - meanY)
+                        s[g + 5] += dx * (y - meanY)
+                    }
                 }
             }
         }
     }
-    func update(_ groups: UnsafeBufferPointer<UInt32>, _ arguments: [Column], ordinals: Int64) {
-        let ys = arguments[0].doubleValues(), xs = arguments[1].doubleValues()
-        for row in 0..<groups.count where !arguments[0].isNull(row) && !arguments[1].isNull(row) {
-            let g = Int(groups[row])
-            n[g] += 1
-            let dx = xs[row] - meanX[g]
-            let dy = ys[row] - meanY[g]
-            meanX[g] += dx / n[g]
-            meanY[g] += dy / n[g]
-            m2x[g] += dx * (xs[row] - meanX[g])
-            m2y[g] += dy * (ys[row] - meanY[g])
-            c[g] += dx * (ys[row] - meanY[g])
-        }
-    }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let o = other as! CoMomentAccumulator
-        for g in 0..<o.n.count where mapping[g] != skip && o.n[g] > 0 {
-            let t = Int(mapping[g])
-            let total = n[t] + o.n[g]
-            let dx = o.meanX[g] - meanX[t], dy = o.meanY[g] - meanY[t]
-            let weight = n[t] * o.n[g] / total
-            m2x[t] += o.m2x[g] + dx * dx * weight
-            m2y[t] += o.m2y[g] + dy * dy * weight
-            c[t] += o.c[g] + dx * dy * weight
-            meanX[t] += dx * o.n[g] / total
-            meanY[t] += dy * o.n[g] / total
-            n[t] = total
+        for (group, target) in mapping where o.state[group * Self.stride] > 0 {
+            let (t, g) = (target * Self.stride, group * Self.stride)
+            let (nT, nO) = (state[t], o.state[g])
+            let total = nT + nO
+            let dx = o.state[g + 1] - state[t + 1], dy = o.state[g + 2] - state[t + 2]
+            let weight = nT * nO / total
+            state[t + 3] += o.state[g + 3] + dx * dx * weight
+            state[t + 4] += o.state[g + 4] + dy * dy * weight
+            state[t + 5] += o.state[g + 5] + dx * dy * weight
+            state[t + 1] += dx * nO / total
+            state[t + 2] += dy * nO / total
+            state[t] = total
         }
     }
     func finish(_ groups: Int) -> Column {
         var result = [Double](repeating: 0, count: groups)
         var valid = [Bool](repeating: false, count: groups)
-        for g in 0..<groups where n[g] > 0 {
+        for group in 0..<groups where state[group * Self.stride] > 0 {
+            let g = group * Self.stride
+            let (m2x, m2y, c) = (state[g + 3], state[g + 4], state[g + 5])
             if function == .corr {
                 // DuckDB's formula as is: a constant argument gives 0/0 = NaN, not NULL.
-                result[g] = c[g] / (m2x[g] * m2y[g]).squareRoot()
+                result[group] = c / (m2x * m2y).squareRoot()
             } else {
                 // regr_r2: NULL when x is constant, 1 when y is (the SQL standard's rule).
-                guard m2x[g] > 0 else { continue }
-                result[g] = m2y[g] == 0 ? 1 : (c[g] * c[g]) / (m2x[g] * m2y[g])
+                guard m2x > 0 else { continue }
+                result[group] = m2y == 0 ? 1 : (c * c) / (m2x * m2y)
             }
-            valid[g] = true
+            valid[group] = true
         }
         return Column(.float64(result), validity: Validity(valid))
     }
@@ -495,9 +558,10 @@ final class DistinctCountAccumulator: Accumulator {
         let words = column.int64Values()
         for row in 0..<groups.count where !column.isNull(row) { pairs.append((groups[row], UInt64(bitPattern: words[row]))) }
     }
-    func merge(_ other: any Accumulator, _ mapping: UnsafeBufferPointer<UInt32>) {
+    func merge(_ other: any Accumulator, _ mapping: GroupMapping) {
         let other = other as! DistinctCountAccumulator
-        for (group, word) in other.pairs where mapping[Int(group)] != skip { pairs.append((mapping[Int(group)], word)) }
+        let dense = mapping.dense(count: other.pairs.reduce(0) { max($0, Int($1.0) + 1) })
+        for (group, word) in other.pairs where dense[Int(group)] != skip { pairs.append((dense[Int(group)], word)) }
     }
     func finish(_ groups: Int) -> Column {
         pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }

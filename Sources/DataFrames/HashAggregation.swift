@@ -39,7 +39,10 @@ enum HashAggregation {
             }
         }
         let workers = pool.threadCount
-        let locals = (0..<workers).map { _ in LocalAggregation(width: encoding.width, aggregates: aggregates) }
+        let totalRows = batches.reduce(0) { $0 + $1.rowCount }
+        let locals = (0..<workers).map { _ in
+            LocalAggregation(encoding: encoding, aggregates: aggregates, expectedRows: totalRows / workers + totalRows / 8 / workers)
+        }
         var ordinals = [Int64](repeating: 0, count: batches.count)
         for index in 1..<max(1, batches.count) { ordinals[index] = ordinals[index - 1] + Int64(batches[index - 1].rowCount) }
         _ = try pool.morsels(batches.count) { index, worker in
@@ -52,34 +55,44 @@ enum HashAggregation {
             locals[0].add([0], rows: 0, arguments: [], ordinal: 0, forceGroup: true)
         }
         let partitions = workers == 1 ? 1 : workers * 4
+        let shares = try pool.morsels(locals.count) { index, _ in locals[index].split(into: partitions) }
         let outputs = try pool.morsels(partitions) { partition, _ in
-            try mergePartition(partition, of: partitions, locals, encoding: encoding, aggregates: aggregates, schema: outputSchema)
+            try mergePartition(partition, locals, shares, encoding: encoding, aggregates: aggregates, schema: outputSchema)
         }
         return outputs.filter { $0.rowCount > 0 || (keys.isEmpty && partitions == 1) }
     }
 
     static func partitionOf(_ hash: UInt64, _ partitions: Int) -> Int { Int((hash >> 40) % UInt64(partitions)) }
 
+    /// One worker's groups that belong to one partition, with their key hashes.
+    struct PartitionShare {
+        var groups: [UInt32] = []
+        var hashes: [UInt64] = []
+    }
+
     static func mergePartition(
-        _ partition: Int, of partitions: Int, _ locals: [LocalAggregation], encoding: KeyEncoding, aggregates: [AggregateCall],
-        schema: Schema
+        _ partition: Int, _ locals: [LocalAggregation], _ shares: [[PartitionShare]], encoding: KeyEncoding,
+        aggregates: [AggregateCall], schema: Schema
     ) throws -> RecordBatch {
         let width = encoding.width
-        var table = KeyTable(width: width, capacity: 1024)
+        // At most every worker's groups of this partition are distinct: room for them up front.
+        var table = KeyTable(width: width, capacity: max(16, shares.reduce(0) { $0 + $1[partition].groups.count }))
         let finals = aggregates.map { Accumulators.make($0) }
-        for local in locals where local.table.count > 0 {
-            var mapping = [UInt32](repeating: skip, count: local.table.count)
+        for (local, share) in zip(locals, shares.map { $0[partition] }) where !share.groups.isEmpty {
+            var targets = [UInt32](repeating: 0, count: share.groups.count)
             local.table.keys.withUnsafeBufferPointer { keys in
-                for group in 0..<local.table.count {
-                    let key = keys.baseAddress! + group * width
-                    let hash = KeyTable.hash(key, width: width)
-                    guard partitions == 1 || partitionOf(hash, partitions) == partition else { continue }
-                    mapping[group] = table.findOrInsert(key, hash: hash)
+                targets.withUnsafeMutableBufferPointer { targets in
+                    for index in 0..<share.groups.count {
+                        targets[index] = table.findOrInsert(keys.baseAddress! + Int(share.groups[index]) * width, hash: share.hashes[index])
+                    }
                 }
             }
             for (final, accumulator) in zip(finals, local.accumulators) {
                 final.grow(to: table.count)
-                mapping.withUnsafeBufferPointer { final.merge(accumulator, $0) }
+                share.groups.withUnsafeBufferPointer { sources in
+                    targets.withUnsafeBufferPointer { targets in final.merge(accumulator, GroupMapping(sources: sources, targets: targets))
+                    }
+                }
             }
         }
         let groups = table.count
@@ -94,26 +107,30 @@ enum HashAggregation {
 
 /// One worker's groups and accumulators.
 final class LocalAggregation {
-    var table: KeyTable
+    private var assigner: GroupAssigner
+    var table: KeyTable { assigner.table }
     let accumulators: [any Accumulator]
     private var groups: [UInt32] = []
+    /// About the rows this worker will see, and how many it has seen: when nearly every row so
+    /// far was a new group, the table is sized for all of them at once instead of doubling ~20 times.
+    private let expectedRows: Int
+    private var rowsSeen = 0
+    private var reserved = false
 
-    init(width: Int, aggregates: [AggregateCall]) {
-        table = KeyTable(width: max(1, width), capacity: 256)
+    init(encoding: KeyEncoding, aggregates: [AggregateCall], expectedRows: Int) {
+        self.expectedRows = expectedRows
+        assigner = GroupAssigner(encoding: encoding, capacity: 256)
         accumulators = aggregates.map { Accumulators.make($0) }
     }
 
     func add(_ words: [UInt64], rows: Int, arguments: [[Column]], ordinal: Int64, forceGroup: Bool = false) {
-        let width = table.width
         if groups.count < rows { groups = [UInt32](repeating: 0, count: rows) }
-        words.withUnsafeBufferPointer { words in
-            groups.withUnsafeMutableBufferPointer { groups in
-                if forceGroup { _ = table.findOrInsert(words.baseAddress!, hash: KeyTable.hash(words.baseAddress!, width: width)) }
-                for row in 0..<rows {
-                    let key = words.baseAddress! + row * width
-                    groups[row] = table.findOrInsert(key, hash: KeyTable.hash(key, width: width))
-                }
-            }
+        if forceGroup { assigner.insert(words) }
+        groups.withUnsafeMutableBufferPointer { assigner.assign(words, rows: rows, into: $0) }
+        rowsSeen += rows
+        if !reserved && rowsSeen >= 1 << 16 && table.count * 2 > rowsSeen {
+            reserved = true
+            assigner.reserve(expectedRows)
         }
         for (accumulator, columns) in zip(accumulators, arguments) {
             accumulator.grow(to: table.count)
@@ -121,4 +138,20 @@ final class LocalAggregation {
         }
         if forceGroup { for accumulator in accumulators { accumulator.grow(to: table.count) } }
     }
+
+    /// This worker's groups by partition (the top bits of their key hash), each hashed once.
+    func split(into partitions: Int) -> [HashAggregation.PartitionShare] {
+        var shares = [HashAggregation.PartitionShare](repeating: .init(), count: partitions)
+        let width = table.width
+        table.keys.withUnsafeBufferPointer { keys in
+            for group in 0..<table.count {
+                let hash = KeyTable.hash(keys.baseAddress! + group * width, width: width)
+                let partition = partitions == 1 ? 0 : HashAggregation.partitionOf(hash, partitions)
+                shares[partition].groups.append(UInt32(group))
+                shares[partition].hashes.append(hash)
+            }
+        }
+        return shares
+    }
+
 }

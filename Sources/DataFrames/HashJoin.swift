@@ -24,47 +24,16 @@ enum HashJoin {
             types: types)
         let width = encoding.width
 
-        // Build: the right side concatenated, a key table and row chains (newest first).
+        // Build: the right side concatenated and its rows chained by key.
         let build = concatenate(right, schema: rightSchema)
         let buildRows = build.rowCount
-        var table = KeyTable(width: width, capacity: max(16, buildRows))
-        var first = [Int32]()
-        var next = [Int32](repeating: -1, count: buildRows)
-        var offset = 0
-        for batch in right.indices {
-            let columns = encodedKeys[left.count + batch]
-            let rows = right[batch].rowCount
-            let words = encoding.encode(columns, rows: rows)
-            let nullRows = nullKeyRows(columns, rows: rows)
-            words.withUnsafeBufferPointer { words in
-                for row in 0..<rows where !nullRows.contains(row) {
-                    let key = words.baseAddress! + row * width
-                    let group = Int(table.findOrInsert(key, hash: KeyTable.hash(key, width: width)))
-                    if group == first.count { first.append(-1) }
-                    // Chains are prepended; they are walked back to front below to keep build order.
-                    next[offset + row] = first[group]
-                    first[group] = Int32(offset + row)
-                }
-            }
-            offset += rows
-        }
-        // Chains in build order: reverse each so matches come out in the right input's order.
-        var ordered = [Int32](repeating: -1, count: buildRows)
-        var heads = [Int32](repeating: -1, count: first.count)
-        for group in 0..<first.count {
-            var row = first[group]
-            var previous: Int32 = -1
-            while row >= 0 {
-                let following = next[Int(row)]
-                ordered[Int(row)] = previous
-                previous = row
-                row = following
-            }
-            heads[group] = previous
-        }
+        let buildIndex = JoinIndex(
+            encoding: encoding, rows: right.map(\.rowCount),
+            words: { encoding.encode(encodedKeys[left.count + $0], rows: right[$0].rowCount) },
+            skips: { nullKeyRows(encodedKeys[left.count + $0], rows: right[$0].rowCount) })
+        let ordered = buildIndex.next
 
         // Probe in parallel: pairs (left row, right row or -1) per left batch.
-        let finalTable = table
         let outer = kind == .left || kind == .full
         let results = try pool.morsels(left.count) { index, _ -> (RecordBatch, [Int32]) in
             let batch = left[index]
@@ -78,7 +47,7 @@ enum HashJoin {
                     var match: Int32 = -1
                     if !nullRows.contains(row) {
                         let key = words.baseAddress! + row * width
-                        if let group = finalTable.find(key, hash: KeyTable.hash(key, width: width)) { match = heads[Int(group)] }
+                        match = buildIndex.first(key)
                     }
                     if kind == .semi || kind == .anti {
                         if (match >= 0) == (kind == .semi) && residual == nil {

@@ -29,6 +29,8 @@ struct KeyEncoding {
     let packed: Bool
     let width: Int
     let nullWord: Bool
+    /// Bits the packed word uses (every word is below 2^packedBits); 64 when not packed.
+    var packedBits = 64
 
     /// `batches[b]` holds the k key columns of batch b (batches of all inputs being matched).
     /// Returns the encoding and the key columns rewritten so strings are codes of one dictionary.
@@ -94,8 +96,9 @@ struct KeyEncoding {
         }
         packable = packable && total <= 64
         let nullWord = !packable && fields.contains { $0.nullable }
-        let encoding = KeyEncoding(
+        var encoding = KeyEncoding(
             fields: fields, packed: packable, width: packable ? 1 : fields.count + (nullWord ? 1 : 0), nullWord: nullWord)
+        if packable { encoding.packedBits = Int(total) }
         return (encoding, batches)
     }
 

@@ -28,14 +28,9 @@ enum TopPerPartition {
             let columns = try partition.map { try ExpressionEvaluator.evaluate($0, all) }
             let (encoding, encoded) = KeyEncoding.make([columns], types: partition.map(\.type))
             let words = encoding.encode(encoded[0], rows: rows)
-            var table = KeyTable(width: encoding.width, capacity: 1024)
-            words.withUnsafeBufferPointer { words in
-                for row in 0..<rows {
-                    let key = words.baseAddress! + row * encoding.width
-                    groups[row] = table.findOrInsert(key, hash: KeyTable.hash(key, width: encoding.width))
-                }
-            }
-            groupCount = table.count
+            var assigner = GroupAssigner(encoding: encoding, capacity: 1024)
+            groups.withUnsafeMutableBufferPointer { assigner.assign(words, rows: rows, into: $0) }
+            groupCount = assigner.count
         }
         let keys = try order.map {
             SortOrder.prepare(try ExpressionEvaluator.evaluate($0.expression, all), descending: $0.descending, nullsFirst: $0.nullsFirst)

@@ -62,6 +62,49 @@ import Threading
         #expect((0..<anti.rowCount).map { anti.value(row: $0, column: 1).description }.sorted() == ["a", "d", "e"])
     }
 
+    /// Random keys with duplicates and NULLs, joined and checked pair by pair, in order, against a
+    /// nested loop: `scale` 1 keeps the keys' range small (the build side is addressed by key),
+    /// 2^45 spreads them past direct addressing (the build side goes through a hash table).
+    @Test(arguments: [Int64(1), Int64(1) << 45]) func joinsEqualANestedLoopInOrder(scale: Int64) throws {
+        var state: UInt64 = 3
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        func table(_ name: String, batches: [Int], firstRow: Int) -> (LazyFrame, [Int64?]) {
+            let schema = Schema([Field("k", .int64), Field(name, .int64)])
+            var keys: [Int64?] = []
+            var built: [RecordBatch] = []
+            for rows in batches {
+                let batchKeys: [Int64?] = (0..<rows).map { _ in next() % 20 == 0 ? nil : Int64(next() % 50) * scale - 7 }
+                let ids = (0..<rows).map { Value.integer(Int64(firstRow + keys.count + $0)) }
+                built.append(
+                    RecordBatch(
+                        schema: schema,
+                        columns: [
+                            Column.from(batchKeys.map { $0.map(Value.integer) ?? .null }, type: .int64), Column.from(ids, type: .int64),
+                        ]))
+                keys += batchKeys
+            }
+            return (LazyFrame(Table(schema: schema, batches: built), name: name), keys)
+        }
+        let (left, leftKeys) = table("l", batches: [300, 1, 250], firstRow: 0)
+        let (right, rightKeys) = table("r", batches: [120, 90], firstRow: 10_000)
+        for kind in [JoinKind.inner, .left] {
+            var expected: [String] = []
+            for (l, key) in leftKeys.enumerated() {
+                let matches = rightKeys.indices.filter { key != nil && rightKeys[$0] == key }
+                for r in matches { expected.append("\(l) \(10_000 + r)") }
+                if matches.isEmpty && kind == .left { expected.append("\(l) NULL") }
+            }
+            let joined = try left.join(right, on: ["k"], how: kind).collect(pool: JoinAndSortTests.pool)
+            let got = (0..<joined.rowCount).map {
+                "\(joined.value(row: $0, column: 1)) \(joined.value(row: $0, column: joined.schema.count - 1))"
+            }
+            #expect(got == expected, "\(kind)")
+        }
+    }
+
     @Test func sortPlacesNullsLastAndKeepsTiesStable() throws {
         let (left, _) = JoinAndSortTests.tables()
         let ascending = try left.sort([col("id")]).collect(pool: JoinAndSortTests.pool)
