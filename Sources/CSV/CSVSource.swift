@@ -3,13 +3,16 @@ import Glibc
 import Threading
 
 /// The bytes of one CSV file in memory: read whole, and inflated when it is gzip (by magic number,
-/// whatever its name).
+/// whatever its name). `padding` zero bytes follow them, so the parser may read whole 64-byte
+/// blocks that overhang the end.
 final class CSVBytes: @unchecked Sendable {
     // @unchecked: read-only after init.
+    static let padding = FieldEndScanner.blockBytes
     let path: String
     let base: UnsafeRawPointer?
     let count: Int
     private let owned: UnsafeMutableRawPointer?
+    private let mapping: (base: UnsafeMutableRawPointer, length: Int)?
 
     init(path: String, maximumDecompressed: Int, pool: ThreadPool) throws {
         self.path = path
@@ -21,14 +24,25 @@ final class CSVBytes: @unchecked Sendable {
         guard status.st_mode & S_IFMT == S_IFREG else { throw CSVError("\(path): not a regular file") }
         let size = Int(status.st_size)
         if size == 0 {
-            (base, count, owned) = (nil, 0, nil)
+            (base, count, owned, mapping) = (nil, 0, nil, nil)
             return
         }
-        // Read, not mapped: a file that another process truncates while we parse it would turn
-        // into SIGBUS on a mapping; a read copy stays valid whatever happens to the file. The
-        // workers read pieces of it side by side (the copy and the page faults of the buffer are
-        // most of a read's cost when the file is in the page cache).
-        let data = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        // Mapped, as GGUF models are, when the file is not gzip: its pages are the page cache's,
+        // so nothing is copied and no fresh memory is faulted in — a copy's page faults were most
+        // of a read's cost (docs/BENCHMARKS.md, session 16: median 0.96 s mapped against 1.03 s
+        // read, alternating, on the 500 MB benchmark file). The price, which Polars and ripgrep pay:
+        // a file another process truncates while it is parsed ends the process with SIGBUS.
+        // Compressed files and files that cannot be mapped are read into memory instead.
+        if let mapped = CSVBytes.map(descriptor, size: size) {
+            if !CSVBytes.isGzip(UnsafeRawPointer(mapped.base), size) {
+                (base, count, owned, mapping) = (UnsafeRawPointer(mapped.base), size, nil, mapped)
+                return
+            }
+            munmap(mapped.base, mapped.length)
+        }
+        let data = UnsafeMutableRawPointer.allocate(byteCount: size + CSVBytes.padding, alignment: 64)
+        (data + size).initializeMemory(as: UInt8.self, repeating: 0, count: CSVBytes.padding)
+        // The workers read pieces of the file side by side.
         let piece = 16 << 20
         do {
             _ = try pool.morsels((size + piece - 1) / piece) { index, _ in
@@ -49,17 +63,40 @@ final class CSVBytes: @unchecked Sendable {
             data.deallocate()
             throw error
         }
-        if size >= 2 && data.load(as: UInt8.self) == 0x1f && data.load(fromByteOffset: 1, as: UInt8.self) == 0x8b {
+        if CSVBytes.isGzip(UnsafeRawPointer(data), size) {
             defer { data.deallocate() }
             let (buffer, length) = try CSVBytes.inflate(
                 path: path, UnsafeRawBufferPointer(start: data, count: size), limit: maximumDecompressed)
-            (base, count, owned) = (UnsafeRawPointer(buffer), length, buffer)
+            (base, count, owned, mapping) = (UnsafeRawPointer(buffer), length, buffer, nil)
         } else {
-            (base, count, owned) = (UnsafeRawPointer(data), size, data)
+            (base, count, owned, mapping) = (UnsafeRawPointer(data), size, data, nil)
         }
     }
 
-    deinit { owned?.deallocate() }
+    deinit {
+        owned?.deallocate()
+        if let mapping { munmap(mapping.base, mapping.length) }
+    }
+
+    /// The file mapped read-only, followed by at least `padding` readable zero bytes: an anonymous
+    /// region is reserved first and the file mapped over its start, so the bytes past the file's
+    /// last page are the region's zeros rather than a fault.
+    static func map(_ descriptor: Int32, size: Int) -> (base: UnsafeMutableRawPointer, length: Int)? {
+        let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let length = (size + padding + page - 1) / page * page
+        guard let region = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), region != MAP_FAILED else {
+            return nil
+        }
+        guard let file = mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, descriptor, 0), file == region else {
+            munmap(region, length)
+            return nil
+        }
+        return (region, length)
+    }
+
+    static func isGzip(_ p: UnsafeRawPointer, _ size: Int) -> Bool {
+        size >= 2 && p.load(as: UInt8.self) == 0x1f && p.load(fromByteOffset: 1, as: UInt8.self) == 0x8b
+    }
 
     var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
@@ -77,7 +114,7 @@ final class CSVBytes: @unchecked Sendable {
             throw CSVError("\(path): \(failure.detail)")
         }
         var capacity = max(1 << 20, min(limit, compressed.count * 4))
-        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity + padding, alignment: 64)
         var length = 0
         do {
             while true {
@@ -86,7 +123,7 @@ final class CSVBytes: @unchecked Sendable {
                         buffer.deallocate()
                         throw CSVError("\(path): decompresses to more than \(limit) bytes (the limit)")
                     }
-                    let larger = UnsafeMutableRawPointer.allocate(byteCount: min(limit, capacity * 2), alignment: 64)
+                    let larger = UnsafeMutableRawPointer.allocate(byteCount: min(limit, capacity * 2) + padding, alignment: 64)
                     larger.copyMemory(from: buffer, byteCount: length)
                     buffer.deallocate()
                     buffer = larger
@@ -100,6 +137,7 @@ final class CSVBytes: @unchecked Sendable {
             buffer.deallocate()
             throw CSVError("\(path): \(failure.detail)")
         }
+        (buffer + length).initializeMemory(as: UInt8.self, repeating: 0, count: padding)
         return (buffer, length)
     }
 }

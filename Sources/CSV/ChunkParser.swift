@@ -71,106 +71,144 @@ struct ChunkParser {
         let message: String
     }
 
-    /// Fields of one record: (start, length, needs unquoting) into `scratch`.
+    /// One field of a record: where its bytes are, whether it was quoted, and whether it holds
+    /// doubled quotes to undo. A record shorter than the header (with `padMissing`) ends in
+    /// fields with length -1.
     struct Field {
         var start: Int
         var length: Int
-        var escaped: Bool
+        var quoted = false
+        var escaped = false
+
+        static let missing = Field(start: 0, length: -1)
     }
+
+    /// Records split per batch, then parsed a column at a time: one column's kind, state and branch
+    /// history stay put over the batch, and a dictionary column's table slots for the whole batch
+    /// are prefetched before the first is probed.
+    static let batchRows = 128
 
     func parse() throws(Failure) -> (columns: [ChunkColumn], rows: Int) {
         var columns = [ChunkColumn](repeating: ChunkColumn(), count: columnCount)
         for index in 0..<columnCount { if let forced = forcedKinds[index] { columns[index].kind = forced } }
-        // Rows expected from the first record's length, so the value arrays rarely grow.
+        // Reserved for the most rows the chunk can hold, so the value arrays never grow.
         let expectedRows = estimatedRows()
         for index in 0..<columnCount {
             columns[index].integers.reserveCapacity(expectedRows)
             columns[index].doubles.reserveCapacity(expectedRows)
             columns[index].codes.reserveCapacity(expectedRows)
         }
-        var fields = [Field](repeating: Field(start: 0, length: 0, escaped: false), count: columnCount)
+        let batch = UnsafeMutableBufferPointer<Field>.allocate(capacity: Self.batchRows * columnCount)
+        defer { batch.deallocate() }
         var unescaped: [UInt8] = []
-        // Dictionary-encoded fields of the current record, interned after the record's other
-        // fields are parsed: their table slots are prefetched meanwhile.
-        var deferred = [Int](repeating: 0, count: columnCount)
         var position = start
         var rows = 0
+        var scanner = fieldEnds()
         while position < end {
-            let recordStart = position
-            let (next, count) = try record(at: position, into: &fields)
-            position = next
-            if count == 1 && fields[0].length == 0 && columnCount > 1 { continue }  // blank line
-            guard count == columnCount || (padMissing && count < columnCount) else {
-                throw Failure(offset: recordStart, field: nil, message: "expected \(columnCount) fields, found \(count)")
+            var batchCount = 0
+            while batchCount < Self.batchRows && position < end {
+                let recordStart = position
+                let fields = UnsafeMutableBufferPointer(rebasing: batch[(batchCount * columnCount)..<((batchCount + 1) * columnCount)])
+                let (next, count) = try record(at: position, into: fields, scanner: &scanner)
+                position = next
+                if count == 1 && fields[0].length == 0 && columnCount > 1 { continue }  // blank line
+                guard count == columnCount || (padMissing && count < columnCount) else {
+                    throw Failure(offset: recordStart, field: nil, message: "expected \(columnCount) fields, found \(count)")
+                }
+                for column in count..<columnCount { fields[column] = .missing }
+                batchCount += 1
             }
-            var deferredCount = 0
             for column in 0..<columnCount {
-                if column >= count {
-                    appendNull(&columns[column], row: rows)
-                    continue
-                }
-                let field = fields[column]
-                if !field.escaped && columns[column].kind == .text && columns[column].dictionaryEncoded && !columns[column].needsText {
-                    let p = bytes + field.start
-                    if (field.start != recordStart && isQuotedAt(field.start)) || !isNullText(p, field.length) {
-                        guard FieldParsing.isValidUTF8(p, field.length) else {
-                            throw Failure(offset: field.start, field: column + 1, message: "invalid UTF-8")
-                        }
-                        columns[column].count += 1
-                        columns[column].interner!.prefetch(UnsafeRawBufferPointer(start: p, count: field.length))
-                        deferred[deferredCount] = column
-                        deferredCount += 1
-                        continue
-                    }
-                }
-                if field.escaped {
-                    unescaped.removeAll(keepingCapacity: true)
-                    var index = field.start
-                    while index < field.start + field.length {
-                        unescaped.append(bytes[index])
-                        index += bytes[index] == quote ? 2 : 1
-                    }
-                    try unescaped.withUnsafeBufferPointer { buffer throws(Failure) in
-                        try append(
-                            &columns[column], buffer.baseAddress ?? bytes, buffer.count, quoted: true, row: rows, column: column,
-                            offset: field.start)
-                    }
-                } else {
-                    try append(
-                        &columns[column], bytes + field.start, field.length,
-                        quoted: fields[column].start != recordStart && isQuotedAt(field.start), row: rows, column: column,
-                        offset: field.start)
-                }
+                try parseColumn(column, of: batch, rows: batchCount, before: rows, into: &columns[column], unescaped: &unescaped)
             }
-            for index in 0..<deferredCount {
-                let field = fields[deferred[index]]
-                appendText(&columns[deferred[index]], UnsafeRawBufferPointer(start: bytes + field.start, count: field.length))
-            }
-            rows += 1
+            rows += batchCount
         }
         return (columns, rows)
     }
 
-    func estimatedRows() -> Int {
-        var index = start
-        while index < end && bytes[index] != 0x0A { index += 1 }
-        let line = max(1, index - start + 1)
-        return (end - start) / line + (end - start) / line / 8 + 16
+    /// The batch's fields of one column appended to it.
+    @inline(__always)
+    func parseColumn(
+        _ column: Int, of batch: UnsafeMutableBufferPointer<Field>, rows: Int, before: Int, into parsed: inout ChunkColumn,
+        unescaped: inout [UInt8]
+    ) throws(Failure) {
+        // A dictionary column's short ASCII fields go straight to the interner, their views made
+        // from two loads (the buffer is padded past its end) and their slots prefetched for the
+        // whole batch first; anything else takes the general path.
+        var dictionary = parsed.kind == .text && parsed.dictionaryEncoded && !parsed.needsText
+        if dictionary {
+            for row in 0..<rows {
+                let field = batch[row * columnCount + column]
+                if field.length > 0 && field.length <= StringView.inlineLimit && !field.escaped {
+                    parsed.interner!.prefetch(inline: StringView(paddedInline: bytes + field.start, count: field.length))
+                }
+            }
+        }
+        // An integer column's fields of up to eight digits parse without a loop (a field that is
+        // not one, or that widens the column, takes the general path).
+        let integers = parsed.kind == .integer && nullMarkers.isEmpty
+        for row in 0..<rows {
+            let field = batch[row * columnCount + column]
+            if integers && parsed.kind == .integer, let value = FieldParsing.shortUnsigned(padded: bytes + field.start, field.length) {
+                parsed.count += 1
+                parsed.integers.append(value)
+                continue
+            }
+            if dictionary && field.length > 0 && field.length <= StringView.inlineLimit && !field.escaped {
+                let view = StringView(paddedInline: bytes + field.start, count: field.length)
+                if view.inlineIsASCII && (field.quoted || !isNullText(bytes + field.start, field.length)) {
+                    parsed.count += 1
+                    let text = UnsafeRawBufferPointer(start: bytes + field.start, count: field.length)
+                    appendCode(&parsed, parsed.interner!.intern(inline: view, text))
+                    dictionary = parsed.dictionaryEncoded
+                    continue
+                }
+            }
+            if field.length < 0 {
+                appendNull(&parsed, row: before + row)
+            } else if field.escaped {
+                unescaped.removeAll(keepingCapacity: true)
+                var index = field.start
+                while index < field.start + field.length {
+                    unescaped.append(bytes[index])
+                    index += bytes[index] == quote ? 2 : 1
+                }
+                try unescaped.withUnsafeBufferPointer { buffer throws(Failure) in
+                    try append(
+                        &parsed, buffer.baseAddress ?? bytes, buffer.count, quoted: true, row: before + row, column: column,
+                        offset: field.start)
+                }
+            } else {
+                try append(
+                    &parsed, bytes + field.start, field.length, quoted: field.quoted, row: before + row, column: column,
+                    offset: field.start)
+            }
+        }
     }
 
-    @inline(__always)
-    func isQuotedAt(_ fieldStart: Int) -> Bool { fieldStart > start && bytes[fieldStart - 1] == quote }
+    /// At most one record a newline (quoted newlines make it fewer), plus an unterminated last one.
+    /// Counted, not estimated from one line's length: an array that outgrows its reservation is
+    /// copied into fresh pages, and first-touch page faults are most of what a parse costs.
+    func estimatedRows() -> Int {
+        CSVReader.countBytes(0x0A, bytes + start, end - start) + 1
+    }
 
-    /// Splits the record at `position` into fields; returns the next record's start and the count.
+    func fieldEnds() -> FieldEndScanner { FieldEndScanner(bytes: bytes, end: end, delimiter: delimiter) }
+
+    /// Splits the record at `position` into fields (those past `fields.count` are counted, not
+    /// kept); returns the next record's start and the count.
     @inline(__always)
-    func record(at position: Int, into fields: inout [Field]) throws(Failure) -> (Int, Int) {
+    func record(at position: Int, into fields: UnsafeMutableBufferPointer<Field>, scanner: inout FieldEndScanner) throws(Failure) -> (
+        Int, Int
+    ) {
         var index = position
         var count = 0
         let recordStart = position
         while true {
-            var field = Field(start: index, length: 0, escaped: false)
+            var field = Field(start: index, length: 0)
             if index < end && bytes[index] == quote {
                 // Quoted: to the closing quote; "" inside is one quote.
+                field.quoted = true
                 index += 1
                 field.start = index
                 while true {
@@ -193,7 +231,7 @@ struct ChunkParser {
                     throw Failure(offset: recordStart, field: count + 1, message: "unexpected character after a closing quote")
                 }
             } else {
-                while index < end && bytes[index] != delimiter && bytes[index] != 0x0A { index += 1 }
+                index = scanner.next(from: index)
                 field.length = index - field.start
                 if field.length > 0 && bytes[field.start + field.length - 1] == 0x0D && (index >= end || bytes[index] == 0x0A) {
                     field.length -= 1
@@ -271,7 +309,7 @@ struct ChunkParser {
                 }
                 if let value = FieldParsing.double(p, n) {
                     column.kind = .double
-                    column.doubles = column.integers.map { Double($0) }
+                    column.doubles.append(contentsOf: column.integers.lazy.map { Double($0) })  // into the reservation
                     column.integers = []
                     column.doubles.append(value)
                     return
@@ -322,15 +360,18 @@ struct ChunkParser {
         }
     }
 
+    /// Placeholders for the NULL rows before a column's first value. Appended, not assigned: a
+    /// fresh array would drop the reservation `parse` made, and regrowing it costs a copy into new
+    /// pages each time.
     func fillNulls(_ column: inout ChunkColumn, rows: Int) {
         switch column.kind {
-        case .boolean: column.booleans = [Bool](repeating: false, count: rows)
-        case .integer, .date, .timestamp: column.integers = [Int64](repeating: 0, count: rows)
-        case .double: column.doubles = [Double](repeating: 0, count: rows)
+        case .boolean: column.booleans.append(contentsOf: repeatElement(false, count: rows))
+        case .integer, .date, .timestamp: column.integers.append(contentsOf: repeatElement(0, count: rows))
+        case .double: column.doubles.append(contentsOf: repeatElement(0, count: rows))
         case .text:
             column.interner = StringInterner()
             column.dictionaryEncoded = true
-            column.codes = [UInt32](repeating: 0, count: rows)
+            column.codes.append(contentsOf: repeatElement(0, count: rows))
         case .empty: break
         }
     }
@@ -339,20 +380,25 @@ struct ChunkParser {
     func appendText(_ column: inout ChunkColumn, _ bytes: UnsafeRawBufferPointer) {
         if column.needsText { return }
         if column.dictionaryEncoded {
-            column.codes.append(column.interner!.intern(bytes))
-            if column.interner!.count > ChunkParser.dictionaryLimit {
-                // Too many distinct values: the column is stored as views from here on.
-                let dictionary = column.interner!.finish()
-                var builder = StringArrayBuilder(capacity: column.codes.count)
-                for code in column.codes { dictionary.withBytes(Int(code)) { builder.append($0) } }
-                column.strings = builder
-                column.interner = nil
-                column.dictionaryEncoded = false
-                column.codes = []
-            }
+            appendCode(&column, column.interner!.intern(bytes))
         } else {
             if column.strings == nil { column.strings = StringArrayBuilder() }
             column.strings!.append(bytes)
+        }
+    }
+
+    @inline(__always)
+    func appendCode(_ column: inout ChunkColumn, _ code: UInt32) {
+        column.codes.append(code)
+        if code >= ChunkParser.dictionaryLimit {  // codes are dense: the count is the newest code + 1
+            // Too many distinct values: the column is stored as views from here on.
+            let dictionary = column.interner!.finish()
+            var builder = StringArrayBuilder(capacity: column.codes.count)
+            for code in column.codes { dictionary.withBytes(Int(code)) { builder.append($0) } }
+            column.strings = builder
+            column.interner = nil
+            column.dictionaryEncoded = false
+            column.codes = []
         }
     }
 
@@ -373,12 +419,13 @@ struct ChunkParser {
             columns[index].interner = StringInterner()
             columns[index].dictionaryEncoded = true
         }
-        var fields = [Field](repeating: Field(start: 0, length: 0, escaped: false), count: columnCount)
+        let fields = UnsafeMutableBufferPointer<Field>.allocate(capacity: columnCount)
+        defer { fields.deallocate() }
         var position = start
         var unescaped: [UInt8] = []
+        var scanner = fieldEnds()
         while position < end {
-            let recordStart = position
-            let (next, count) = try record(at: position, into: &fields)
+            let (next, count) = try record(at: position, into: fields, scanner: &scanner)
             position = next
             if count == 1 && fields[0].length == 0 && columnCount > 1 { continue }
             for index in wanted {
@@ -387,8 +434,7 @@ struct ChunkParser {
                     continue
                 }
                 let field = fields[index]
-                let quoted = field.start > recordStart && bytes[field.start - 1] == quote
-                if !quoted && isNullText(bytes + field.start, field.length) {
+                if !field.quoted && isNullText(bytes + field.start, field.length) {
                     appendNull(&columns[index], row: 0)
                     continue
                 }

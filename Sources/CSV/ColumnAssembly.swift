@@ -25,8 +25,8 @@ enum ColumnAssembly {
         switch kind {
         case .empty, .text:
             if let (values, remap) = dictionary {
-                return Column(
-                    .dictionary(codes: parsed.codes.map { remap.isEmpty ? $0 : remap[Int($0)] }, values: values), validity: validity)
+                let codes = remap.isEmpty ? parsed.codes : parsed.codes.map { remap[Int($0)] }
+                return Column(.dictionary(codes: codes, values: values), validity: validity)
             }
             if var interner = parsed.interner {
                 let local = interner.finish()

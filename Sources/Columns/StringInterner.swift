@@ -49,6 +49,20 @@ public struct StringInterner: Sendable {
         short.withUnsafeBufferPointer { atelier_prefetch($0.baseAddress! + slot) }
     }
 
+    /// `prefetch(_:)` for a string already made into its inline view.
+    @inline(__always)
+    public mutating func prefetch(inline view: StringView) {
+        let slot = Int(truncatingIfNeeded: Self.shortHash(view)) & shortMask
+        short.withUnsafeBufferPointer { atelier_prefetch($0.baseAddress! + slot) }
+    }
+
+    /// `intern(_:)` for a string of at most 12 bytes already made into its inline view.
+    @inline(__always)
+    public mutating func intern(inline view: StringView, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        if let code = internShort(view, bytes) { return code }
+        return internLong((view.head, StringInterner.hashBytes(bytes)), bytes)
+    }
+
     @inline(__always)
     public mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let view = StringView(bytes: bytes, buffer: 0, offset: 0)
@@ -119,6 +133,15 @@ public struct StringInterner: Sendable {
 
     /// Codes for every row of a string column (null rows get code 0; validity is the caller's).
     public mutating func intern(_ column: Column) -> [UInt32] {
+        if case .dictionary(let codes, let values) = column.storage {
+            // Each distinct value once, then the codes translated: a dictionary column's rows are
+            // far more than its values.
+            let translated = (0..<values.count).map { code in values.withBytes(code) { intern($0) } }
+            return translated.withUnsafeBufferPointer { translated in
+                guard let validity = column.validity else { return codes.map { translated[Int($0)] } }
+                return (0..<codes.count).map { row in validity.isValid(row) ? translated[Int(codes[row])] : 0 }
+            }
+        }
         let strings = column.decodedStrings()
         var codes = [UInt32](repeating: 0, count: strings.count)
         for row in 0..<strings.count where !column.isNull(row) {

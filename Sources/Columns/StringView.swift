@@ -44,5 +44,21 @@ public struct StringView: Sendable, Hashable {
         }
     }
 
+    /// The inline view of `count` ≤ 12 bytes at `p`, from two loads instead of a byte loop: the
+    /// caller guarantees 12 readable bytes at `p` whatever `count` is (a parser whose buffer is
+    /// padded past its end); the bytes past `count` are masked off.
+    @inline(__always)
+    public init(paddedInline p: UnsafeRawPointer, count: Int) {
+        let prefixBytes = UInt64(min(count, 4)), restBytes = UInt64(max(count - 4, 0))
+        let prefix = UInt64(p.loadUnaligned(as: UInt32.self)) & ((1 &<< (8 &* prefixBytes)) &- 1)
+        let rest = p.loadUnaligned(fromByteOffset: 4, as: UInt64.self)
+        head = UInt64(UInt32(truncatingIfNeeded: count)) | prefix << 32
+        tail = restBytes == 8 ? rest : rest & ((1 &<< (8 &* restBytes)) &- 1)
+    }
+
+    /// Whether an inline view's bytes are all ASCII (and so valid UTF-8).
+    @inline(__always)
+    public var inlineIsASCII: Bool { (head >> 32 | tail) & 0x8080_8080_8080_8080 == 0 }
+
     public static let empty = StringView(head: 0, tail: 0)
 }

@@ -28,7 +28,7 @@ public struct Executor: Sendable {
             // row_number() ≤ k: the k first rows of each partition, without sorting every row.
             let limit = TopPerPartition.limit(of: predicate, rowNumberColumn: input.schema.count)!
             let top = try TopPerPartition.run(
-                execute(input), schema: input.schema, partition: partition, order: order, limit: limit, output: plan.schema)
+                execute(input), schema: input.schema, partition: partition, order: order, limit: limit, output: plan.schema, pool: pool)
             return [try Selection.filter(top, predicate)]
         case .filter(let input, let predicate):
             let batches = try execute(input)

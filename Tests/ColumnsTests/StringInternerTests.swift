@@ -41,4 +41,26 @@ import Testing
         #expect(dictionary.count == order.count)
         for (code, string) in order.enumerated() { #expect(dictionary.string(at: code) == string) }
     }
+
+    @Test func aDictionaryColumnInternsLikeItsStrings() {
+        // Codes that skip dictionary entries, repeat, and sit under NULL rows; an interner that
+        // already knows some of the strings.
+        let values = StringArray(["zeta", "", "a long string of many bytes", "alpha", "unused"])
+        let codes: [UInt32] = [3, 0, 0, 2, 1, 3, 4, 2, 0]
+        let validity = Validity(codes.indices.map { $0 != 4 && $0 != 6 })
+        let column = Column(.dictionary(codes: codes, values: values), validity: validity)
+        var interner = StringInterner()
+        var known = Array("alpha".utf8)
+        #expect(known.withUnsafeMutableBytes { interner.intern(UnsafeRawBufferPointer($0)) } == 0)
+        let interned = interner.intern(column)
+        let dictionary = interner.finish()
+        for row in codes.indices {
+            if column.isNull(row) {
+                #expect(interned[row] == 0)
+            } else {
+                #expect(dictionary.string(at: Int(interned[row])) == values.string(at: Int(codes[row])), "row \(row)")
+            }
+        }
+        #expect(Set(codes.indices.filter { !column.isNull($0) }.map { interned[$0] }).count == 3)
+    }
 }

@@ -141,37 +141,49 @@ import Threading
 }
 
 /// row_number() ≤ k by the per-partition top-k pass against the general path (number every row by
-/// a full sort, then filter), on seeded data with ties and NULLs.
+/// a full sort, then filter), on seeded data with ties: doubles with NULLs (the general
+/// comparison), doubles without (with ±0, NaN and infinities) and integers without (the
+/// specialized ones), descending and ascending.
 @Suite struct TopPerPartitionTests {
-    @Test(arguments: [1, 2, 5]) func sameRowsAsNumberingEveryRow(limit: Int) throws {
+    @Test(arguments: [1, 2, 5], ["nulls", "doubles", "integers"]) func sameRowsAsNumberingEveryRow(limit: Int, keys: String) throws {
         var state: UInt64 = 99
         func next() -> UInt64 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 33
         }
-        let count = 5000
-        let groups = (0..<count).map { _ in Value.integer(Int64(next() % 300)) }
-        let values = (0..<count).map { _ in next() % 20 == 0 ? Value.null : Value.double(Double(next() % 50)) }
-        let schema = Schema([Field("g", .int64), Field("v", .float64)])
-        let table = Table(
-            schema: schema,
-            batches: [RecordBatch(schema: schema, columns: [Column.from(groups, type: .int64), Column.from(values, type: .float64)])])
-        let scan = LogicalPlan.scan(InMemorySource(table, name: "t"), columns: [0, 1], filter: nil)
+        // Enough rows for the specialized pass to split them between two workers and merge.
+        let count = 140_000
+        let groups = (0..<count).map { _ in Value.integer(Int64(next() % 30_000)) }
+        let specials: [Double] = [0, -0.0, 0, -0.0, .nan, .infinity, -.infinity]
+        let values = (0..<count).map { _ -> Value in
+            switch keys {
+            case "nulls": return next() % 20 == 0 ? .null : .double(Double(next() % 50))
+            case "doubles": return .double(next() % 2 == 0 ? specials[Int(next() % 7)] : Double(next() % 5) - 2)
+            default: return .integer(Int64(next() % 50) - 25)
+            }
+        }
+        let type: DataType = keys == "integers" ? .int64 : .float64
+        // Each row's input position rides along, so equal keys in different rows tell apart.
+        let schema = Schema([Field("g", .int64), Field("v", type), Field("id", .int64)])
+        let ids = (0..<count).map { Value.integer(Int64($0)) }
+        let columns = [Column.from(groups, type: .int64), Column.from(values, type: type), Column.from(ids, type: .int64)]
+        let table = Table(schema: schema, batches: [RecordBatch(schema: schema, columns: columns)])
+        let scan = LogicalPlan.scan(InMemorySource(table, name: "t"), columns: [0, 1, 2], filter: nil)
         let numbered = LogicalPlan.rowNumber(
             scan, partition: [ExpressionBuilder.column(0, in: schema)],
-            order: [SortKey(ExpressionBuilder.column(1, in: schema), descending: true)],
+            order: [SortKey(ExpressionBuilder.column(1, in: schema), descending: limit != 2)],
             name: "rn")
-        let rn = Expression.column(index: 2, name: "rn", type: .int64)
+        let rn = Expression.column(index: 3, name: "rn", type: .int64)
         let fast = LogicalPlan.filter(numbered, .binary(.lessOrEqual, rn, .literal(.integer(Int64(limit)), .int64)))
         let slow = LogicalPlan.filter(
             numbered, .binary(.lessOrEqual, .binary(.add, rn, .literal(.integer(0), .int64)), .literal(.integer(Int64(limit)), .int64)))
         func rows(_ plan: LogicalPlan) throws -> [String] {
             let result = try Executor(pool: ThreadPool(threads: 2)).run(plan)
-            return (0..<result.rowCount).map { row in (0..<3).map { result.value(row: row, column: $0).description }.joined(separator: "|")
+            return (0..<result.rowCount).map { row in (0..<4).map { result.value(row: row, column: $0).description }.joined(separator: "|")
             }.sorted()
         }
         let expected = try rows(slow)
-        #expect(expected.count >= 300)  // every one of the 300 partitions has rows
+        #expect(expected.count >= 29_000 * limit / 2)  // nearly all of the 30,000 partitions have rows
         #expect(try rows(fast) == expected)
     }
 }
