@@ -220,6 +220,7 @@ let package = Package(
                 "Tokenizers", "GGUF", "Quantization", "ModelStore", "Datasets", "Sampling",
             ], exclude: ["Fixtures"]),
         .testTarget(name: "ColumnsTests", dependencies: ["Columns", "Randomness"]),
+        .testTarget(name: "ThreadingTests", dependencies: ["Threading"]),
         .testTarget(name: "CSVTests", dependencies: ["CSV", "Columns", "Compression", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "DataFramesTests", dependencies: ["DataFrames", "Columns", "CSV", "Randomness"]),
         .testTarget(name: "SQLTests", dependencies: ["SQL", "DataFrames", "Columns", "CSV", "DataBenchmark"], exclude: ["Fixtures"]),

@@ -82,7 +82,7 @@ struct SQLCommand: ParsableCommand {
             let start = TerminalProgress.monotonicClock()
             let result: SQLResult
             do {
-                result = try session.execute(statement)
+                result = try QueryProgressLine.around(session.pool) { () throws(SQLError) in try session.execute(statement) }
             } catch {
                 throw SQLFailure(error.render(source: text))
             }
@@ -161,7 +161,8 @@ struct SQLPrompt {
                 pending = ""
                 let start = TerminalProgress.monotonicClock()
                 do {
-                    for result in try session.execute(text) { SQLSettings.show(result, settings) }
+                    let results = try QueryProgressLine.around(session.pool) { () throws(SQLError) in try session.execute(text) }
+                    for result in results { SQLSettings.show(result, settings) }
                 } catch {
                     print(error.render(source: text))
                 }

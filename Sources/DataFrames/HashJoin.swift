@@ -2,7 +2,8 @@ import Columns
 import Threading
 
 /// Equi-joins by hashing: the right input is the build side (a table from each distinct key to a
-/// chain of its rows), the left input is probed batch by batch in parallel. Keys of both sides go
+/// chain of its rows; an inner join's smaller input), the left input is probed batch by batch in
+/// parallel. Keys of both sides go
 /// through one `KeyEncoding`, so strings from different dictionaries and integers of different
 /// widths meet as equal words. A NULL key matches nothing (SQL's `=`). Inner, left, right, full,
 /// semi and anti joins share the probe; the outer sides' unmatched rows are appended with NULLs.
@@ -12,6 +13,22 @@ enum HashJoin {
         pool: ThreadPool
     ) throws -> [RecordBatch] {
         let leftSchema = left.first?.schema ?? Schema([]), rightSchema = right.first?.schema ?? Schema([])
+        // An inner join builds on its smaller input whichever side it was written on (a star query
+        // written dimension-first, `small JOIN big`): the sides trade places and the output's
+        // columns are put back in left-then-right order. Rows then come in the right side's order
+        // (SQL promises none without ORDER BY).
+        if kind == .inner && residual == nil && !left.isEmpty && !right.isEmpty,
+            2 * left.reduce(0, { $0 + $1.rowCount }) < right.reduce(0, { $0 + $1.rowCount })
+        {
+            let swapped = try run(
+                left: right, right: left, kind: .inner, on: keys.map { EquiKey($0.right, $0.left) }, residual: nil,
+                schema: Schema(rightSchema.fields + leftSchema.fields), pool: pool)
+            let rightWidth = rightSchema.count
+            return swapped.map { batch in
+                RecordBatch(
+                    schema: schema, columns: Array(batch.columns[rightWidth...] + batch.columns[..<rightWidth]), rowCount: batch.rowCount)
+            }
+        }
         let leftKeys = try pool.morsels(left.count) { index, _ in try keys.map { try ExpressionEvaluator.evaluate($0.left, left[index]) } }
         let rightKeys = try pool.morsels(right.count) { index, _ in
             try keys.map { try ExpressionEvaluator.evaluate($0.right, right[index]) }

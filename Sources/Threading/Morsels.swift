@@ -16,12 +16,14 @@ extension ThreadPool {
         }
         let next = Atomic<Int>(0)
         let failed = Atomic<Bool>(false)
+        activity.started(count)
         run { worker, _ in
             while !failed.load(ordering: .relaxed) {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < count else { return }
                 do {
                     results[index] = .success(try body(index, worker))
+                    activity.finishedOne()
                 } catch {
                     results[index] = .failure(error)
                     failed.store(true, ordering: .relaxed)
@@ -43,4 +45,22 @@ extension ThreadPool {
         }
         return values
     }
+}
+
+/// How far the pool's latest `morsels` call has got (morsels finished of how many), read by a
+/// progress display on another thread. Relaxed counters: a display needs no ordering.
+public final class MorselActivity: Sendable {
+    private let done = Atomic<Int>(0)
+    private let total = Atomic<Int>(0)
+
+    public init() {}
+
+    public var progress: (done: Int, total: Int) { (done.load(ordering: .relaxed), total.load(ordering: .relaxed)) }
+
+    func started(_ count: Int) {
+        done.store(0, ordering: .relaxed)
+        total.store(count, ordering: .relaxed)
+    }
+
+    func finishedOne() { done.add(1, ordering: .relaxed) }
 }

@@ -21,6 +21,8 @@ public final class ThreadPool: @unchecked Sendable {
     // (between `pending == 0` and the next generation bump), and read by workers only after
     // they observe the new generation with acquire ordering.
     public let threadCount: Int
+    /// The latest `morsels` call's progress, for displays.
+    public let activity = MorselActivity()
     private let generation = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)

@@ -105,6 +105,50 @@ import Threading
         }
     }
 
+    /// A small table joined to a big one builds on the small one: the same pairs as the nested
+    /// loop (in the big side's order), the columns still left-then-right.
+    @Test func aSmallLeftSideIsTheBuildSide() throws {
+        let small = Schema([Field("k", .int64), Field("s", .string)])
+        let big = Schema([Field("k", .int64), Field("b", .int64)])
+        let smallKeys: [Int64] = [3, 1, 4, 1, 5]
+        let bigKeys = (0..<40).map { Int64($0 % 7) }
+        let left = LazyFrame(
+            Table(
+                schema: small,
+                batches: [
+                    RecordBatch(
+                        schema: small,
+                        columns: [
+                            Column.from(smallKeys.map { .integer($0) }, type: .int64),
+                            Column.from(smallKeys.indices.map { .string("s\($0)") }, type: .string),
+                        ])
+                ]), name: "small")
+        let right = LazyFrame(
+            Table(
+                schema: big,
+                batches: [
+                    RecordBatch(
+                        schema: big,
+                        columns: [
+                            Column.from(bigKeys.map { .integer($0) }, type: .int64),
+                            Column.from(bigKeys.indices.map { .integer(Int64($0)) }, type: .int64),
+                        ])
+                ]), name: "big")
+        let joined = try left.join(right, on: ["k"], how: .inner).collect(pool: JoinAndSortTests.pool)
+        #expect(joined.schema.names.first == "k" && joined.schema.names.contains("s") && joined.schema.names.last == "b")
+        var expected: [String] = []
+        for (b, bigKey) in bigKeys.enumerated() {
+            for (s, smallKey) in smallKeys.enumerated() where smallKey == bigKey {
+                expected.append("\(Value.string("s\(s)")) \(Value.integer(Int64(b)))")
+            }
+        }
+        let got = (0..<joined.rowCount).map {
+            "\(joined.value(row: $0, column: 1)) \(joined.value(row: $0, column: joined.schema.count - 1))"
+        }
+        #expect(expected.count == 29)  // keys 1, 3, 4 six times in big, 5 five times; 1 twice in small
+        #expect(got.sorted() == expected.sorted())
+    }
+
     @Test func sortPlacesNullsLastAndKeepsTiesStable() throws {
         let (left, _) = JoinAndSortTests.tables()
         let ascending = try left.sort([col("id")]).collect(pool: JoinAndSortTests.pool)
