@@ -47,6 +47,9 @@ struct ChunkColumn {
     /// Set when the column became text after rows were already parsed as something else: its
     /// text is collected in a second pass over the chunk.
     var needsText = false
+
+    /// Whether a text field goes to the interner now (not to views, not left for the second pass).
+    var internsText: Bool { kind == .text && dictionaryEncoded && !needsText }
 }
 
 /// Parses one chunk of records (it starts at a record start and ends after a record end) into
@@ -135,8 +138,7 @@ struct ChunkParser {
         // A dictionary column's short ASCII fields go straight to the interner, their views made
         // from two loads (the buffer is padded past its end) and their slots prefetched for the
         // whole batch first; anything else takes the general path.
-        var dictionary = parsed.kind == .text && parsed.dictionaryEncoded && !parsed.needsText
-        if dictionary {
+        if parsed.internsText {
             for row in 0..<rows {
                 let field = batch[row * columnCount + column]
                 if field.length > 0 && field.length <= StringView.inlineLimit && !field.escaped {
@@ -146,33 +148,28 @@ struct ChunkParser {
         }
         // An integer column's fields of up to eight digits parse without a loop (a field that is
         // not one, or that widens the column, takes the general path).
-        let integers = parsed.kind == .integer && nullMarkers.isEmpty
         for row in 0..<rows {
             let field = batch[row * columnCount + column]
-            if integers && parsed.kind == .integer, let value = FieldParsing.shortUnsigned(padded: bytes + field.start, field.length) {
+            if parsed.kind == .integer && nullMarkers.isEmpty,
+                let value = FieldParsing.shortUnsigned(padded: bytes + field.start, field.length)
+            {
                 parsed.count += 1
                 parsed.integers.append(value)
                 continue
             }
-            if dictionary && field.length > 0 && field.length <= StringView.inlineLimit && !field.escaped {
+            if parsed.internsText && field.length > 0 && field.length <= StringView.inlineLimit && !field.escaped {
                 let view = StringView(paddedInline: bytes + field.start, count: field.length)
                 if view.inlineIsASCII && (field.quoted || !isNullText(bytes + field.start, field.length)) {
                     parsed.count += 1
                     let text = UnsafeRawBufferPointer(start: bytes + field.start, count: field.length)
                     appendCode(&parsed, parsed.interner!.intern(inline: view, text))
-                    dictionary = parsed.dictionaryEncoded
                     continue
                 }
             }
             if field.length < 0 {
                 appendNull(&parsed, row: before + row)
             } else if field.escaped {
-                unescaped.removeAll(keepingCapacity: true)
-                var index = field.start
-                while index < field.start + field.length {
-                    unescaped.append(bytes[index])
-                    index += bytes[index] == quote ? 2 : 1
-                }
+                unescape(field, into: &unescaped)
                 try unescaped.withUnsafeBufferPointer { buffer throws(Failure) in
                     try append(
                         &parsed, buffer.baseAddress ?? bytes, buffer.count, quoted: true, row: before + row, column: column,
@@ -183,6 +180,16 @@ struct ChunkParser {
                     &parsed, bytes + field.start, field.length, quoted: field.quoted, row: before + row, column: column,
                     offset: field.start)
             }
+        }
+    }
+
+    /// A quoted field's bytes with each doubled quote made one.
+    func unescape(_ field: Field, into unescaped: inout [UInt8]) {
+        unescaped.removeAll(keepingCapacity: true)
+        var index = field.start
+        while index < field.start + field.length {
+            unescaped.append(bytes[index])
+            index += bytes[index] == quote ? 2 : 1
         }
     }
 
@@ -442,12 +449,7 @@ struct ChunkParser {
                 var p = bytes + field.start
                 var n = field.length
                 if field.escaped {
-                    unescaped.removeAll(keepingCapacity: true)
-                    var i = field.start
-                    while i < field.start + field.length {
-                        unescaped.append(bytes[i])
-                        i += bytes[i] == quote ? 2 : 1
-                    }
+                    unescape(field, into: &unescaped)
                     n = unescaped.count
                 }
                 try unescaped.withUnsafeBufferPointer { buffer throws(Failure) in

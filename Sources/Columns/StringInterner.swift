@@ -66,9 +66,8 @@ public struct StringInterner: Sendable {
     @inline(__always)
     public mutating func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let view = StringView(bytes: bytes, buffer: 0, offset: 0)
-        if view.isInline, let code = internShort(view, bytes) { return code }
-        let words = (view.head, StringInterner.hashBytes(bytes))
-        return internLong(words, bytes)
+        if view.isInline { return intern(inline: view, bytes) }
+        return internLong((view.head, StringInterner.hashBytes(bytes)), bytes)
     }
 
     /// The code of a string of at most 12 bytes, inserting it when new; nil when it is new and the

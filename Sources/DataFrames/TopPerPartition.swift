@@ -67,10 +67,10 @@ enum TopPerPartition {
         return RecordBatch(schema: output, columns: gathered.columns + [Column(.int64(numbers))], rowCount: picked.count)
     }
 
-    /// One pass over the rows keeping each partition's `limit` first rows under `order` (specialized
-    /// per order: the comparison runs for every row).
-    static func keepBest<Order: RowOrder>(
-        _ order: Order, _ groups: [UInt32], _ limit: Int, _ best: inout [Int32], _ filled: inout [Int32]
+    /// One pass over the rows keeping each partition's `limit` first rows under any keys (the
+    /// general path; one numeric key without NULLs takes `keepBestInParallel`).
+    static func keepBest(
+        _ order: KeyRowOrder, _ groups: [UInt32], _ limit: Int, _ best: inout [Int32], _ filled: inout [Int32]
     ) {
         for row in 0..<Int32(groups.count) {
             let group = Int(groups[Int(row)])
@@ -157,19 +157,15 @@ extension TopPerPartition {
     }
 }
 
-/// Whether row a comes before row b; ties go to the earlier row (the stable sort's order).
-protocol RowOrder {
-    func before(_ a: Int32, _ b: Int32) -> Bool
-}
-
 /// A one-key order given as a word a row: a row comes before another when its word is smaller,
 /// or equal and the row earlier.
 protocol RowWordOrder {
     func word(_ row: Int) -> UInt64
 }
 
-/// Any keys, through `SortOrder.PreparedKey.compare`.
-struct KeyRowOrder: RowOrder {
+/// Any keys, through `SortOrder.PreparedKey.compare`: whether row a comes before row b, ties going
+/// to the earlier row (the stable sort's order).
+struct KeyRowOrder {
     let keys: [SortOrder.PreparedKey]
 
     @inline(__always)
