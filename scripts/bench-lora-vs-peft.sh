@@ -17,7 +17,7 @@ at 1 and 2 threads, and prints the median tokens/s and peak RSS of each and thei
            random token ids (seed 0); --warmup untimed steps, then --steps timed ones.
   Atelier  atelier finetune MODEL --data random.jsonl --rank 8 --alpha 16 --batch 1 --context 256
            --lr 1e-4 --steps (warmup + steps): the base stays in its stored Q4_1/Q8_0 (QLoRA,
-           --frozen-forward quantized unless --atelier-args says otherwise); each jsonl line is
+           finetune's default --frozen-forward auto unless --atelier-args says otherwise); each jsonl line is
            random words truncated to 256 tokens (checked: the data line must report 256 tokens per
            example). Its tokens/s is the rate on its last progress line (a window of the last ≥ 10 s).
 
@@ -30,6 +30,11 @@ Options:
   --impl hf|gguf     PyTorch model: transformers' (default) or scripts/dev/lora_llama_pytorch.py's
   --atelier-args "…" extra arguments for atelier finetune (e.g. "--frozen-forward dequantized")
   --skip-atelier     PyTorch only
+  --blas-core auto|inherit
+                     OpenBLAS kernels for Atelier: auto (default) runs it without OPENBLAS_CORETYPE, so
+                     it picks them for this CPU as on a machine that does not set the variable (AVX-512
+                     ones where the CPU has AVX-512, as PyTorch's MKL/oneDNN do); inherit keeps this
+                     environment's value (this VM sets OPENBLAS_CORETYPE=Haswell: AVX2 kernels)
   --keep             keep the run logs (their directory is printed)
   -h, --help         this text
 
@@ -45,7 +50,7 @@ is printed at the start and the end.
 EOF
 }
 
-steps=10 warmup=2 repeats=1 threads_list="1 2" model="" impl=hf atelier_args="" skip_atelier=0 keep=0
+steps=10 warmup=2 repeats=1 threads_list="1 2" model="" impl=hf atelier_args="" skip_atelier=0 keep=0 blas_core=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps="${2:?--steps needs a value}"; shift 2 ;;
@@ -56,6 +61,7 @@ while [ $# -gt 0 ]; do
     --impl) impl="${2:?--impl needs hf or gguf}"; shift 2 ;;
     --atelier-args) atelier_args="${2?--atelier-args needs a value}"; shift 2 ;;
     --skip-atelier) skip_atelier=1; shift ;;
+    --blas-core) blas_core="${2:?--blas-core needs auto or inherit}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-lora-vs-peft: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -156,6 +162,11 @@ PY
   tail -1 "$results" | awk -F'\t' '{ printf "  %s threads %-8s run %s: %8.1f tokens/s, peak RSS %7.1f MiB\n", $1, $2, $3, $4, $5 / 1048576 }' >&2
 }
 
+case "$blas_core" in
+  auto) atelier_env=(env -u OPENBLAS_CORETYPE) ;;
+  inherit) atelier_env=(env) ;;
+  *) echo "bench-lora-vs-peft: --blas-core $blas_core: expected auto or inherit" >&2; exit 2 ;;
+esac
 load_start=$(uptime)
 for threads in $threads_list; do
   for rep in $(seq 1 "$repeats"); do
@@ -164,7 +175,7 @@ for threads in $threads_list; do
       --rank 8 --alpha 16 --lr 1e-4
     if [ "$skip_atelier" = 0 ]; then
       # shellcheck disable=SC2086  # --atelier-args is a list of words
-      run_one atelier "$threads" "$rep" "$atelier" finetune "$model" --data "$logs/random.jsonl" --rank 8 --alpha 16 \
+      run_one atelier "$threads" "$rep" "${atelier_env[@]}" "$atelier" finetune "$model" --data "$logs/random.jsonl" --rank 8 --alpha 16 \
         --batch 1 --context 256 --lr 1e-4 --steps "$total" --threads "$threads" --out "$logs/adapter.gguf" $atelier_args
     fi
   done
@@ -173,6 +184,7 @@ load_end=$(uptime)
 
 echo
 echo "load at start: ${load_start#*load average: }"
+echo "OpenBLAS kernels for Atelier: --blas-core $blas_core (OPENBLAS_CORETYPE here: ${OPENBLAS_CORETYPE:-unset}$([ "$blas_core" = auto ] && echo ', removed for Atelier'))"
 echo "load at end:   ${load_end#*load average: }"
 "$python" - "$results" "$repeats" "$steps" "$impl" <<'PY'
 import statistics, sys

@@ -27,6 +27,11 @@ Options:
   --models "lenet resnet20"
                      models (default both)
   --skip-atelier     PyTorch only
+  --blas-core auto|inherit
+                     OpenBLAS kernels for Atelier: auto (default) runs it without OPENBLAS_CORETYPE, so
+                     it picks them for this CPU as on a machine that does not set the variable (AVX-512
+                     ones where the CPU has AVX-512, as PyTorch's MKL/oneDNN do); inherit keeps this
+                     environment's value (this VM sets OPENBLAS_CORETYPE=Haswell: AVX2 kernels)
   --keep             keep the run logs (their directory is printed)
   -h, --help         this text
 
@@ -41,7 +46,7 @@ is printed at the start and the end.
 EOF
 }
 
-steps=20 warmup=3 repeats=3 threads_list="1 2" models="lenet resnet20" skip_atelier=0 keep=0
+steps=20 warmup=3 repeats=3 threads_list="1 2" models="lenet resnet20" skip_atelier=0 keep=0 blas_core=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps="${2:?--steps needs a value}"; shift 2 ;;
@@ -50,6 +55,7 @@ while [ $# -gt 0 ]; do
     --threads) threads_list="${2:?--threads needs a value}"; shift 2 ;;
     --models) models="${2:?--models needs a value}"; shift 2 ;;
     --skip-atelier) skip_atelier=1; shift ;;
+    --blas-core) blas_core="${2:?--blas-core needs auto or inherit}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-vision-vs-pytorch: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -134,6 +140,11 @@ PY
   tail -1 "$results" | awk -F'\t' '{ printf "  %-8s %s threads %-8s run %s: %9.1f images/s, peak RSS %7.1f MiB\n", $1, $2, $3, $4, $5, $6 / 1048576 }' >&2
 }
 
+case "$blas_core" in
+  auto) atelier_env=(env -u OPENBLAS_CORETYPE) ;;
+  inherit) atelier_env=(env) ;;
+  *) echo "bench-vision-vs-pytorch: --blas-core $blas_core: expected auto or inherit" >&2; exit 2 ;;
+esac
 load_start=$(uptime)
 for model in $models; do
   case "$model" in
@@ -145,7 +156,7 @@ for model in $models; do
       run_one pytorch "$model" "$threads" "$rep" "$python" -B "$repo/scripts/dev/bench_vision_pytorch.py" \
         --model "$model" --threads "$threads" --batch 128 --warmup "$warmup" --steps "$steps"
       if [ "$skip_atelier" = 0 ]; then
-        run_one atelier "$model" "$threads" "$rep" "$atelier" train classifier --model "$model" --data "$data" \
+        run_one atelier "$model" "$threads" "$rep" "${atelier_env[@]}" "$atelier" train classifier --model "$model" --data "$data" \
           --batch 128 --steps "$total" --threads "$threads" --out "$logs/x.gguf"
       fi
     done
@@ -155,6 +166,7 @@ load_end=$(uptime)
 
 echo
 echo "load at start: ${load_start#*load average: }"
+echo "OpenBLAS kernels for Atelier: --blas-core $blas_core (OPENBLAS_CORETYPE here: ${OPENBLAS_CORETYPE:-unset}$([ "$blas_core" = auto ] && echo ', removed for Atelier'))"
 echo "load at end:   ${load_end#*load average: }"
 "$python" - "$results" "$repeats" "$steps" "$warmup" <<'PY'
 import statistics, sys

@@ -16,6 +16,9 @@ import Glibc
 #endif
 
 struct FineTune: ParsableCommand {
+    static let frozenForwards: [String: CPUTensorBackend.FrozenForward] = [
+        "auto": .automatic, "quantized": .quantizedKernels, "dequantized": .dequantized,
+    ]
     static let configuration = CommandConfiguration(
         commandName: "finetune",
         abstract: "Fine-tune a GGUF model with LoRA on jsonl data; writes an adapter llama.cpp loads.",
@@ -57,8 +60,11 @@ struct FineTune: ParsableCommand {
     @Option(help: "Also write the adapter for Hugging Face PEFT: peft (a directory beside --out).") var format: String?
     @Option(help: "Continue from a checkpoint written by an earlier run (<out>.checkpoint.gguf).") var resume: String?
     @Option(name: .customLong("loss-curve"), help: "Write the loss curve as SVG here (default: <out>.loss.svg).") var lossCurve: String?
-    @Option(name: .customLong("frozen-forward"), help: "quantized (the inference kernels, default) or dequantized (exact f32).")
-    var frozenForward = "quantized"
+    @Option(
+        name: .customLong("frozen-forward"),
+        help: "auto (default: f32 GEMM on dequantized tiles from 32 tokens a batch, the inference kernels below), quantized or dequantized."
+    )
+    var frozenForward = "auto"
     @Option(help: "Random seed (LoRA initialisation and data order).") var seed: UInt64 = 0
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).") var threads: Int?
 
@@ -71,8 +77,8 @@ struct FineTune: ParsableCommand {
         if context < 2 { throw ValidationError("--context \(context): expected at least 2") }
         if !(learningRate > 0) { throw ValidationError("--lr \(learningRate): expected a positive number") }
         if let format, format != "peft" { throw ValidationError("--format \(format): expected peft") }
-        if !["quantized", "dequantized"].contains(frozenForward) {
-            throw ValidationError("--frozen-forward \(frozenForward): expected quantized or dequantized")
+        if FineTune.frozenForwards[frozenForward] == nil {
+            throw ValidationError("--frozen-forward \(frozenForward): expected auto, quantized or dequantized")
         }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected 1…256") }
     }
@@ -87,7 +93,7 @@ struct FineTune: ParsableCommand {
             checkpointing: gradientCheckpointing)
         let backend = CPUTensorBackend(
             threads: threads ?? CPUBackend.defaultThreadCount,
-            frozenForward: frozenForward == "quantized" ? .quantizedKernels : .dequantized)
+            frozenForward: FineTune.frozenForwards[frozenForward] ?? .automatic)
         let (model, tokenizer) = try FineTuningModels.load(file: file, lora: lora, backend: backend, seed: seed)
         if let longest = model.maximumSequenceLength, context > longest {
             throw ValidationError(

@@ -8,10 +8,12 @@ import Planner
 /// RSS): printed before training, and a refusal with the numbers when the limits cannot hold it.
 /// `atelier fit --train lora|qlora` prints the same plan for this machine.
 enum FineTuneMemoryCheck {
-    static func plan(file: GGUFFile, rank: Int, targets: [String], tokens: Int, checkpointing: Bool) throws -> FineTuningMemory {
+    static func plan(file: GGUFFile, rank: Int, targets: [String], batch: Int, context: Int, checkpointing: Bool) throws
+        -> FineTuningMemory
+    {
         FineTuningMemory.estimate(
             shape: try ModelShape(file: file), weightBytes: WeightInventory(file: file).totalBytes, rank: rank, targets: Set(targets),
-            tokens: tokens, checkpointing: checkpointing)
+            batch: batch, sequence: context, checkpointing: checkpointing)
     }
 
     static func summary(_ plan: FineTuningMemory) -> String {
@@ -20,7 +22,7 @@ enum FineTuneMemoryCheck {
     }
 
     static func require(file: GGUFFile, rank: Int, targets: [String], batch: Int, context: Int, checkpointing: Bool) throws {
-        let plan = try plan(file: file, rank: rank, targets: targets, tokens: batch * context, checkpointing: checkpointing)
+        let plan = try plan(file: file, rank: rank, targets: targets, batch: batch, context: context, checkpointing: checkpointing)
         Terminal.status("Planned peak memory: \(Format.bytes(plan.total)) at batch \(batch) × \(context) tokens (\(summary(plan)))")
         guard let limit = MemoryLimits.current().tightest, plan.total - plan.runtime > limit.remainingBytes else { return }
         throw ValidationError(

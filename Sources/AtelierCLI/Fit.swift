@@ -290,7 +290,7 @@ struct Fit: ParsableCommand {
         let file = try GGUFFile(path: path)
         let targetList = targets.split(separator: ",").map { String($0).trimmingSpaces }
         let plan = try FineTuneMemoryCheck.plan(
-            file: file, rank: rank, targets: targetList, tokens: fineTuneSequence * microBatch, checkpointing: checkpointing)
+            file: file, rank: rank, targets: targetList, batch: microBatch, context: fineTuneSequence, checkpointing: checkpointing)
         let budget = hardware.ramBytes
         if json {
             struct Report: Encodable {
@@ -321,7 +321,7 @@ struct Fit: ParsableCommand {
             """)
         if !checkpointing {
             let with = try FineTuneMemoryCheck.plan(
-                file: file, rank: rank, targets: targetList, tokens: fineTuneSequence * microBatch, checkpointing: true)
+                file: file, rank: rank, targets: targetList, batch: microBatch, context: fineTuneSequence, checkpointing: true)
             print("with --grad-checkpoint: \(g(with.total))")
         }
     }

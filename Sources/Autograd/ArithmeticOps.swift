@@ -12,18 +12,23 @@ extension Variable {
         let backend = self.backend
         let (a, b) = (value, other.value)
         let result = backend.binary(operation, a, b)
-        return Variable(result, backend: backend, inputs: [self, other], name: "\(operation)") { gradient in
-            let (ga, gb): (Tensor, Tensor)
-            switch operation {
-            case .add: (ga, gb) = (gradient, gradient)
-            case .subtract: (ga, gb) = (gradient, backend.scale(gradient, by: -1))
-            case .multiply: (ga, gb) = (backend.binary(.multiply, gradient, b), backend.binary(.multiply, gradient, a))
-            case .divide:
-                ga = backend.binary(.divide, gradient, b)
-                // d(a/b)/db = -a/b² = -(a/b)/b
-                gb = backend.scale(backend.binary(.divide, backend.binary(.multiply, gradient, result), b), by: -1)
+        let (shapeA, shapeB) = (a.shape, b.shape)
+        // Each rule captures only the operands it reads: a sum or difference keeps neither (a
+        // residual connection or a LoRA branch frees its summands once the forward moves on).
+        let rule: (Tensor) -> (Tensor, Tensor)
+        switch operation {
+        case .add: rule = { ($0, $0) }
+        case .subtract: rule = { ($0, backend.scale($0, by: -1)) }
+        case .multiply: rule = { (backend.binary(.multiply, $0, b), backend.binary(.multiply, $0, a)) }
+        case .divide:
+            // d(a/b)/db = -a/b² = -(a/b)/b
+            rule = {
+                (backend.binary(.divide, $0, b), backend.scale(backend.binary(.divide, backend.binary(.multiply, $0, result), b), by: -1))
             }
-            return [backend.reduce(ga, toShape: a.shape), backend.reduce(gb, toShape: b.shape)]
+        }
+        return Variable(result, backend: backend, inputs: [self, other], name: "\(operation)") { gradient in
+            let (ga, gb) = rule(gradient)
+            return [backend.reduce(ga, toShape: shapeA), backend.reduce(gb, toShape: shapeB)]
         }
     }
 

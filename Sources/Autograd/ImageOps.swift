@@ -11,11 +11,12 @@ extension Variable {
         let output = backend.conv2d(x, weight: w, bias: bias?.value, window: window, groups: groups)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         let needsInput = requiresGradient
+        let (weightSlot, biasSlot) = (weight.slot, bias?.slot)
         return Variable(output, backend: backend, inputs: inputs, name: "conv2d") { gradient in
             let gradients = backend.conv2dBackward(
                 gradient: gradient, input: x, weight: w, window: window, groups: groups, inputGradient: needsInput)
-            var result: [Tensor?] = [gradients.input, weight.requiresGradient ? gradients.weight : nil]
-            if let bias { result.append(bias.requiresGradient ? gradients.bias : nil) }
+            var result: [Tensor?] = [gradients.input, weightSlot.requiresGradient ? gradients.weight : nil]
+            if let biasSlot { result.append(biasSlot.requiresGradient ? gradients.bias : nil) }
             return result
         }
     }
@@ -50,11 +51,12 @@ extension Variable {
         let w = weight?.value
         let (output, mean, inverseStd) = backend.batchNorm(x, weight: w, bias: bias?.value, epsilon: epsilon)
         let inputs = [self] + [weight, bias].compactMap { $0 }
+        let (weightSlot, biasSlot) = (weight?.slot, bias?.slot)
         let result = Variable(output, backend: backend, inputs: inputs, name: "batchNorm") { gradient in
             let gradients = backend.batchNormBackward(gradient: gradient, input: x, weight: w, mean: mean, inverseStd: inverseStd)
             var result: [Tensor?] = [gradients.input]
-            if let weight { result.append(weight.requiresGradient ? gradients.weight : nil) }
-            if let bias { result.append(bias.requiresGradient ? gradients.bias : nil) }
+            if let weightSlot { result.append(weightSlot.requiresGradient ? gradients.weight : nil) }
+            if let biasSlot { result.append(biasSlot.requiresGradient ? gradients.bias : nil) }
             return result
         }
         return (result, mean, inverseStd)

@@ -21,9 +21,10 @@ extension Variable {
         let backend = self.backend
         let (x, w) = (value, weight.value)
         let (output, inverseRMS) = backend.rmsNorm(x, weight: w, epsilon: epsilon)
+        let weightSlot = weight.slot
         return Variable(output, backend: backend, inputs: [self, weight], name: "rmsNorm") { gradient in
             let gradients = backend.rmsNormBackward(gradient: gradient, input: x, weight: w, inverseRMS: inverseRMS)
-            return [gradients.input, weight.requiresGradient ? gradients.weight : nil]
+            return [gradients.input, weightSlot.requiresGradient ? gradients.weight : nil]
         }
     }
 
@@ -33,10 +34,11 @@ extension Variable {
         let (x, w) = (value, weight.value)
         let (output, mean, inverseStd) = backend.layerNorm(x, weight: w, bias: bias?.value, epsilon: epsilon)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        let (weightSlot, biasSlot) = (weight.slot, bias?.slot)
         return Variable(output, backend: backend, inputs: inputs, name: "layerNorm") { gradient in
             let gradients = backend.layerNormBackward(gradient: gradient, input: x, weight: w, mean: mean, inverseStd: inverseStd)
-            var result: [Tensor?] = [gradients.input, weight.requiresGradient ? gradients.weight : nil]
-            if let bias { result.append(bias.requiresGradient ? gradients.bias : nil) }
+            var result: [Tensor?] = [gradients.input, weightSlot.requiresGradient ? gradients.weight : nil]
+            if let biasSlot { result.append(biasSlot.requiresGradient ? gradients.bias : nil) }
             return result
         }
     }
@@ -67,9 +69,10 @@ extension Variable {
     public static func gated(_ kind: Activation, gate: Variable, up: Variable) -> Variable {
         let backend = gate.backend
         let (a, b) = (gate.value, up.value)
+        let (gateSlot, upSlot) = (gate.slot, up.slot)
         return Variable(backend.gated(kind, gate: a, up: b), backend: backend, inputs: [gate, up], name: "gated \(kind)") { gradient in
             let gradients = backend.gatedBackward(kind, gradient: gradient, gate: a, up: b)
-            return [gate.requiresGradient ? gradients.gate : nil, up.requiresGradient ? gradients.up : nil]
+            return [gateSlot.requiresGradient ? gradients.gate : nil, upSlot.requiresGradient ? gradients.up : nil]
         }
     }
 

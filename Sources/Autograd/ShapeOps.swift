@@ -67,15 +67,16 @@ extension Variable {
         let backend = self.backend
         let (a, b) = (value, other.value)
         let result = backend.matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+        let (slotA, slotB) = (slot, other.slot)
         return Variable(result, backend: backend, inputs: [self, other], name: "matmul") { gradient in
             // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ, dop(B) = op(A)ᵀ·dC.
             var ga: Tensor? = nil
             var gb: Tensor? = nil
-            if self.requiresGradient {
+            if slotA.requiresGradient {
                 let gradientOfOpA = backend.matmul(gradient, b, transposeA: false, transposeB: !transposeB)
                 ga = transposeA ? gradientOfOpA.transposed(-1, -2) : gradientOfOpA
             }
-            if other.requiresGradient {
+            if slotB.requiresGradient {
                 if b.rank == 2 && a.rank > 2 {
                     // A matrix shared by every batch: its gradient sums over the batches.
                     let opA = transposeA ? a.transposed(-1, -2) : a

@@ -26,9 +26,8 @@ public final class LoRALinear: Layer {
     public var parameters: [Variable] { update.map { [$0.a, $0.b] } ?? [] }
 
     public func callAsFunction(_ x: Variable) -> Variable {
-        let frozen = x.frozenLinear(base)
-        guard let update else { return frozen }
-        return frozen + x.linear(update.a).linear(update.b).scaled(by: update.scale)
+        guard let update else { return x.frozenLinear(base) }
+        return x.loraLinear(base, a: update.a, b: update.b, scale: update.scale)
     }
 }
 

@@ -146,12 +146,11 @@ public enum FromScratchTrainingMemory {
         let layers = Double(c.layers)
         let float = 4.0
 
-        // One block's intermediates, per token: the attention norm's output (d), q, k, v from the
-        // projections and q, k after RoPE (3q + 3kv with the attention output), the output
-        // projection, the residual sum and the feed-forward norm (3d), gate, up and their product
-        // (3f), the down projection and the block's output (2d); each norm's 1/rms (2). Per
-        // sequence and head the softmax weights [T, T].
-        let block = float * (n * (6 * d + 3 * q + 3 * kv + 3 * f + 2) + batch * Double(c.heads) * time * time)
+        // What one block's backward rules read, per token (autograd keeps nothing else): the two
+        // norms' inputs and outputs (4d) and 1/rms (2), q, k and v after RoPE and the attention
+        // output (2q + 2kv), gate, up and their product (3f). Per sequence and head the softmax
+        // weights [T, T].
+        let block = float * (n * (4 * d + 2 * q + 2 * kv + 3 * f + 2) + batch * Double(c.heads) * time * time)
         // The embedding's output, the final norm's output and 1/rms.
         let ends = float * (n * d + n * d + n)
         let activations =

@@ -35,8 +35,17 @@ public enum Quantization {
             for i in 0..<count {
                 destination[i] = bf16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             }
+        #if arch(x86_64)
+        case .q4_0: LegacyAVX2.dequantize(Q4_0Codes.self, source, destination, blocks: blocks)
+        case .q4_1: LegacyAVX2.dequantize(Q4_1Codes.self, source, destination, blocks: blocks)
+        case .q5_0: LegacyAVX2.dequantize(Q5_0Codes.self, source, destination, blocks: blocks)
+        case .q5_1: LegacyAVX2.dequantize(Q5_1Codes.self, source, destination, blocks: blocks)
+        case .q8_0: LegacyAVX2.dequantize(Q8_0Codes.self, source, destination, blocks: blocks)
+        case .q8_1: Legacy32.dequantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        #else
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1:
             Legacy32.dequantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
+        #endif
         default:
             KQuant.dequantize(type.id, source, destination, blocks: blocks, blockBytes: type.typeSize)
         }

@@ -11,6 +11,42 @@ extension CPUTensorBackend {
             f64: { matmulKernel(Double.self, a, b, transposeA, transposeB) })
     }
 
+    public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, factor: Double, addingInto c: Tensor) {
+        precondition(a.dtype == b.dtype && b.dtype == c.dtype, "matmul of \(a.dtype) and \(b.dtype) into \(c.dtype)")
+        precondition(a.rank == 2 && b.rank == 2 && c.rank == 2 && c.isContiguous, "accumulating matmul needs matrices and a dense target")
+        dispatch(
+            a.dtype, "matmul",
+            f32: { accumulatingMatmulKernel(Float.self, a, b, transposeA, transposeB, factor, c) },
+            f64: { accumulatingMatmulKernel(Double.self, a, b, transposeA, transposeB, factor, c) })
+    }
+
+    func accumulatingMatmulKernel<T: TensorScalar>(
+        _: T.Type, _ a: Tensor, _ b: Tensor, _ transposeA: Bool, _ transposeB: Bool, _ factor: Double, _ c: Tensor
+    ) {
+        let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
+        let kb = transposeB ? b.shape[1] : b.shape[0], n = transposeB ? b.shape[0] : b.shape[1]
+        precondition(
+            k == kb && c.shape == [m, n], "matmul \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") into \(c.shape)")
+        guard m > 0, n > 0, k > 0 else { return }
+        let (ma, ta, lda) = blasOperand(a, transposed: transposeA)
+        let (mb, tb, ldb) = blasOperand(b, transposed: transposeB)
+        let (pa, pb) = (ma.address.assumingMemoryBound(to: T.self), mb.address.assumingMemoryBound(to: T.self))
+        let out = c.address.assumingMemoryBound(to: T.self)
+        let useBLASThreads = gemmThreading == .openBLAS || m * n * k < 1 << 15 || pool.threadCount == 1
+        let blocks = useBLASThreads ? 1 : max(1, min(m / 16, pool.threadCount * 2))
+        let run: (Range<Int>) -> Void = { range in
+            for block in range {
+                let rows = blocks == 1 ? 0..<m : ThreadPool.chunk(m, block, blocks)
+                if rows.isEmpty { continue }
+                T.gemm(
+                    transposeA: ta, transposeB: tb, m: rows.count, n: n, k: k, alpha: T(factor),
+                    a: pa + (ta ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: pb, ldb: ldb, beta: 1,
+                    c: out + rows.lowerBound * n, ldc: n)
+            }
+        }
+        if blocks == 1 { run(0..<1) } else { pool.parallelFor(blocks, run) }
+    }
+
     /// A 2-D operand whose last axis is dense or whose rows are dense (a transposed view) goes to
     /// BLAS as it is, with the transpose flag flipped for the latter; anything else is copied first.
     private func blasOperand(_ x: Tensor, transposed: Bool) -> (tensor: Tensor, transposed: Bool, leading: Int) {

@@ -20,6 +20,7 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
     public let name = "cpu"
     public let pool: ThreadPool
     let memory = HostMemoryPool()
+    let ropeTables = RopeTableCache()
     /// Whether GEMMs split over the pool (OpenBLAS single-threaded) or run on OpenBLAS's threads.
     public let gemmThreading: GEMMThreading
 
@@ -39,11 +40,19 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
         /// The inference engine's kernels: activations rounded to 8-bit blocks and integer dot
         /// products, as llama.cpp runs the model — what the fine-tuned model will meet at run time.
         case quantizedKernels
-        /// f32 GEMM on rows dequantized in cache-sized tiles: the exact product of the stored weights.
+        /// f32 GEMM on rows dequantized in cache-sized tiles: the exact product of the stored weights
+        /// (what QLoRA computes: its 4-bit weights are dequantized for every matmul).
         case dequantized
+        /// `dequantized` for products of at least `automaticRows` rows, the inference kernels below:
+        /// dequantizing a tile costs about as much as multiplying it by a few dozen rows.
+        case automatic
+
+        /// Measured with `atelier finetune smollm2-135m --context T --batch 1 --threads 1` (docs/FINETUNING.md):
+        /// the quantized kernels win at 8 and 16 tokens, the two tie at 32, GEMM wins from 64 on.
+        public static let automaticRows = 32
     }
 
-    public init(threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .quantizedKernels) {
+    public init(threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .automatic) {
         pool = ThreadPool(threads: threads)
         inferenceCPU = CPUBackend(pool: pool, repacksWeights: false)
         inference = inferenceCPU

@@ -44,6 +44,9 @@ public protocol TensorBackend: AnyObject, Sendable {
     /// Batched matrix product over the last two axes: a [..., m, k] · b [..., k, n] (each optionally
     /// transposed first). Leading axes must match, or `b` may be 2-D (shared by every batch).
     func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor
+    /// `c += factor · op(a) · op(b)` in place, for matrices: a GEMM's alpha and beta = 1, so a sum of
+    /// products needs no temporary for each product. `c` is contiguous [m, n].
+    func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, factor: Double, addingInto c: Tensor)
     /// Joins tensors along `axis`; every other dimension must match.
     func concat(_ tensors: [Tensor], axis: Int) -> Tensor
 

@@ -40,9 +40,10 @@ import Testing
         #expect(plan.optimizerMoments == 8 * 836_736)
         // Tied table: its gradient plus the two partial gradients (2 · 4 · 256 · 128 = 262,144).
         #expect(plan.gradients == 4 * 836_736 + 262_144)
-        // N = 12 · 64 = 768 tokens. A block keeps 4·(768·(6·128 + 3·128 + 3·128 + 3·352 + 2) + 12·4·64·64)
-        // = 4·(1,992,192 + 196,608) = 8,755,200 bytes; embedding and final norm 4·(2·768·128 + 768) = 789,504.
-        #expect(plan.activations == 789_504 + 4 * 8_755_200)
+        // N = 12 · 64 = 768 tokens. A block keeps what its backward rules read,
+        // 4·(768·(4·128 + 2·128 + 2·128 + 3·352 + 2) + 12·4·64·64) = 4·(1,598,976 + 196,608) = 7,182,336
+        // bytes; embedding and final norm 4·(2·768·128 + 768) = 789,504.
+        #expect(plan.activations == 789_504 + 4 * 7_182_336)
         // Logits and their gradient 2·4·768·256 = 1,572,864, and log-sum-exp 4·768.
         #expect(plan.logits == 1_572_864 + 3_072)
     }
@@ -51,8 +52,8 @@ import Testing
         var c = Self.nanoGPT
         c.gradientCheckpointing = true
         let plan = FromScratchTrainingMemory.estimate(c)
-        // Four block inputs 4·4·768·128 = 1,572,864, one block 8,755,200, the ends 789,504.
-        #expect(plan.activations == 789_504 + 1_572_864 + 8_755_200)
+        // Four block inputs 4·4·768·128 = 1,572,864, one block 7,182,336, the ends 789,504.
+        #expect(plan.activations == 789_504 + 1_572_864 + 7_182_336)
     }
 
     @Test func aBytePairVocabularyPlansItsOwnTrainingPhase() {
