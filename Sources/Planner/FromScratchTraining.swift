@@ -81,8 +81,8 @@ public struct ScratchTrainingPlan: Codable, Sendable, Equatable {
     public var gradients: Int64
     /// AdamW's two f32 moments.
     public var optimizerMoments: Int64
-    /// What autograd keeps for backward: every intermediate of every block (or, with gradient
-    /// checkpointing, each block's input and one block recomputed), the attention weights included.
+    /// What autograd keeps for backward: what every block's backward rules read, the attention
+    /// weights included (or, with gradient checkpointing, each block's input and one block recomputed).
     public var activations: Int64
     /// The logits [batch·context, vocabulary] and their gradient.
     public var logits: Int64
