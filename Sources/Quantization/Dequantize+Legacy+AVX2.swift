@@ -16,10 +16,10 @@ extension LegacyAVX2 {
             let codes = F.codes(block)
             let scale = _mm256_set1_ps(loadHalf(block, 0))
             let minimum = _mm256_set1_ps(F.hasMin ? loadHalf(block, 2) : 0)
-            // Eight codes (one 64-bit word) at a time, widened to i32 lanes.
-            let words = unsafeBitCast(codes, to: SIMD4<Int64>.self)
+            // Eight codes at a time — one 64-bit lane of the __m256i, which Swift sees as
+            // SIMD4<Int64> — widened to i32 lanes.
             for part in 0..<4 {
-                var values = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(words[part]))), scale)
+                var values = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(codes[part]))), scale)
                 if F.hasMin { values = _mm256_add_ps(values, minimum) }
                 _mm256_storeu_ps(out + 8 * part, values)
             }
