@@ -125,10 +125,14 @@ public struct Executor: Sendable {
 /// filtered by the condition, a left batch at a time.
 enum NestedLoopJoin {
     static let maximumRows = 1 << 31
+    /// Pairs formed at once before the condition filters them: without the bound, a 64 K-row batch
+    /// against a million-row side would form 64 G pairs to keep a few.
+    static let pairsPerChunk = 1 << 20
 
-    static func run(left: [RecordBatch], right: [RecordBatch], kind: JoinKind, condition: Expression?, schema: Schema, pool: ThreadPool)
-        throws -> [RecordBatch]
-    {
+    static func run(
+        left: [RecordBatch], right: [RecordBatch], kind: JoinKind, condition: Expression?, schema: Schema, pool: ThreadPool,
+        pairsPerChunk: Int = pairsPerChunk
+    ) throws -> [RecordBatch] {
         let leftSchema = left.first?.schema ?? Schema(Array(schema.fields.prefix(0)))
         let build = HashJoin.concatenate(right, schema: right.first?.schema ?? Schema([]))
         let leftTotal = left.reduce(0) { $0 + $1.rowCount }
@@ -138,37 +142,49 @@ enum NestedLoopJoin {
         guard kind == .inner || kind == .cross || kind == .left else {
             throw QueryError("\(kind.rawValue.uppercased()) JOIN needs an equality between the two sides in its ON condition")
         }
+        // Chunks of whole left rows against the whole right side when it fits in one, else one left
+        // row against a run of right rows: either way pairs come in (left row, right row) order.
+        let rightRun = max(1, min(build.rowCount, pairsPerChunk))
+        let leftRun = build.rowCount <= pairsPerChunk ? max(1, pairsPerChunk / max(1, build.rowCount)) : 1
         return try pool.morsels(left.count) { index, _ in
             let batch = left[index]
+            var keptLeft = [Int32](), keptRight = [Int32]()
+            var matched = [Bool](repeating: false, count: kind == .left ? batch.rowCount : 0)
             var leftRows = [Int32](), rightRows = [Int32]()
-            for row in 0..<Int32(batch.rowCount) {
-                for other in 0..<Int32(build.rowCount) {
-                    leftRows.append(row)
-                    rightRows.append(other)
+            for leftStart in stride(from: 0, to: batch.rowCount, by: leftRun) {
+                for rightStart in stride(from: 0, to: build.rowCount, by: rightRun) {
+                    leftRows.removeAll(keepingCapacity: true)
+                    rightRows.removeAll(keepingCapacity: true)
+                    for row in Int32(leftStart)..<Int32(min(batch.rowCount, leftStart + leftRun)) {
+                        for other in Int32(rightStart)..<Int32(min(build.rowCount, rightStart + rightRun)) {
+                            leftRows.append(row)
+                            rightRows.append(other)
+                        }
+                    }
+                    guard let condition else {
+                        keptLeft += leftRows
+                        keptRight += rightRows
+                        continue
+                    }
+                    let pairs = HashJoin.pairBatch(batch, leftRows, build, rightRows, leftSchema: batch.schema, rightSchema: build.schema)
+                    for position in Selection.rows(where: try ExpressionEvaluator.evaluate(condition, pairs)) {
+                        let row = leftRows[Int(position)]
+                        keptLeft.append(row)
+                        keptRight.append(rightRows[Int(position)])
+                        if kind == .left { matched[Int(row)] = true }
+                    }
+                    guard keptLeft.count < maximumRows else {
+                        throw QueryError("a join of \(leftTotal) × \(build.rowCount) rows keeps over 2^31 of its pairs")
+                    }
                 }
             }
-            var joined = HashJoin.pairBatch(batch, leftRows, build, rightRows, leftSchema: batch.schema, rightSchema: build.schema)
-            if let condition {
-                let keep = Selection.rows(where: try ExpressionEvaluator.evaluate(condition, joined))
-                if kind == .left {
-                    var kept = Set<Int32>()
-                    var survivingLeft = [Int32](), survivingRight = [Int32]()
-                    for position in keep {
-                        survivingLeft.append(leftRows[Int(position)])
-                        survivingRight.append(rightRows[Int(position)])
-                        kept.insert(leftRows[Int(position)])
-                    }
-                    for row in 0..<Int32(batch.rowCount) where !kept.contains(row) {
-                        survivingLeft.append(row)
-                        survivingRight.append(-1)
-                    }
-                    joined = HashJoin.pairBatch(
-                        batch, survivingLeft, build, survivingRight, leftSchema: leftSchema, rightSchema: build.schema)
-                } else {
-                    joined = Selection.gather(joined, keep)
+            if kind == .left {
+                for row in 0..<batch.rowCount where !matched[row] {
+                    keptLeft.append(Int32(row))
+                    keptRight.append(-1)
                 }
             }
-            return joined
+            return HashJoin.pairBatch(batch, keptLeft, build, keptRight, leftSchema: leftSchema, rightSchema: build.schema)
         }
     }
 }

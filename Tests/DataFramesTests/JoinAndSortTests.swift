@@ -231,3 +231,51 @@ import Threading
         #expect(try rows(fast) == expected)
     }
 }
+
+/// The nested loop forms its pairs a bounded chunk at a time: any chunk size gives the pairs a
+/// loop over every (left row, right row) keeps, in that order, with unmatched left rows last.
+@Suite struct NestedLoopChunkTests {
+    static let leftSchema = Schema([Field("a", .int64)])
+    static let rightSchema = Schema([Field("b", .int64)])
+    static let leftValues: [[Int64?]] = [[5, 1, nil, 7], [3, 9, 2]]
+    static let rightValues: [Int64?] = [4, 8, 1, nil, 6, 2, 9]
+
+    static func batch(_ schema: Schema, _ values: [Int64?]) -> RecordBatch {
+        RecordBatch(schema: schema, columns: [Column.from(values.map { $0.map(Value.integer) ?? .null }, type: .int64)])
+    }
+
+    /// Pairs as text, by the batches the join returned.
+    static func pairs(_ batches: [RecordBatch]) -> [String] {
+        batches.flatMap { batch in (0..<batch.rowCount).map { "\(batch.columns[0].value(at: $0)) \(batch.columns[1].value(at: $0))" } }
+    }
+
+    @Test(arguments: [JoinKind.inner, .left, .cross])
+    func everyChunkSizeGivesTheLoopsPairs(kind: JoinKind) throws {
+        let joinedSchema = Schema([Field("a", .int64), Field("b", .int64)])
+        // a < b (NULL compares as unknown: no pair); a cross join has no condition.
+        let condition: Expression? =
+            kind == .cross
+            ? nil
+            : .binary(.less, .column(index: 0, name: "a", type: .int64), .column(index: 1, name: "b", type: .int64))
+        var expected: [String] = []
+        for values in Self.leftValues {
+            var unmatched: [String] = []
+            for a in values {
+                var any = false
+                for b in Self.rightValues where condition == nil || (a != nil && b != nil && a! < b!) {
+                    expected.append("\(a.map(Value.integer) ?? .null) \(b.map(Value.integer) ?? .null)")
+                    any = true
+                }
+                if kind == .left && !any { unmatched.append("\(a.map(Value.integer) ?? .null) \(Value.null)") }
+            }
+            expected += unmatched
+        }
+        for chunk in [1, 2, 3, 7, 8, 20, 1 << 20] {
+            let got = try NestedLoopJoin.run(
+                left: Self.leftValues.map { Self.batch(Self.leftSchema, $0) }, right: [Self.batch(Self.rightSchema, Self.rightValues)],
+                kind: kind, condition: condition, schema: joinedSchema, pool: ThreadPool(threads: 2), pairsPerChunk: chunk)
+            #expect(Self.pairs(got) == expected, "\(kind) in chunks of \(chunk) pairs")
+        }
+        #expect(expected.count > 5)
+    }
+}
