@@ -27,7 +27,7 @@ extension CPUTensorBackend {
         let input = contiguous(x).reshaped([rows, weight.columns])
         let output: Tensor
         switch x.dtype {
-        case .f32 where frozenForward == .quantizedKernels || frozenForward == .automatic && rows < FrozenForward.automaticRows:
+        case .f32 where frozenForward.usesQuantizedKernels(rows: rows):
             output = empty([rows, weight.rows], dtype: .f32)
             if rows > 0 { inferenceCPU.matmul(weight, Matrix(input), into: Matrix(output)) }
         case .f32: output = dequantizedProduct(Float.self, input, weight)

@@ -28,23 +28,9 @@ extension CPUTensorBackend {
         precondition(
             k == kb && c.shape == [m, n], "matmul \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") into \(c.shape)")
         guard m > 0, n > 0, k > 0 else { return }
-        let (ma, ta, lda) = blasOperand(a, transposed: transposeA)
-        let (mb, tb, ldb) = blasOperand(b, transposed: transposeB)
-        let (pa, pb) = (ma.address.assumingMemoryBound(to: T.self), mb.address.assumingMemoryBound(to: T.self))
-        let out = c.address.assumingMemoryBound(to: T.self)
-        let useBLASThreads = gemmThreading == .openBLAS || m * n * k < 1 << 15 || pool.threadCount == 1
-        let blocks = useBLASThreads ? 1 : max(1, min(m / 16, pool.threadCount * 2))
-        let run: (Range<Int>) -> Void = { range in
-            for block in range {
-                let rows = blocks == 1 ? 0..<m : ThreadPool.chunk(m, block, blocks)
-                if rows.isEmpty { continue }
-                T.gemm(
-                    transposeA: ta, transposeB: tb, m: rows.count, n: n, k: k, alpha: T(factor),
-                    a: pa + (ta ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: pb, ldb: ldb, beta: 1,
-                    c: out + rows.lowerBound * n, ldc: n)
-            }
-        }
-        if blocks == 1 { run(0..<1) } else { pool.parallelFor(blocks, run) }
+        gemmInRowBlocks(
+            T.self, a, b, transposeA: transposeA, transposeB: transposeB, batches: 1, m: m, n: n, k: k, alpha: T(factor), beta: 1,
+            into: c.address.assumingMemoryBound(to: T.self))
     }
 
     /// A 2-D operand whose last axis is dense or whose rows are dense (a transposed view) goes to
@@ -84,9 +70,28 @@ extension CPUTensorBackend {
         // Batches flatten when their axes are uniform strides; otherwise contiguous copies make them so.
         let flatA = a.rank == 2 ? a : contiguousBatches(a)
         let flatB = b.rank == 2 ? b : contiguousBatches(b)
-        let out = result.address.assumingMemoryBound(to: T.self)
-        let work = batches * m * n * k
-        let useBLASThreads = gemmThreading == .openBLAS || work < 1 << 15 || pool.threadCount == 1
+        gemmInRowBlocks(
+            T.self, flatA, flatB, transposeA: transposeA, transposeB: transposeB, batches: batches, m: m, n: n, k: k, alpha: 1, beta: 0,
+            into: result.address.assumingMemoryBound(to: T.self))
+        return result
+    }
+
+    /// One GEMM per batch, C_b = alpha · op(A_b) · op(B_b) + beta · C_b with C_b dense [m, n] at
+    /// `out + b·m·n`: the rows of each product split over the pool when the work pays for it, else
+    /// OpenBLAS alone. `a` and `b` are 2-D or have dense batch axes (`contiguousBatches`).
+    private func gemmInRowBlocks<T: TensorScalar>(
+        _: T.Type, _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, batches: Int, m: Int, n: Int, k: Int, alpha: T,
+        beta: T, into out: UnsafeMutablePointer<T>
+    ) {
+        // Each batch's operands as BLAS takes them, resolved before the tasks (a copy, where a layout
+        // needs one, is made once here rather than in every task).
+        let operands = (0..<batches).map { batch in
+            (
+                batchMatrix(a, batch: batch, two: a.rank == 2, transposed: transposeA),
+                batchMatrix(b, batch: batch, two: b.rank == 2, transposed: transposeB)
+            )
+        }
+        let useBLASThreads = gemmThreading == .openBLAS || batches * m * n * k < 1 << 15 || pool.threadCount == 1
         // Each task is (batch, block of rows of the result).
         let blocks = useBLASThreads ? 1 : max(1, min(m / 16, pool.threadCount * 2))
         let tasks = batches * blocks
@@ -95,15 +100,13 @@ extension CPUTensorBackend {
                 let batch = task / blocks, block = task % blocks
                 let rows = blocks == 1 ? 0..<m : ThreadPool.chunk(m, block, blocks)
                 if rows.isEmpty { continue }
-                let (ma, ta, lda) = self.batchMatrix(flatA, batch: batch, two: a.rank == 2, transposed: transposeA)
-                let (mb, tb, ldb) = self.batchMatrix(flatB, batch: batch, two: b.rank == 2, transposed: transposeB)
-                let pa = ma.address.assumingMemoryBound(to: T.self)
+                let ((ma, ta, lda), (mb, tb, ldb)) = operands[batch]
                 // Row r of op(A) starts at r·lda when not transposed, at column r when transposed.
                 let rowStart = ta ? rows.lowerBound : rows.lowerBound * lda
                 T.gemm(
-                    transposeA: ta, transposeB: tb, m: rows.count, n: n, k: k, alpha: 1,
-                    a: pa + rowStart, lda: lda, b: mb.address.assumingMemoryBound(to: T.self), ldb: ldb, beta: 0,
-                    c: out + batch * m * n + rows.lowerBound * n, ldc: n)
+                    transposeA: ta, transposeB: tb, m: rows.count, n: n, k: k, alpha: alpha,
+                    a: ma.address.assumingMemoryBound(to: T.self) + rowStart, lda: lda, b: mb.address.assumingMemoryBound(to: T.self),
+                    ldb: ldb, beta: beta, c: out + batch * m * n + rows.lowerBound * n, ldc: n)
             }
         }
         if useBLASThreads || tasks == 1 {
@@ -111,7 +114,6 @@ extension CPUTensorBackend {
         } else {
             pool.parallelFor(tasks, run)
         }
-        return result
     }
 
     /// Makes the leading (batch) axes of `x` one dense run of matrices, each matrix keeping a BLAS-usable layout.

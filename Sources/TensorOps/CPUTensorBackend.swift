@@ -50,6 +50,11 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
         /// Measured with `atelier finetune smollm2-135m --context T --batch 1 --threads 1` (docs/FINETUNING.md):
         /// the quantized kernels win at 8 and 16 tokens, the two tie at 32, GEMM wins from 64 on.
         public static let automaticRows = 32
+
+        /// Whether a product of `rows` rows runs the inference kernels (else dequantized tiles).
+        func usesQuantizedKernels(rows: Int) -> Bool {
+            self == .quantizedKernels || self == .automatic && rows < Self.automaticRows
+        }
     }
 
     public init(threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .automatic) {
