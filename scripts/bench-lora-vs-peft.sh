@@ -19,7 +19,8 @@ at 1 and 2 threads, and prints the median tokens/s and peak RSS of each and thei
            --lr 1e-4 --steps (warmup + steps): the base stays in its stored Q4_1/Q8_0 (QLoRA,
            finetune's default --frozen-forward auto unless --atelier-args says otherwise); each jsonl line is
            random words truncated to 256 tokens (checked: the data line must report 256 tokens per
-           example). Its tokens/s is the rate on its last progress line (a window of the last ≥ 10 s).
+           example). Its tokens/s is over the same steps PyTorch times (after the warmup ones), from
+           the elapsed seconds in its metrics log (<out>.metrics.jsonl).
 
 Options:
   --steps N          timed steps (default 10)
@@ -136,9 +137,9 @@ run_one() {  # side threads rep command… → appends "threads side rep tokens/
     tail -5 "$log.err" "$log.out" >&2
     exit 1
   fi
-  "$python" - "$log.out" "$log.time" "$side" "$threads" "$rep" "$total" >> "$results" <<'PY'
+  "$python" - "$log.out" "$log.time" "$side" "$threads" "$rep" "$total" "$warmup" "$logs/adapter.gguf.metrics.jsonl" >> "$results" <<'PY'
 import json, re, sys
-out_path, time_path, side, threads, rep, total = sys.argv[1:7]
+out_path, time_path, side, threads, rep, total, warmup, metrics_path = sys.argv[1:9]
 text = open(out_path, encoding="utf-8", errors="replace").read()
 if side == "pytorch":
     lines = [line for line in text.splitlines() if line.startswith("{")]
@@ -150,10 +151,17 @@ else:
     if not data or int(data.group(2)) != 256 * int(data.group(1)):
         sys.exit(f"{out_path}: expected every example truncated to 256 tokens; the data line says: "
                  + (data.group(0) if data else "(no 'train:' line)"))
-    last = re.findall(rf"^step {total}/{total} .*?(\d+) tok/s", text, re.M)
-    if not last:
-        sys.exit(f"{out_path}: no 'step {total}/{total} … tok/s' progress line")
-    speed = float(last[-1])
+    # The same steps PyTorch times: from the end of the warmup steps to the end of the last one,
+    # by the metrics log's elapsed seconds (its progress line's rate would include the warmup).
+    elapsed = {}
+    for line in open(metrics_path):
+        record = json.loads(line)
+        if "elapsed_seconds" in record:
+            elapsed[record["step"]] = record["elapsed_seconds"]
+    if int(total) not in elapsed or (int(warmup) > 0 and int(warmup) not in elapsed):
+        sys.exit(f"{metrics_path}: no elapsed seconds for steps {warmup} and {total}")
+    timed = int(total) - int(warmup)
+    speed = 256 * timed / (elapsed[int(total)] - elapsed.get(int(warmup), 0.0))
 rss = [line for line in open(time_path) if "Maximum resident set size" in line]
 if not rss:
     sys.exit(f"{time_path}: no 'Maximum resident set size' line from /usr/bin/time -v")

@@ -29,6 +29,8 @@ struct FineTune: ParsableCommand {
               atelier finetune smollm2-135m --data sentiment --steps 300 --out sentiment.gguf
               atelier finetune MODEL --data train.jsonl --valid valid.jsonl --rank 16 --epochs 2
               atelier run MODEL --lora sentiment.gguf -p "..."
+            Beside the adapter: OUT.metrics.jsonl (one JSON object per step and per evaluation),
+            OUT.loss.svg and OUT.checkpoint.gguf.
             """)
 
     @Argument(help: "A stored or built-in model name, or a .gguf path (llama or gemma3).")
@@ -164,7 +166,8 @@ struct FineTune: ParsableCommand {
             "\(trainExamples.count) training examples\(validPath.map { ", validation: \($0) (\(validation.count) used)" } ?? ""); "
                 + "\(totalSteps) steps of \(batchSize), lr \(learningRate), \(backend.pool.threadCount) threads"
                 + (resume.map { ", resuming at step \(progress?.step ?? 0) from \($0)" } ?? ""))
-        let display = FineTuneDisplay(curvePath: lossCurve ?? out + ".loss.svg")
+        let display = FineTuneDisplay(
+            curvePath: lossCurve ?? out + ".loss.svg", metricsPath: out + ".metrics.jsonl", appending: resume != nil)
         let outcome = try tuner.run(observer: display)
         display.finish()
         switch outcome {
@@ -197,14 +200,33 @@ struct FineTune: ParsableCommand {
     }
 }
 
-/// Progress lines (every 10 steps or 10 seconds), evaluations, saved files, and the loss curve.
+/// Progress lines (every 10 steps or 10 seconds), evaluations, saved files, the loss curve, and
+/// the metrics log: one JSON object per step (loss, learning rate, tokens/s over the last window,
+/// seconds since the start) and per evaluation, as `train gpt` writes — what a script reads to
+/// time the steps it chooses.
 final class FineTuneDisplay: FineTuningObserver {
     let curvePath: String
     var points: [LossCurve.Point] = []
     var lastPrinted = 0.0
     var recentLosses: [Double] = []
+    private let metrics: UnsafeMutablePointer<FILE>?
 
-    init(curvePath: String) { self.curvePath = curvePath }
+    init(curvePath: String, metricsPath: String, appending: Bool) {
+        self.curvePath = curvePath
+        metrics = fopen(metricsPath, appending ? "a" : "w")
+        if metrics == nil {
+            Terminal.warn("cannot write \(metricsPath): \(String(cString: strerror(errno))); continuing without a metrics log")
+        }
+    }
+
+    deinit { if let metrics { fclose(metrics) } }
+
+    private func log(_ line: String) {
+        guard let metrics else { return }
+        fputs(line + "\n", metrics)
+    }
+
+    private func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
 
     /// Progress shows as it happens, also in a pipe or a log file (never a silent run).
     private func flush() { fflush(nil) }
@@ -212,6 +234,9 @@ final class FineTuneDisplay: FineTuningObserver {
     func stepFinished(step: Int, of total: Int, loss: Double, learningRate: Double, tokensPerSecond: Double, elapsed: Double) {
         recentLosses.append(loss)
         points.append(LossCurve.Point(step: step, trainLoss: loss, validationLoss: nil))
+        log(
+            "{\"step\":\(step),\"train_loss\":\(number(loss)),\"lr\":\(number(learningRate)),"
+                + "\"tokens_per_second\":\(number(tokensPerSecond)),\"elapsed_seconds\":\(number(elapsed))}")
         guard step % 10 == 0 || step == total || elapsed - lastPrinted > 10 || step == 1 else { return }
         lastPrinted = elapsed
         let mean = recentLosses.reduce(0, +) / Double(recentLosses.count)
@@ -225,6 +250,7 @@ final class FineTuneDisplay: FineTuningObserver {
 
     func evaluated(step: Int, validationLoss: Double, isBest: Bool) {
         if let last = points.indices.last { points[last].validationLoss = validationLoss }
+        log("{\"step\":\(step),\"val_loss\":\(number(validationLoss))}")
         print("step \(step): validation loss \(Format.fixed(validationLoss, 4))\(isBest ? " (best)" : "")")
         flush()
     }
@@ -235,6 +261,7 @@ final class FineTuneDisplay: FineTuningObserver {
     }
 
     func finish() {
+        if let metrics { fflush(metrics) }
         do { try LossCurve.write(records: points, to: curvePath, title: "fine-tuning loss") } catch {
             Terminal.warn("could not write \(curvePath): \(error)")
         }

@@ -18,7 +18,7 @@ enum FineTuneMemoryCheck {
 
     static func summary(_ plan: FineTuningMemory) -> String {
         "runtime \(Format.bytes(plan.runtime)), base weights \(Format.bytes(plan.weights)), LoRA + AdamW \(Format.bytes(plan.adapters)), "
-            + "activations \(Format.bytes(plan.activations)), logits \(Format.bytes(plan.logits))"
+            + "activations \(Format.bytes(plan.activations)), head \(Format.bytes(plan.head))"
     }
 
     static func require(file: GGUFFile, rank: Int, targets: [String], batch: Int, context: Int, checkpointing: Bool) throws {

@@ -314,7 +314,7 @@ struct Fit: ParsableCommand {
             base weights          \(g(plan.weights))
             LoRA + AdamW          \(g(plan.adapters))
             activations           \(g(plan.activations))
-            logits                \(g(plan.logits))
+            head                  \(g(plan.head))
             total                 \(g(plan.total)) of \(g(budget)) → \(plan.total <= budget ? "fits" : "does not fit")
             command               atelier finetune \(path) --data train.jsonl --context \(fineTuneSequence) --batch \(microBatch) --rank \(rank) \
             --targets \(targetList.joined(separator: ","))\(checkpointing ? " --grad-checkpoint" : "")

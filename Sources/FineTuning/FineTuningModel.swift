@@ -45,7 +45,7 @@ extension FineTuningModel {
         let hidden = hidden(ids, checkpointing: checkpointing)
         let selected = hidden.embeddingLookup(backend.tensor(positions, shape: [positions.count]))
         let kept = backend.tensor(positions.map { host[Int($0)] }, shape: [positions.count])
-        return selected.frozenLinear(output).crossEntropy(targets: kept)
+        return selected.frozenLinearCrossEntropy(output, targets: kept)
     }
 
     /// "blk.2.attn_q.weight" before "blk.10.attn_k.weight": by layer number, then by target order.

@@ -8,8 +8,15 @@ public enum Quantization {
         .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
     ]
 
-    /// Types `quantize` and `dequantize` accept: the weight types plus the activation formats.
-    static let codecTypes: Set<GGMLTypeID> = Set((supportedWeightTypes + [.q8_1, .q8_K]).map(\.id))
+    /// Types `quantize` and `dequantize` accept: the weight types plus the activation formats. A
+    /// switch, not a set: `dequantize` runs per tile of a fine-tuning step, hundreds of thousands
+    /// of times, and hashing the id was 1 % of the step.
+    static func isCodecType(_ id: GGMLTypeID) -> Bool {
+        switch id {
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: true
+        default: false
+        }
+    }
 
     public static func checkSupported(_ type: GGMLType) throws {
         guard supportedWeightTypes.contains(where: { $0.id == type.id }) else {
@@ -21,7 +28,7 @@ public enum Quantization {
     /// Also accepts Q8_1 and Q8_K. Traps on any other type (callers check with `checkSupported`).
     public static func dequantize(_ type: GGMLType, from source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int)
     {
-        precondition(codecTypes.contains(type.id), "dequantize: unsupported type \(type.name)")
+        precondition(isCodecType(type.id), "dequantize: unsupported type \(type.name)")
         precondition(count % type.blockSize == 0, "dequantize: \(count) is not a multiple of \(type.name)'s block size")
         let blocks = count / type.blockSize
         switch type.id {
@@ -55,7 +62,7 @@ public enum Quantization {
     /// match gguf-py); K-quants use a simple max-abs / min-max quantizer (see KQuantizers.swift);
     /// Q8_K is ggml's reference. F16 rounds to nearest even, BF16 as ggml.
     public static func quantize(_ type: GGMLType, from source: UnsafePointer<Float>, to destination: UnsafeMutableRawPointer, count: Int) {
-        precondition(codecTypes.contains(type.id), "quantize: unsupported type \(type.name)")
+        precondition(isCodecType(type.id), "quantize: unsupported type \(type.name)")
         precondition(count % type.blockSize == 0, "quantize: \(count) is not a multiple of \(type.name)'s block size")
         let blocks = count / type.blockSize
         switch type.id {

@@ -31,11 +31,7 @@ extension CPUTensorBackend {
             x.address.assumingMemoryBound(to: T.self), t.address.assumingMemoryBound(to: Int32.self),
             logSumExp.address.assumingMemoryBound(to: T.self)
         )
-        var counted = 0
-        for row in 0..<rows where pt[row] != ignoreIndex {
-            precondition(pt[row] >= 0 && Int(pt[row]) < width, "crossEntropy target \(pt[row]) outside 0..<\(width)")
-            counted += 1
-        }
+        let counted = countTargets(pt, rows: rows, width: width, ignoreIndex: ignoreIndex)
         parallel(rows, elements: logits.count) { range in
             for row in range {
                 let u = px + row * width
@@ -63,6 +59,16 @@ extension CPUTensorBackend {
         let loss = empty([], dtype: logits.dtype)
         loss.address.assumingMemoryBound(to: T.self)[0] = counted == 0 ? 0 : T(sum / Double(counted))
         return (loss, logSumExp, counted)
+    }
+
+    /// How many targets count; traps on one outside the vocabulary.
+    func countTargets(_ pt: UnsafePointer<Int32>, rows: Int, width: Int, ignoreIndex: Int32) -> Int {
+        var counted = 0
+        for row in 0..<rows where pt[row] != ignoreIndex {
+            precondition(pt[row] >= 0 && Int(pt[row]) < width, "crossEntropy target \(pt[row]) outside 0..<\(width)")
+            counted += 1
+        }
+        return counted
     }
 
     public func crossEntropyBackward(

@@ -37,6 +37,22 @@ extension CPUTensorBackend {
         return output.reshaped(Array(x.shape.dropLast()) + [weight.rows])
     }
 
+    public func frozenLinear(_ x: Tensor, weight: Weight, addingInto output: Tensor) {
+        precondition(x.shape.last == weight.columns, "frozen linear of \(x.shape) with \(weight.name) [\(weight.rows), \(weight.columns)]")
+        let rows = x.count / max(weight.columns, 1)
+        precondition(
+            output.isContiguous && output.count == rows * weight.rows && output.dtype == x.dtype,
+            "frozen linear adding \(x.shape) · \(weight.name)ᵀ into \(output.shape) \(output.dtype)")
+        let input = contiguous(x).reshaped([rows, weight.columns])
+        switch x.dtype {
+        case .f32 where frozenForward.usesQuantizedKernels(rows: rows):
+            accumulate(frozenLinear(input, weight: weight), into: output.reshaped([rows, weight.rows]), factor: 1)
+        case .f32: dequantizedProduct(Float.self, input, weight, into: output.reshaped([rows, weight.rows]), beta: 1)
+        case .f64: dequantizedProduct(Double.self, input, weight, into: output.reshaped([rows, weight.rows]), beta: 1)
+        default: preconditionFailure("frozen linear of \(x.dtype)")
+        }
+    }
+
     public func frozenLinearInputGradient(_ gradient: Tensor, weight: Weight) -> Tensor {
         precondition(
             gradient.shape.last == weight.rows,
@@ -73,6 +89,13 @@ extension CPUTensorBackend {
     ) {
         precondition(weight.layout == .rowMajor, "\(weight.name): frozen weights must be row-major (load them with repacking off)")
         let columns = weight.columns
+        if T.self == Float.self, weight.rowBytes * weight.type.blockSize == columns * weight.type.typeSize {
+            // Rows are whole blocks back to back: the tile is one run of blocks, dequantized in one call.
+            Quantization.dequantize(
+                weight.type, from: weight.data + range.lowerBound * weight.rowBytes,
+                to: UnsafeMutableRawPointer(tile).assumingMemoryBound(to: Float.self), count: range.count * columns)
+            return
+        }
         for (index, row) in range.enumerated() {
             let source = weight.data + row * weight.rowBytes
             if T.self == Float.self {
@@ -88,9 +111,16 @@ extension CPUTensorBackend {
 
     /// `x · Wᵀ` tile by tile: each task dequantizes a block of W's rows and fills those output columns.
     func dequantizedProduct<T: TensorScalar>(_: T.Type, _ x: Tensor, _ weight: Weight) -> Tensor {
+        let result = empty([x.shape[0], weight.rows], dtype: x.dtype)
+        dequantizedProduct(T.self, x, weight, into: result, beta: 0)
+        return result
+    }
+
+    /// `result = x · Wᵀ + beta · result` (contiguous [n, outputs]). With beta 1 the GEMM adds into
+    /// what is there and skips the pass that zeroes C for beta 0.
+    func dequantizedProduct<T: TensorScalar>(_: T.Type, _ x: Tensor, _ weight: Weight, into result: Tensor, beta: T) {
         let (n, inputs, outputs) = (x.shape[0], weight.columns, weight.rows)
-        let result = empty([n, outputs], dtype: x.dtype)
-        guard n > 0, outputs > 0 else { return result }
+        guard n > 0, outputs > 0 else { return }
         let workers = pool.threadCount
         let (tile, tiles) = Self.tiling(rows: outputs, columns: inputs, workers: workers)
         let scratch = empty([workers, tile * inputs], dtype: x.dtype)
@@ -104,10 +134,9 @@ extension CPUTensorBackend {
                 dequantizeRows(weight, rows, into: mine, scratch: temporary)
                 T.gemm(
                     transposeA: false, transposeB: true, m: n, n: rows.count, k: inputs, alpha: 1, a: px, lda: inputs,
-                    b: mine, ldb: inputs, beta: 0, c: po + rows.lowerBound, ldc: outputs)
+                    b: mine, ldb: inputs, beta: beta, c: po + rows.lowerBound, ldc: outputs)
             }
         }
-        return result
     }
 
     /// `dy · W`: each worker accumulates the products of its tiles of W's rows, then the

@@ -138,9 +138,20 @@ public protocol TensorBackend: AnyObject, Sendable {
     var inference: any ComputeBackend { get }
     /// `x · Wᵀ` for x [..., inputs] → [..., outputs], W the frozen [outputs, inputs] weight.
     func frozenLinear(_ x: Tensor, weight: Weight) -> Tensor
+    /// `output += x · Wᵀ` in place (`output` contiguous, [..., outputs] with x's leading shape): a
+    /// GEMM's beta = 1, so a sum whose other term is cheap (a LoRA branch) is formed first and the
+    /// frozen product lands on it.
+    func frozenLinear(_ x: Tensor, weight: Weight, addingInto output: Tensor)
     /// `gradient · W` for gradient [..., outputs] → [..., inputs]: the input gradient of
     /// `frozenLinear` (a frozen weight gets no gradient of its own).
     func frozenLinearInputGradient(_ gradient: Tensor, weight: Weight) -> Tensor
+    /// Cross-entropy (as `crossEntropy`, no label smoothing) of `targets` under the logits x · Wᵀ of
+    /// a frozen output projection W [vocabulary, inputs], x [N, inputs]: a language model's head and
+    /// its loss as one op. With `inputGradient`, also d loss / d x for a loss gradient of 1 —
+    /// (softmax − onehot) / counted · W — from the same pass over W (the backward rule scales it by
+    /// the loss's gradient); the [N, vocabulary] logits are never stored.
+    func frozenLinearCrossEntropy(_ x: Tensor, weight: Weight, targets: Tensor, ignoreIndex: Int32, inputGradient: Bool)
+        -> (loss: Tensor, inputGradient: Tensor?, counted: Int)
     /// `scale × table[indices]` for i32 indices of any shape → indices.shape + [width].
     func frozenEmbedding(_ indices: Tensor, table: Weight, scale: Double, dtype: DType) -> Tensor
 
@@ -156,7 +167,7 @@ public protocol TensorBackend: AnyObject, Sendable {
 
 /// How a rotary embedding pairs and turns a head's elements (see `TensorBackend.rope`).
 public struct RotaryEmbedding: Sendable, Equatable {
-    public enum Pairing: Sendable, Equatable {
+    public enum Pairing: Sendable, Hashable {
         /// (x[2i], x[2i+1]): ggml's normal mode (Llama as GGUF stores it).
         case adjacent
         /// (x[i], x[i + headDim/2]): NEOX mode (Gemma, GPT-NeoX).
