@@ -209,24 +209,12 @@ final class FineTuneDisplay: FineTuningObserver {
     var points: [LossCurve.Point] = []
     var lastPrinted = 0.0
     var recentLosses: [Double] = []
-    private let metrics: UnsafeMutablePointer<FILE>?
+    private let metrics: MetricsLog
 
     init(curvePath: String, metricsPath: String, appending: Bool) {
         self.curvePath = curvePath
-        metrics = fopen(metricsPath, appending ? "a" : "w")
-        if metrics == nil {
-            Terminal.warn("cannot write \(metricsPath): \(String(cString: strerror(errno))); continuing without a metrics log")
-        }
+        metrics = MetricsLog(path: metricsPath, appending: appending)
     }
-
-    deinit { if let metrics { fclose(metrics) } }
-
-    private func log(_ line: String) {
-        guard let metrics else { return }
-        fputs(line + "\n", metrics)
-    }
-
-    private func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
 
     /// Progress shows as it happens, also in a pipe or a log file (never a silent run).
     private func flush() { fflush(nil) }
@@ -234,9 +222,9 @@ final class FineTuneDisplay: FineTuningObserver {
     func stepFinished(step: Int, of total: Int, loss: Double, learningRate: Double, tokensPerSecond: Double, elapsed: Double) {
         recentLosses.append(loss)
         points.append(LossCurve.Point(step: step, trainLoss: loss, validationLoss: nil))
-        log(
-            "{\"step\":\(step),\"train_loss\":\(number(loss)),\"lr\":\(number(learningRate)),"
-                + "\"tokens_per_second\":\(number(tokensPerSecond)),\"elapsed_seconds\":\(number(elapsed))}")
+        metrics.record([
+            "step": Double(step), "train_loss": loss, "lr": learningRate, "tokens_per_second": tokensPerSecond, "elapsed_seconds": elapsed,
+        ])
         guard step % 10 == 0 || step == total || elapsed - lastPrinted > 10 || step == 1 else { return }
         lastPrinted = elapsed
         let mean = recentLosses.reduce(0, +) / Double(recentLosses.count)
@@ -250,7 +238,7 @@ final class FineTuneDisplay: FineTuningObserver {
 
     func evaluated(step: Int, validationLoss: Double, isBest: Bool) {
         if let last = points.indices.last { points[last].validationLoss = validationLoss }
-        log("{\"step\":\(step),\"val_loss\":\(number(validationLoss))}")
+        metrics.record(["step": Double(step), "val_loss": validationLoss])
         print("step \(step): validation loss \(Format.fixed(validationLoss, 4))\(isBest ? " (best)" : "")")
         flush()
     }
@@ -261,7 +249,7 @@ final class FineTuneDisplay: FineTuningObserver {
     }
 
     func finish() {
-        if let metrics { fflush(metrics) }
+        metrics.flush()
         do { try LossCurve.write(records: points, to: curvePath, title: "fine-tuning loss") } catch {
             Terminal.warn("could not write \(curvePath): \(error)")
         }

@@ -13,7 +13,7 @@ import Glibc
 final class TrainingDisplay: TrainingObserver {
     private let isTerminal = isatty(2) == 1
     private let quiet: Bool
-    private let metrics: UnsafeMutablePointer<FILE>?
+    private let metrics: MetricsLog
     private var records: [LossCurve.Point] = []
     private var lastDraw = 0.0
     private var lastValidation: Double?
@@ -23,22 +23,17 @@ final class TrainingDisplay: TrainingObserver {
 
     init(metricsPath: String, appending: Bool, quiet: Bool) {
         self.quiet = quiet
-        metrics = fopen(metricsPath, appending ? "a" : "w")
-        if metrics == nil {
-            Terminal.warn("cannot write \(metricsPath): \(String(cString: strerror(errno))); continuing without a metrics log")
-        }
+        metrics = MetricsLog(path: metricsPath, appending: appending)
     }
-
-    deinit { if let metrics { fclose(metrics) } }
 
     func stepFinished(_ record: StepRecord) {
         lastLoss = record.loss
         rates.append(record.tokensPerSecond)
         records.append(LossCurve.Point(step: record.step, trainLoss: record.loss, validationLoss: nil))
-        log(
-            "{\"step\":\(record.step),\"train_loss\":\(number(record.loss)),\"lr\":\(number(record.learningRate)),"
-                + "\"grad_norm\":\(number(record.gradientNorm)),\"tokens_per_second\":\(number(record.tokensPerSecond)),"
-                + "\"elapsed_seconds\":\(number(record.elapsedSeconds))}")
+        metrics.record([
+            "step": Double(record.step), "train_loss": record.loss, "lr": record.learningRate, "grad_norm": record.gradientNorm,
+            "tokens_per_second": record.tokensPerSecond, "elapsed_seconds": record.elapsedSeconds,
+        ])
         let now = TerminalProgress.monotonicClock()
         let interval = isTerminal ? 0.1 : 5
         guard !quiet, now - lastDraw >= interval || record.step == record.totalSteps || record.step == 1 else { return }
@@ -60,7 +55,7 @@ final class TrainingDisplay: TrainingObserver {
     func evaluated(step: Int, validationLoss: Double) {
         lastValidation = validationLoss
         if let last = records.indices.last { records[last].validationLoss = validationLoss }
-        log("{\"step\":\(step),\"val_loss\":\(number(validationLoss))}")
+        metrics.record(["step": Double(step), "val_loss": validationLoss])
         guard !quiet else { return }
         endLine()
         Terminal.status("step \(step): validation loss \(Format.fixed(validationLoss, 4))")
@@ -75,7 +70,7 @@ final class TrainingDisplay: TrainingObserver {
 
     func finish() {
         endLine()
-        if let metrics { fflush(metrics) }
+        metrics.flush()
     }
 
     func history() -> [LossCurve.Point] { records }
@@ -92,13 +87,6 @@ final class TrainingDisplay: TrainingObserver {
             drewInPlace = false
         }
     }
-
-    private func log(_ line: String) {
-        guard let metrics else { return }
-        fputs(line + "\n", metrics)
-    }
-
-    private func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
 
     private func scientific(_ value: Double) -> String {
         guard value > 0 else { return "0" }
