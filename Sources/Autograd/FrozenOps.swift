@@ -35,7 +35,7 @@ extension Variable {
             let g = backend.contiguous(gradient).reshaped([-1, weight.rows])
             // d(x·Aᵀ) = scale · g · B: small, [tokens, r].
             let downGradient = backend.scale(backend.matmul(g, bValue, transposeA: false, transposeB: false), by: scale)
-            // The first block's projections read the embeddings, which are frozen: no input gradient.
+            // No input gradient where nothing upstream trains (the first block's q/k/v read the frozen embeddings).
             var inputGradient: Tensor?
             if inputSlot.requiresGradient {
                 let frozenShare = backend.contiguous(backend.frozenLinearInputGradient(g, weight: weight))
