@@ -222,9 +222,11 @@ final class FineTuneDisplay: FineTuningObserver {
     func stepFinished(step: Int, of total: Int, loss: Double, learningRate: Double, tokensPerSecond: Double, elapsed: Double) {
         recentLosses.append(loss)
         points.append(LossCurve.Point(step: step, trainLoss: loss, validationLoss: nil))
-        metrics.record([
-            "step": Double(step), "train_loss": loss, "lr": learningRate, "tokens_per_second": tokensPerSecond, "elapsed_seconds": elapsed,
-        ])
+        metrics.record(
+            step: step,
+            [
+                "train_loss": loss, "lr": learningRate, "tokens_per_second": tokensPerSecond, "elapsed_seconds": elapsed,
+            ])
         guard step % 10 == 0 || step == total || elapsed - lastPrinted > 10 || step == 1 else { return }
         lastPrinted = elapsed
         let mean = recentLosses.reduce(0, +) / Double(recentLosses.count)
@@ -238,7 +240,7 @@ final class FineTuneDisplay: FineTuningObserver {
 
     func evaluated(step: Int, validationLoss: Double, isBest: Bool) {
         if let last = points.indices.last { points[last].validationLoss = validationLoss }
-        metrics.record(["step": Double(step), "val_loss": validationLoss])
+        metrics.record(step: step, ["val_loss": validationLoss])
         print("step \(step): validation loss \(Format.fixed(validationLoss, 4))\(isBest ? " (best)" : "")")
         flush()
     }

@@ -18,13 +18,11 @@ final class MetricsLog {
 
     deinit { if let file { fclose(file) } }
 
-    /// Writes one line: `fields` in order, each value a JSON number (null when not finite).
-    func record(_ fields: KeyValuePairs<String, Double>) {
+    /// Writes one line: the step, then `fields` in order, each value a JSON number (null when not finite).
+    func record(step: Int, _ fields: KeyValuePairs<String, Double>) {
         guard let file else { return }
-        let members = fields.map { key, value in
-            "\"\(key)\":" + (value.isFinite ? (key == "step" ? "\(Int(value))" : "\(value)") : "null")
-        }
-        fputs("{" + members.joined(separator: ",") + "}\n", file)
+        let members = fields.map { key, value in "\"\(key)\":" + (value.isFinite ? "\(value)" : "null") }
+        fputs("{\"step\":\(step)," + members.joined(separator: ",") + "}\n", file)
     }
 
     func flush() { if let file { fflush(file) } }

@@ -30,10 +30,12 @@ final class TrainingDisplay: TrainingObserver {
         lastLoss = record.loss
         rates.append(record.tokensPerSecond)
         records.append(LossCurve.Point(step: record.step, trainLoss: record.loss, validationLoss: nil))
-        metrics.record([
-            "step": Double(record.step), "train_loss": record.loss, "lr": record.learningRate, "grad_norm": record.gradientNorm,
-            "tokens_per_second": record.tokensPerSecond, "elapsed_seconds": record.elapsedSeconds,
-        ])
+        metrics.record(
+            step: record.step,
+            [
+                "train_loss": record.loss, "lr": record.learningRate, "grad_norm": record.gradientNorm,
+                "tokens_per_second": record.tokensPerSecond, "elapsed_seconds": record.elapsedSeconds,
+            ])
         let now = TerminalProgress.monotonicClock()
         let interval = isTerminal ? 0.1 : 5
         guard !quiet, now - lastDraw >= interval || record.step == record.totalSteps || record.step == 1 else { return }
@@ -55,7 +57,7 @@ final class TrainingDisplay: TrainingObserver {
     func evaluated(step: Int, validationLoss: Double) {
         lastValidation = validationLoss
         if let last = records.indices.last { records[last].validationLoss = validationLoss }
-        metrics.record(["step": Double(step), "val_loss": validationLoss])
+        metrics.record(step: step, ["val_loss": validationLoss])
         guard !quiet else { return }
         endLine()
         Terminal.status("step \(step): validation loss \(Format.fixed(validationLoss, 4))")

@@ -36,13 +36,7 @@ extension CPUTensorBackend {
             for row in range {
                 let u = px + row * width
                 let largest = RowReduction.maximum(u, count: width)
-                var total = T(0)
-                if T.self == Float.self {
-                    total = T(VectorRows.sumOfExponentials(VectorRows.floats(u), count: width, shift: Float(largest)))
-                } else {
-                    for i in 0..<width { total += T.exponential(u[i] - largest) }
-                }
-                pl[row] = T.logarithm(total) + largest
+                pl[row] = T.logarithm(Self.sumOfExponentials(u, count: width, shift: largest)) + largest
             }
         }
         var sum = 0.0
@@ -59,6 +53,17 @@ extension CPUTensorBackend {
         let loss = empty([], dtype: logits.dtype)
         loss.address.assumingMemoryBound(to: T.self)[0] = counted == 0 ? 0 : T(sum / Double(counted))
         return (loss, logSumExp, counted)
+    }
+
+    /// Σ exp(u[i] − shift) over a row whose elements are all ≤ shift (f32 eight lanes at a time).
+    static func sumOfExponentials<T: TensorScalar>(_ u: UnsafePointer<T>, count: Int, shift: T) -> T {
+        if T.self == Float.self {
+            return T(
+                VectorRows.sumOfExponentials(UnsafeRawPointer(u).assumingMemoryBound(to: Float.self), count: count, shift: Float(shift)))
+        }
+        var total = T(0)
+        for i in 0..<count { total += T.exponential(u[i] - shift) }
+        return total
     }
 
     /// How many targets count; traps on one outside the vocabulary.

@@ -55,14 +55,14 @@ extension CPUTensorBackend {
         let partials = empty([workers, 2 * n + sums], dtype: x.dtype)
         let picked = empty([max(n, 1)], dtype: x.dtype)
         let px = UnsafePointer(x.address.assumingMemoryBound(to: T.self))
-        let (pp, pickedLogits) = (partials.address.assumingMemoryBound(to: T.self), picked.address.assumingMemoryBound(to: T.self))
+        let pickedLogits = picked.address.assumingMemoryBound(to: T.self)
+        // Worker w's maxima [n], then its sums Σ exp [n], then its sums Σ exp · W_row [n, inputs].
+        let partial = { (worker: Int) in partials.address.assumingMemoryBound(to: T.self) + worker * (2 * n + sums) }
         pool.run { worker, workerCount in
             let w = weightTiles.address.assumingMemoryBound(to: T.self) + worker * tile * inputs
             let logits = logitTiles.address.assumingMemoryBound(to: T.self) + worker * n * tile
             let temporary = floats.address.assumingMemoryBound(to: Float.self) + worker * inputs
-            let (maxima, totals, weighted) = (
-                pp + worker * (2 * n + sums), pp + worker * (2 * n + sums) + n, pp + worker * (2 * n + sums) + 2 * n
-            )
+            let (maxima, totals, weighted) = (partial(worker), partial(worker) + n, partial(worker) + 2 * n)
             maxima.update(repeating: -T.infinity, count: n)
             totals.update(repeating: 0, count: n + sums)
             for index in ThreadPool.chunk(tiles, worker, workerCount) {
@@ -107,10 +107,10 @@ extension CPUTensorBackend {
         var lossSum = 0.0
         for row in 0..<n {
             var largest = -T.infinity
-            for worker in 0..<workers { largest = max(largest, pp[worker * (2 * n + sums) + row]) }
+            for worker in 0..<workers { largest = max(largest, partial(worker)[row]) }
             var total = T(0)
             for worker in 0..<workers {
-                let (m, s) = (pp[worker * (2 * n + sums) + row], pp[worker * (2 * n + sums) + n + row])
+                let (m, s) = (partial(worker)[row], partial(worker)[n + row])
                 share[row * workers + worker] = m == -T.infinity ? 0 : T.exponential(m - largest)
                 total += s * share[row * workers + worker]
             }
@@ -127,13 +127,10 @@ extension CPUTensorBackend {
         let (pw, pf) = (targetRow.address.assumingMemoryBound(to: T.self), floats.address.assumingMemoryBound(to: Float.self))
         for row in 0..<n {
             let g = pg + row * inputs
-            guard pt[row] != ignoreIndex, counted > 0 else {
-                g.update(repeating: 0, count: inputs)
-                continue
-            }
-            for i in 0..<inputs { g[i] = 0 }
+            g.update(repeating: 0, count: inputs)
+            guard pt[row] != ignoreIndex, counted > 0 else { continue }
             for worker in 0..<workers {
-                let (factor, sum) = (share[row * workers + worker], pp + worker * (2 * n + sums) + 2 * n + row * inputs)
+                let (factor, sum) = (share[row * workers + worker], partial(worker) + 2 * n + row * inputs)
                 if factor != 0 { for i in 0..<inputs { g[i] += factor * sum[i] } }
             }
             let target = Int(pt[row])
@@ -143,12 +140,4 @@ extension CPUTensorBackend {
         return (loss, gradient, counted)
     }
 
-    static func sumOfExponentials<T: TensorScalar>(_ u: UnsafeMutablePointer<T>, count: Int, shift: T) -> T {
-        if T.self == Float.self {
-            return T(VectorRows.sumOfExponentials(VectorRows.floats(u), count: count, shift: Float(shift)))
-        }
-        var total = T(0)
-        for i in 0..<count { total += T.exponential(u[i] - shift) }
-        return total
-    }
 }

@@ -24,16 +24,8 @@ extension CPUTensorBackend {
     public func frozenLinear(_ x: Tensor, weight: Weight) -> Tensor {
         precondition(x.shape.last == weight.columns, "frozen linear of \(x.shape) with \(weight.name) [\(weight.rows), \(weight.columns)]")
         let rows = x.count / max(weight.columns, 1)
-        let input = contiguous(x).reshaped([rows, weight.columns])
-        let output: Tensor
-        switch x.dtype {
-        case .f32 where frozenForward.usesQuantizedKernels(rows: rows):
-            output = empty([rows, weight.rows], dtype: .f32)
-            if rows > 0 { inferenceCPU.matmul(weight, Matrix(input), into: Matrix(output)) }
-        case .f32: output = dequantizedProduct(Float.self, input, weight)
-        case .f64: output = dequantizedProduct(Double.self, input, weight)
-        default: preconditionFailure("frozen linear of \(x.dtype)")
-        }
+        let output = empty([rows, weight.rows], dtype: x.dtype)
+        frozenProduct(contiguous(x).reshaped([rows, weight.columns]), weight, into: output, adding: false)
         return output.reshaped(Array(x.shape.dropLast()) + [weight.rows])
     }
 
@@ -43,13 +35,23 @@ extension CPUTensorBackend {
         precondition(
             output.isContiguous && output.count == rows * weight.rows && output.dtype == x.dtype,
             "frozen linear adding \(x.shape) · \(weight.name)ᵀ into \(output.shape) \(output.dtype)")
-        let input = contiguous(x).reshaped([rows, weight.columns])
-        switch x.dtype {
+        frozenProduct(contiguous(x).reshaped([rows, weight.columns]), weight, into: output.reshaped([rows, weight.rows]), adding: true)
+    }
+
+    /// `output = input · Wᵀ`, or `output += input · Wᵀ` when `adding` (input [rows, inputs], output
+    /// contiguous [rows, outputs]): the inference kernels where `frozenForward` picks them, else
+    /// GEMM on dequantized tiles (beta 1 when adding).
+    private func frozenProduct(_ input: Tensor, _ weight: Weight, into output: Tensor, adding: Bool) {
+        let rows = input.shape[0]
+        switch input.dtype {
         case .f32 where frozenForward.usesQuantizedKernels(rows: rows):
-            accumulate(frozenLinear(input, weight: weight), into: output.reshaped([rows, weight.rows]), factor: 1)
-        case .f32: dequantizedProduct(Float.self, input, weight, into: output.reshaped([rows, weight.rows]), beta: 1)
-        case .f64: dequantizedProduct(Double.self, input, weight, into: output.reshaped([rows, weight.rows]), beta: 1)
-        default: preconditionFailure("frozen linear of \(x.dtype)")
+            guard rows > 0 else { return }
+            let product = adding ? empty(output.shape, dtype: .f32) : output
+            inferenceCPU.matmul(weight, Matrix(input), into: Matrix(product))
+            if adding { accumulate(product, into: output, factor: 1) }
+        case .f32: dequantizedProduct(Float.self, input, weight, into: output, beta: adding ? 1 : 0)
+        case .f64: dequantizedProduct(Double.self, input, weight, into: output, beta: adding ? 1 : 0)
+        default: preconditionFailure("frozen linear of \(input.dtype)")
         }
     }
 
@@ -109,15 +111,9 @@ extension CPUTensorBackend {
         }
     }
 
-    /// `x · Wᵀ` tile by tile: each task dequantizes a block of W's rows and fills those output columns.
-    func dequantizedProduct<T: TensorScalar>(_: T.Type, _ x: Tensor, _ weight: Weight) -> Tensor {
-        let result = empty([x.shape[0], weight.rows], dtype: x.dtype)
-        dequantizedProduct(T.self, x, weight, into: result, beta: 0)
-        return result
-    }
-
-    /// `result = x · Wᵀ + beta · result` (contiguous [n, outputs]). With beta 1 the GEMM adds into
-    /// what is there and skips the pass that zeroes C for beta 0.
+    /// `result = x · Wᵀ + beta · result` (contiguous [n, outputs]) tile by tile: each task
+    /// dequantizes a block of W's rows and fills those output columns. With beta 1 the GEMM adds
+    /// into what is there and skips the pass that zeroes C for beta 0.
     func dequantizedProduct<T: TensorScalar>(_: T.Type, _ x: Tensor, _ weight: Weight, into result: Tensor, beta: T) {
         let (n, inputs, outputs) = (x.shape[0], weight.columns, weight.rows)
         guard n > 0, outputs > 0 else { return }

@@ -47,9 +47,8 @@ extension CPUTensorBackend {
                 let (cosines, sines) = (pt + t * 2 * headWidth, pt + t * 2 * headWidth + headWidth)
                 for i in 0..<pairs {
                     let angle = position * pow(rotary.theta, -2 * Double(i) / Double(headWidth))
-                    let (j, k) = (first * i, first * i + second)
-                    (cosines[j], cosines[k]) = (T(cos(angle)), T(cos(angle)))
-                    (sines[j], sines[k]) = (-T(sin(angle)), T(sin(angle)))
+                    let (j, k, c, s) = (first * i, first * i + second, T(cos(angle)), T(sin(angle)))
+                    (cosines[j], cosines[k], sines[j], sines[k]) = (c, c, -s, s)
                 }
             }
             return table
