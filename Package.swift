@@ -57,8 +57,11 @@ let package = Package(
         // and its CPU implementation.
         // AVX-512 direct-convolution kernels, compiled per function and chosen at run time.
         .target(name: "CDirectConvolution"),
+        // bf16 dot-product GEMM (AVX512-BF16) for products with frozen weights, chosen at run time.
+        .target(name: "CBFloat16GEMM"),
         .target(
-            name: "TensorOps", dependencies: ["Tensors", "Threading", "COpenBLAS", "CDirectConvolution", "Quantization", "Compute"],
+            name: "TensorOps",
+            dependencies: ["Tensors", "Threading", "COpenBLAS", "CDirectConvolution", "CBFloat16GEMM", "Quantization", "Compute"],
             swiftSettings: simd),
         // Reverse-mode automatic differentiation: variables, the graph, backward, no-grad scopes, checkpointing.
         .target(name: "Autograd", dependencies: ["Tensors", "TensorOps", "Compute"], swiftSettings: simd),
@@ -200,7 +203,7 @@ let package = Package(
         // The `atelier` executable driven as a user drives it: arguments, exit status, error texts.
         .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
         .testTarget(name: "CLITests", dependencies: ["GGUF", "ModelStore"]),
-        .testTarget(name: "TensorOpsTests", dependencies: ["Tensors", "TensorOps", "Autograd"], swiftSettings: simd),
+        .testTarget(name: "TensorOpsTests", dependencies: ["Tensors", "TensorOps", "Autograd", "CBFloat16GEMM"], swiftSettings: simd),
         .testTarget(
             name: "TrainingTests",
             dependencies: [

@@ -29,6 +29,9 @@ Options:
   --threads "1 2"    thread counts (default "1 2")
   --model PATH       the GGUF (default: smollm2-135m from Atelier's store, pulled if missing)
   --impl hf|gguf     PyTorch model: transformers' (default) or scripts/dev/lora_llama_pytorch.py's
+  --pytorch-precision f32|bf16-autocast
+                     PyTorch's arithmetic: float32 (default; the issue's baseline) or its bf16 mixed
+                     precision (torch.autocast on the CPU: linears and matmuls in bf16)
   --atelier-args "…" extra arguments for atelier finetune (e.g. "--frozen-forward dequantized")
   --skip-atelier     PyTorch only
   --blas-core auto|inherit
@@ -51,7 +54,7 @@ is printed at the start and the end.
 EOF
 }
 
-steps=10 warmup=2 repeats=1 threads_list="1 2" model="" impl=hf atelier_args="" skip_atelier=0 keep=0 blas_core=auto
+steps=10 warmup=2 repeats=1 threads_list="1 2" model="" impl=hf pytorch_precision=f32 atelier_args="" skip_atelier=0 keep=0 blas_core=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps="${2:?--steps needs a value}"; shift 2 ;;
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
     --threads) threads_list="${2:?--threads needs a value}"; shift 2 ;;
     --model) model="${2:?--model needs a path}"; shift 2 ;;
     --impl) impl="${2:?--impl needs hf or gguf}"; shift 2 ;;
+    --pytorch-precision) pytorch_precision="${2:?--pytorch-precision needs f32 or bf16-autocast}"; shift 2 ;;
     --atelier-args) atelier_args="${2?--atelier-args needs a value}"; shift 2 ;;
     --skip-atelier) skip_atelier=1; shift ;;
     --blas-core) blas_core="${2:?--blas-core needs auto or inherit}"; shift 2 ;;
@@ -73,6 +77,8 @@ positive --steps "$steps"; positive --repeats "$repeats"
 [[ "$warmup" =~ ^[0-9]+$ ]] || { echo "bench-lora-vs-peft: --warmup: expected an integer ≥ 0, got '$warmup'" >&2; exit 2; }
 for k in $threads_list; do positive --threads "$k"; done
 [ "$impl" = hf ] || [ "$impl" = gguf ] || { echo "bench-lora-vs-peft: --impl: expected hf or gguf, got '$impl'" >&2; exit 2; }
+[ "$pytorch_precision" = f32 ] || [ "$pytorch_precision" = bf16-autocast ] ||
+  { echo "bench-lora-vs-peft: --pytorch-precision: expected f32 or bf16-autocast, got '$pytorch_precision'" >&2; exit 2; }
 
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -180,7 +186,7 @@ for threads in $threads_list; do
   for rep in $(seq 1 "$repeats"); do
     run_one pytorch "$threads" "$rep" "$python" -B "$repo/scripts/dev/lora_peft_bench.py" --model "$model" \
       --data "$logs/tokens.npy" --threads "$threads" --steps "$steps" --warmup "$warmup" --impl "$impl" \
-      --rank 8 --alpha 16 --lr 1e-4
+      --rank 8 --alpha 16 --lr 1e-4 --precision "$pytorch_precision"
     if [ "$skip_atelier" = 0 ]; then
       # shellcheck disable=SC2086  # --atelier-args is a list of words
       run_one atelier "$threads" "$rep" "${atelier_env[@]}" "$atelier" finetune "$model" --data "$logs/random.jsonl" --rank 8 --alpha 16 \
@@ -194,15 +200,15 @@ echo
 echo "load at start: ${load_start#*load average: }"
 echo "OpenBLAS kernels for Atelier: --blas-core $blas_core (OPENBLAS_CORETYPE here: ${OPENBLAS_CORETYPE:-unset}$([ "$blas_core" = auto ] && echo ', removed for Atelier'))"
 echo "load at end:   ${load_end#*load average: }"
-"$python" - "$results" "$repeats" "$steps" "$impl" <<'PY'
+"$python" - "$results" "$repeats" "$steps" "$impl" "$pytorch_precision" "$atelier_args" <<'PY'
 import statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
-repeats, steps, impl = sys.argv[2], sys.argv[3], sys.argv[4]
+repeats, steps, impl, precision, atelier_args = sys.argv[2:7]
 groups = {}
 for threads, side, _, speed, rss in rows:
     groups.setdefault(int(threads), {}).setdefault(side, []).append((float(speed), int(rss)))
 print(f"SmolLM2-135M, LoRA r8 on q,k,v,o,gate,up,down, batch 1 x 256; medians of {repeats} run(s), {steps} timed steps; "
-      f"PyTorch model: {impl}")
+      f"PyTorch model: {impl} ({precision}); atelier finetune arguments added: {atelier_args or '(none)'}")
 print(f"{'threads':>7}{'PyTorch tok/s':>15}{'Atelier tok/s':>15}{'ratio':>8}{'PyTorch MiB':>13}{'Atelier MiB':>13}{'ratio':>8}")
 def cell(value, scale=1.0):
     return f"{value / scale:.1f}" if value is not None else "-"

@@ -67,6 +67,12 @@ struct FineTune: ParsableCommand {
         help: "auto (default: f32 GEMM on dequantized tiles from 32 tokens a batch, the inference kernels below), quantized or dequantized."
     )
     var frozenForward = "auto"
+    @Option(
+        name: .customLong("frozen-precision"),
+        help:
+            "auto (default: bf16 where the CPU has AVX512-BF16, else f32), f32 or bf16: the arithmetic of products with the frozen weights."
+    )
+    var frozenPrecision = "auto"
     @Option(help: "Random seed (LoRA initialisation and data order).") var seed: UInt64 = 0
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).") var threads: Int?
 
@@ -82,6 +88,13 @@ struct FineTune: ParsableCommand {
         if FineTune.frozenForwards[frozenForward] == nil {
             throw ValidationError("--frozen-forward \(frozenForward): expected auto, quantized or dequantized")
         }
+        switch frozenPrecision {
+        case "auto", FrozenPrecision.float32.rawValue: break
+        case FrozenPrecision.bfloat16.rawValue where !FrozenPrecision.bfloat16Available:
+            throw ValidationError("--frozen-precision bf16: this CPU lacks AVX512-BF16 (use f32 or auto)")
+        case FrozenPrecision.bfloat16.rawValue: break
+        default: throw ValidationError("--frozen-precision \(frozenPrecision): expected auto, f32 or bf16")
+        }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected 1…256") }
     }
 
@@ -95,7 +108,8 @@ struct FineTune: ParsableCommand {
             checkpointing: gradientCheckpointing)
         let backend = CPUTensorBackend(
             threads: threads ?? CPUBackend.defaultThreadCount,
-            frozenForward: FineTune.frozenForwards[frozenForward] ?? .automatic)
+            frozenForward: FineTune.frozenForwards[frozenForward] ?? .automatic,
+            frozenPrecision: FrozenPrecision(rawValue: frozenPrecision) ?? .preferred)
         let (model, tokenizer) = try FineTuningModels.load(file: file, lora: lora, backend: backend, seed: seed)
         if let longest = model.maximumSequenceLength, context > longest {
             throw ValidationError(

@@ -54,7 +54,13 @@ extension CPUTensorBackend {
         let floats = empty([workers, inputs], dtype: .f32)
         let partials = empty([workers, 2 * n + sums], dtype: x.dtype)
         let picked = empty([max(n, 1)], dtype: x.dtype)
-        let px = UnsafePointer(x.address.assumingMemoryBound(to: T.self))
+        let (operand, rounded) = tileOperand(T.self, x)
+        let transposedPanels = tilePanels(T.self, workers: workers, n: tile, k: inputs)
+        // The second product's left operand is the tile's exponentials, rounded per tile.
+        let (panels, exponentials) = (
+            wantsGradient ? tilePanels(T.self, workers: workers, n: inputs, k: tile) : TilePanels(storage: nil, words: 0),
+            wantsGradient && roundsTiles(T.self) ? empty([workers, n * (tile + 1) / 2 * 2], dtype: .bf16) : nil
+        )
         let pickedLogits = picked.address.assumingMemoryBound(to: T.self)
         // Worker w's maxima [n], then its sums Σ exp [n], then its sums Σ exp · W_row [n, inputs].
         let partial = { (worker: Int) in partials.address.assumingMemoryBound(to: T.self) + worker * (2 * n + sums) }
@@ -69,9 +75,9 @@ extension CPUTensorBackend {
                 let range = index * tile..<min(width, (index + 1) * tile)
                 let count = range.count
                 dequantizeRows(weight, range, into: w, scratch: temporary)
-                T.gemm(
-                    transposeA: false, transposeB: true, m: n, n: count, k: inputs, alpha: 1, a: px, lda: inputs, b: w, ldb: inputs,
-                    beta: 0, c: logits, ldc: count)
+                productWithTransposedTile(
+                    operand, m: n, tile: w, n: count, k: inputs, panel: transposedPanels.panel(worker), into: logits, ldc: count,
+                    accumulate: false)
                 for row in 0..<n {
                     let u = logits + row * count
                     let target = Int(pt[row])
@@ -94,12 +100,16 @@ extension CPUTensorBackend {
                     }
                 }
                 if wantsGradient {
-                    T.gemm(
-                        transposeA: false, transposeB: false, m: n, n: inputs, k: count, alpha: 1, a: logits, lda: count, b: w,
-                        ldb: inputs, beta: 1, c: weighted, ldc: inputs)
+                    let weights = roundedTileOperand(
+                        logits, rows: n, columns: count,
+                        into: exponentials.map { $0.address.assumingMemoryBound(to: UInt16.self) + worker * n * ((tile + 1) / 2 * 2) })
+                    productWithTile(
+                        weights, m: n, tile: w, k: count, n: inputs, panel: panels.panel(worker), into: weighted, ldc: inputs,
+                        accumulate: true)
                 }
             }
         }
+        withExtendedLifetime(rounded) {}
         // Merge the workers' sums in worker order: each token's log-sum-exp, and each worker's
         // share of softmax · W as a factor exp(m_w − m) / Σ.
         let shares = empty([max(n, 1), workers], dtype: x.dtype)

@@ -121,18 +121,21 @@ extension CPUTensorBackend {
         let (tile, tiles) = Self.tiling(rows: outputs, columns: inputs, workers: workers)
         let scratch = empty([workers, tile * inputs], dtype: x.dtype)
         let floats = empty([workers, inputs], dtype: .f32)
-        let (px, po) = (x.address.assumingMemoryBound(to: T.self), result.address.assumingMemoryBound(to: T.self))
+        let (operand, rounded) = tileOperand(T.self, x)
+        let panels = tilePanels(T.self, workers: workers, n: tile, k: inputs)
+        let po = result.address.assumingMemoryBound(to: T.self)
         pool.run { worker, workerCount in
             let mine = scratch.address.assumingMemoryBound(to: T.self) + worker * tile * inputs
             let temporary = floats.address.assumingMemoryBound(to: Float.self) + worker * inputs
             for index in ThreadPool.chunk(tiles, worker, workerCount) {
                 let rows = index * tile..<min(outputs, (index + 1) * tile)
                 dequantizeRows(weight, rows, into: mine, scratch: temporary)
-                T.gemm(
-                    transposeA: false, transposeB: true, m: n, n: rows.count, k: inputs, alpha: 1, a: px, lda: inputs,
-                    b: mine, ldb: inputs, beta: beta, c: po + rows.lowerBound, ldc: outputs)
+                productWithTransposedTile(
+                    operand, m: n, tile: mine, n: rows.count, k: inputs, panel: panels.panel(worker), into: po + rows.lowerBound,
+                    ldc: outputs, accumulate: beta == 1)
             }
         }
+        withExtendedLifetime(rounded) {}
     }
 
     /// `dy · W`: each worker accumulates the products of its tiles of W's rows, then the
@@ -145,7 +148,8 @@ extension CPUTensorBackend {
         let scratch = empty([workers, tile * inputs], dtype: dy.dtype)
         let floats = empty([workers, inputs], dtype: .f32)
         let accumulators = empty([workers, n * inputs], dtype: dy.dtype)
-        let pd = dy.address.assumingMemoryBound(to: T.self)
+        let (operand, rounded) = tileOperand(T.self, dy)
+        let panels = tilePanels(T.self, workers: workers, n: inputs, k: tile)
         let pa = accumulators.address.assumingMemoryBound(to: T.self)
         pool.run { worker, workerCount in
             guard worker < workers else { return }
@@ -156,13 +160,14 @@ extension CPUTensorBackend {
             for index in ThreadPool.chunk(tiles, worker, workers) {
                 let rows = index * tile..<min(outputs, (index + 1) * tile)
                 dequantizeRows(weight, rows, into: mine, scratch: temporary)
-                T.gemm(
-                    transposeA: false, transposeB: false, m: n, n: inputs, k: rows.count, alpha: 1, a: pd + rows.lowerBound,
-                    lda: outputs, b: mine, ldb: inputs, beta: first ? 0 : 1, c: accumulator, ldc: inputs)
+                productWithTile(
+                    operand.columns(from: rows.lowerBound), m: n, tile: mine, k: rows.count, n: inputs, panel: panels.panel(worker),
+                    into: accumulator, ldc: inputs, accumulate: !first)
                 first = false
             }
             if first { accumulator.update(repeating: 0, count: n * inputs) }
         }
+        withExtendedLifetime(rounded) {}
         let result = Tensor(buffer: accumulators.buffer, dtype: dy.dtype, shape: [n, inputs], offset: accumulators.offset)
         if workers == 1 { return result }
         let total = n * inputs

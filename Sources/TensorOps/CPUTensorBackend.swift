@@ -57,7 +57,16 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
         }
     }
 
-    public init(threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .automatic) {
+    /// How products with frozen weights' dequantized tiles compute in f32 training.
+    public let frozenPrecision: FrozenPrecision
+
+    public init(
+        threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .automatic,
+        frozenPrecision: FrozenPrecision = .float32
+    ) {
+        precondition(
+            frozenPrecision != .bfloat16 || FrozenPrecision.bfloat16Available, "bf16 frozen products need a CPU with AVX512-BF16")
+        self.frozenPrecision = frozenPrecision
         pool = ThreadPool(threads: threads)
         inferenceCPU = CPUBackend(pool: pool, repacksWeights: false)
         inference = inferenceCPU

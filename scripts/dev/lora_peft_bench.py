@@ -2,7 +2,7 @@
 """One PyTorch + PEFT LoRA training run for scripts/bench-lora-vs-peft.sh (development only).
 
     python scripts/dev/lora_peft_bench.py --model smollm2-135m.gguf --data tokens.npy --threads 2 \
-        --steps 10 --warmup 2 [--rank 8 --alpha 16 --lr 1e-4] [--impl hf|gguf]
+        --steps 10 --warmup 2 [--rank 8 --alpha 16 --lr 1e-4] [--impl hf|gguf] [--precision f32|bf16-autocast]
 
 The base is the GGUF file dequantized to float32: by default transformers' LlamaForCausalLM
 (`from_pretrained(dir, gguf_file=..., quantization_config=GgufConfig(dequantize=True))`, which also
@@ -11,7 +11,9 @@ PEFT adds rank-r LoRA (dropout 0) to the seven projections of every block; torch
 only those. Step i trains on row i of --data (int32 [steps, batch, T] token ids), next-token loss on
 every position. The last line is JSON: tokens_per_second = batch·T·steps / the time of the timed
 steps (each: zero_grad, forward, backward, optimizer step), after --warmup untimed steps; the peak RSS
-once the model is loaded and at the end (getrusage: loading alone can set the peak).
+once the model is loaded and at the end (getrusage: loading alone can set the peak). With
+--precision bf16-autocast the forward pass runs under torch.autocast("cpu", dtype=torch.bfloat16),
+PyTorch's bf16 mixed precision (weights and optimizer stay float32; linears and matmuls in bf16).
 """
 import argparse
 import json
@@ -65,6 +67,7 @@ def main():
     parser.add_argument("--alpha", type=float, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--impl", choices=["hf", "gguf"], default="hf")
+    parser.add_argument("--precision", choices=["f32", "bf16-autocast"], default="f32")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -86,13 +89,14 @@ def main():
         if step == args.warmup:
             start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_of(data[step])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16-autocast"):
+            loss = loss_of(data[step])
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
     seconds = time.perf_counter() - start
     tokens = args.steps * data.shape[1] * data.shape[2]
-    print(json.dumps({"impl": args.impl, "threads": args.threads, "steps": args.steps, "seconds": seconds,
+    print(json.dumps({"impl": args.impl, "precision": args.precision, "threads": args.threads, "steps": args.steps, "seconds": seconds,
                       "tokens_per_second": tokens / seconds, "first_loss": losses[0], "last_loss": losses[-1],
                       "peak_rss_after_load_bytes": peak_after_load,
                       "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))

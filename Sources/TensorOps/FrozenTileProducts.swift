@@ -1,0 +1,128 @@
+import CBFloat16GEMM
+import Tensors
+
+/// How the CPU multiplies by frozen weights in f32 training: the forward products, the input
+/// gradient and the fused head, each on dequantized row tiles of the stored weights.
+public enum FrozenPrecision: String, Sendable, CaseIterable {
+    /// f32 GEMM (OpenBLAS): the exact product of the dequantized weights.
+    case float32 = "f32"
+    /// Activations and dequantized weights rounded to bf16, products summed in f32 (AVX512-BF16
+    /// dot products): QLoRA's compute type (its 4-bit weights are dequantized to bf16 for every
+    /// matmul). About twice f32 GEMM's speed where the CPU has the instructions; results differ
+    /// from f32 by bf16's rounding, about 2⁻⁹ relative per operand. Trainable weights, their
+    /// gradients and everything else stay f32.
+    case bfloat16 = "bf16"
+
+    /// Whether this CPU (and OS) run AVX512-BF16.
+    public static let bfloat16Available = atl_bf16_supported() != 0
+
+    /// bf16 where the CPU has it, else f32.
+    public static var preferred: FrozenPrecision { bfloat16Available ? .bfloat16 : .float32 }
+}
+
+/// The left operand of products with frozen tiles: f32 rows for GEMM, and the same rows rounded to
+/// bf16 when the backend computes in bf16 (rounded once, shared by every tile's product).
+struct TileOperand<T: TensorScalar> {
+    let rows: UnsafePointer<T>
+    let stride: Int
+    /// The rows in bf16 (each padded to an even length), when products run in bf16.
+    let rounded: UnsafePointer<UInt16>?
+    let roundedStride: Int
+
+    /// Elements `offset…` of every row: the part of a row that meets rows `offset…` of a tile.
+    func columns(from offset: Int) -> TileOperand {
+        // bf16 pairs start at even columns: every tile but the last is a multiple of 8 rows long.
+        precondition(rounded == nil || offset % 2 == 0, "bf16 tile operands start at even columns, not \(offset)")
+        return TileOperand(rows: rows + offset, stride: stride, rounded: rounded.map { $0 + offset }, roundedStride: roundedStride)
+    }
+}
+
+extension CPUTensorBackend {
+    /// Whether products of frozen tiles with `T` operands run the bf16 kernels.
+    func roundsTiles<T: TensorScalar>(_: T.Type) -> Bool { T.self == Float.self && frozenPrecision == .bfloat16 }
+
+    /// `x` (contiguous [rows, columns]) as a tile operand; `storage` keeps its bf16 copy alive.
+    func tileOperand<T: TensorScalar>(_: T.Type, _ x: Tensor) -> (operand: TileOperand<T>, storage: Tensor?) {
+        let (rows, columns) = (x.shape[0], x.shape[1])
+        let pointer = UnsafePointer(x.address.assumingMemoryBound(to: T.self))
+        guard roundsTiles(T.self) else { return (TileOperand(rows: pointer, stride: columns, rounded: nil, roundedStride: 0), nil) }
+        let stride = (columns + 1) / 2 * 2
+        let rounded = empty([max(rows, 1), stride], dtype: .bf16)
+        let target = rounded.address.assumingMemoryBound(to: UInt16.self)
+        let source = x.address.assumingMemoryBound(to: Float.self)
+        parallel(rows, elements: rows * columns) { range in
+            atl_bf16_convert_rows(
+                source + range.lowerBound * columns, Int64(columns), Int64(range.count), Int64(columns), target + range.lowerBound * stride,
+                Int64(stride))
+        }
+        return (TileOperand(rows: pointer, stride: columns, rounded: UnsafePointer(target), roundedStride: stride), rounded)
+    }
+
+    /// Dense rows `x` [rows, columns] as a tile operand, rounded on this thread into `storage`
+    /// (rows × even(columns) bf16 values) when it is given.
+    func roundedTileOperand<T: TensorScalar>(
+        _ x: UnsafeMutablePointer<T>, rows: Int, columns: Int, into storage: UnsafeMutablePointer<UInt16>?
+    ) -> TileOperand<T> {
+        guard let storage, roundsTiles(T.self) else {
+            return TileOperand(rows: UnsafePointer(x), stride: columns, rounded: nil, roundedStride: 0)
+        }
+        let stride = (columns + 1) / 2 * 2
+        atl_bf16_convert_rows(
+            UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Int64(columns), Int64(rows), Int64(columns), storage, Int64(stride))
+        return TileOperand(rows: UnsafePointer(x), stride: columns, rounded: UnsafePointer(storage), roundedStride: stride)
+    }
+
+    /// Per-worker panel buffers for a product's right operand of up to `k` × `n` (none in f32):
+    /// a tile of n rows for `productWithTransposedTile`, of k rows for `productWithTile`.
+    func tilePanels<T: TensorScalar>(_: T.Type, workers: Int, n: Int, k: Int) -> TilePanels {
+        guard roundsTiles(T.self) else { return TilePanels(storage: nil, words: 0) }
+        let words = Int(atl_bf16_panel_words(Int64(n), Int64(k)))
+        return TilePanels(storage: empty([workers, words], dtype: .i32), words: words)
+    }
+
+    /// `c = a · tileᵀ` (+ c when `accumulate`): `a` [m, k], `tile` [n, k] dense, `c` [m, n] with row stride `ldc`.
+    func productWithTransposedTile<T: TensorScalar>(
+        _ a: TileOperand<T>, m: Int, tile: UnsafePointer<T>, n: Int, k: Int, panel: UnsafeMutablePointer<UInt32>?,
+        into c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    ) {
+        if let rounded = a.rounded, let panel {
+            atl_bf16_pack_transposed(UnsafeRawPointer(tile).assumingMemoryBound(to: Float.self), Int64(k), Int64(n), Int64(k), panel)
+            atl_bf16_gemm(
+                Int64(m), Int64(n), Int64(k), rounded, Int64(a.roundedStride), panel,
+                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                Int64(ldc), accumulate ? 1 : 0)
+        } else {
+            T.gemm(
+                transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a.rows, lda: a.stride, b: tile, ldb: k,
+                beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+
+    /// `c = a · tile` (+ c when `accumulate`): `a` [m, k], `tile` [k, n] dense, `c` [m, n] with row stride `ldc`.
+    func productWithTile<T: TensorScalar>(
+        _ a: TileOperand<T>, m: Int, tile: UnsafePointer<T>, k: Int, n: Int, panel: UnsafeMutablePointer<UInt32>?,
+        into c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    ) {
+        if let rounded = a.rounded, let panel {
+            atl_bf16_pack(UnsafeRawPointer(tile).assumingMemoryBound(to: Float.self), Int64(n), Int64(k), Int64(n), panel)
+            atl_bf16_gemm(
+                Int64(m), Int64(n), Int64(k), rounded, Int64(a.roundedStride), panel,
+                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                Int64(ldc), accumulate ? 1 : 0)
+        } else {
+            T.gemm(
+                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a.rows, lda: a.stride, b: tile, ldb: n,
+                beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// One bf16 panel buffer per worker (or none, in f32).
+struct TilePanels {
+    let storage: Tensor?
+    let words: Int
+
+    func panel(_ worker: Int) -> UnsafeMutablePointer<UInt32>? {
+        storage.map { $0.address.assumingMemoryBound(to: UInt32.self) + worker * words }
+    }
+}
