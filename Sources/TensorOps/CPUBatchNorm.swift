@@ -72,8 +72,7 @@ extension CPUTensorBackend {
                 let shift = (pb?[channel] ?? 0) - T(average) * scale
                 for image in 0..<batch {
                     let offset = (image * channels + channel) * inner
-                    let (row, out) = (px + offset, py + offset)
-                    for i in 0..<inner { out[i] = row[i] * scale + shift }
+                    RowMap.affine(px + offset, py + offset, scale: scale, shift: shift, count: inner)
                 }
             }
         }
@@ -109,11 +108,10 @@ extension CPUTensorBackend {
                 let meanGradient = T(sumGradient / count), meanProduct = T(sumProduct / count)
                 for image in 0..<batch {
                     let offset = (image * channels + channel) * inner
-                    let (g, row, out) = (pdy + offset, px + offset, pdx + offset)
-                    for i in 0..<inner {
-                        let normalized = (row[i] - center) * inverse
-                        out[i] = factor * (g[i] - meanGradient - normalized * meanProduct)
-                    }
+                    // factor·(g − meanGradient − (x − center)·inverse·meanProduct).
+                    RowMap.combine(
+                        pdy + offset, times: factor, px + offset, minus: center, times: -factor * inverse * meanProduct,
+                        plus: -factor * meanGradient, into: pdx + offset, count: inner)
                 }
             }
         }
@@ -130,8 +128,7 @@ extension CPUTensorBackend {
             for row in range {
                 let channel = row % channels
                 let (a, b) = (pscale[channel], pshift[channel])
-                let (source, out) = (px + row * inner, py + row * inner)
-                for i in 0..<inner { out[i] = source[i] * a + b }
+                RowMap.affine(px + row * inner, py + row * inner, scale: a, shift: b, count: inner)
             }
         }
         return result
