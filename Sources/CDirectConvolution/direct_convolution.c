@@ -17,14 +17,16 @@ int atl_has_avx512(void) {
 }
 
 // Eight output rows × 32 positions: sixteen zmm accumulators fed by two input loads and eight
-// broadcasts per tap, so the loads (unaligned ones count twice) keep up with the two FMA ports.
+// broadcasts per tap, so the loads (unaligned ones count twice) keep up with the two FMA ports;
+// `positions` is a multiple of 16.
 __attribute__((target("avx512f"))) void atl_correlate_f32_avx512(
     const float *padded, int64_t channels, int64_t planeStride, const int64_t *offsets, int64_t taps,
     const float *packed, int64_t blocks, int64_t positions, float *out) {
     for (int64_t block = 0; block < blocks; block++) {
         const float *weights = packed + block * channels * taps * 8;
         float *rows = out + block * 8 * positions;
-        for (int64_t q = 0; q < positions; q += 32) {
+        int64_t q = 0;
+        for (; q + 32 <= positions; q += 32) {
             __m512 a[8], b[8];
             for (int r = 0; r < 8; r++) a[r] = b[r] = _mm512_setzero_ps();
             const float *w = weights;
@@ -44,6 +46,21 @@ __attribute__((target("avx512f"))) void atl_correlate_f32_avx512(
                 _mm512_storeu_ps(rows + r * positions + q, a[r]);
                 _mm512_storeu_ps(rows + r * positions + q + 16, b[r]);
             }
+        }
+        if (q < positions) {
+            // The last 16 positions: eight accumulators. Positions are a multiple of 16, so a small
+            // plane (8 × 10 flat positions in ResNet's last stage) is not rounded up to 96.
+            __m512 a[8];
+            for (int r = 0; r < 8; r++) a[r] = _mm512_setzero_ps();
+            const float *w = weights;
+            for (int64_t c = 0; c < channels; c++) {
+                const float *line = padded + c * planeStride + q;
+                for (int64_t t = 0; t < taps; t++, w += 8) {
+                    __m512 x0 = _mm512_loadu_ps(line + offsets[t]);
+                    for (int r = 0; r < 8; r++) a[r] = _mm512_fmadd_ps(x0, _mm512_set1_ps(w[r]), a[r]);
+                }
+            }
+            for (int r = 0; r < 8; r++) _mm512_storeu_ps(rows + r * positions + q, a[r]);
         }
     }
 }

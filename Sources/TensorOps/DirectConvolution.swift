@@ -20,8 +20,9 @@ struct FlatCorrelation {
     /// Output rows packed together: the AVX-512 kernel computes eight at a time, the SIMD8 one four
     /// (one half of a block, 4 rows × 16 positions = 8 accumulators).
     static let outputBlock = 8
-    /// Flat positions per `correlate` step (16 here, 32 in the AVX-512 kernel); `positions` is a multiple of it.
-    static let positionTile = 32
+    /// Flat positions per `correlate` step (16 here; 32 in the AVX-512 kernel, which ends with a
+    /// step of 16 where needed); `positions` is a multiple of it.
+    static let positionTile = 16
     /// f32 runs the AVX-512 kernels of CDirectConvolution where the CPU has them (twice the lanes).
     static let usesAVX512 = atl_has_avx512() != 0
 

@@ -17,7 +17,7 @@ extern "C" {
 int atl_has_avx512(void);
 
 /// out[r][q] = Σ_c Σ_t packed[r / 8][c][t][r mod 8] · padded[c·planeStride + q + offsets[t]]
-/// for blocks·8 rows and q < positions (a multiple of 32).
+/// for blocks·8 rows and q < positions (a multiple of 16).
 void atl_correlate_f32_avx512(
     const float *padded, int64_t channels, int64_t planeStride, const int64_t *offsets, int64_t taps,
     const float *packed, int64_t blocks, int64_t positions, float *out);
