@@ -75,9 +75,9 @@ extension CPUTensorBackend {
                 let range = index * tile..<min(width, (index + 1) * tile)
                 let count = range.count
                 dequantizeRows(weight, range, into: w, scratch: temporary)
-                productWithTransposedTile(
-                    operand, m: n, tile: w, n: count, k: inputs, panel: transposedPanels.panel(worker), into: logits, ldc: count,
-                    accumulate: false)
+                productWithTile(
+                    operand, m: n, tile: w, n: count, k: inputs, transposed: true, panel: transposedPanels.panel(worker), into: logits,
+                    ldc: count, accumulate: false)
                 for row in 0..<n {
                     let u = logits + row * count
                     let target = Int(pt[row])
@@ -104,8 +104,8 @@ extension CPUTensorBackend {
                         logits, rows: n, columns: count,
                         into: exponentials.map { $0.address.assumingMemoryBound(to: UInt16.self) + worker * n * ((tile + 1) / 2 * 2) })
                     productWithTile(
-                        weights, m: n, tile: w, k: count, n: inputs, panel: panels.panel(worker), into: weighted, ldc: inputs,
-                        accumulate: true)
+                        weights, m: n, tile: w, n: inputs, k: count, transposed: false, panel: panels.panel(worker), into: weighted,
+                        ldc: inputs, accumulate: true)
                 }
             }
         }

@@ -130,9 +130,9 @@ extension CPUTensorBackend {
             for index in ThreadPool.chunk(tiles, worker, workerCount) {
                 let rows = index * tile..<min(outputs, (index + 1) * tile)
                 dequantizeRows(weight, rows, into: mine, scratch: temporary)
-                productWithTransposedTile(
-                    operand, m: n, tile: mine, n: rows.count, k: inputs, panel: panels.panel(worker), into: po + rows.lowerBound,
-                    ldc: outputs, accumulate: beta == 1)
+                productWithTile(
+                    operand, m: n, tile: mine, n: rows.count, k: inputs, transposed: true, panel: panels.panel(worker),
+                    into: po + rows.lowerBound, ldc: outputs, accumulate: beta == 1)
             }
         }
         withExtendedLifetime(rounded) {}
@@ -161,8 +161,8 @@ extension CPUTensorBackend {
                 let rows = index * tile..<min(outputs, (index + 1) * tile)
                 dequantizeRows(weight, rows, into: mine, scratch: temporary)
                 productWithTile(
-                    operand.columns(from: rows.lowerBound), m: n, tile: mine, k: rows.count, n: inputs, panel: panels.panel(worker),
-                    into: accumulator, ldc: inputs, accumulate: !first)
+                    operand.columns(from: rows.lowerBound), m: n, tile: mine, n: inputs, k: rows.count, transposed: false,
+                    panel: panels.panel(worker), into: accumulator, ldc: inputs, accumulate: !first)
                 first = false
             }
             if first { accumulator.update(repeating: 0, count: n * inputs) }

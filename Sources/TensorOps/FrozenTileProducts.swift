@@ -73,47 +73,35 @@ extension CPUTensorBackend {
     }
 
     /// Per-worker panel buffers for a product's right operand of up to `k` × `n` (none in f32):
-    /// a tile of n rows for `productWithTransposedTile`, of k rows for `productWithTile`.
+    /// a tile of n rows for `productWithTile(transposed: true)`, of k rows otherwise.
     func tilePanels<T: TensorScalar>(_: T.Type, workers: Int, n: Int, k: Int) -> TilePanels {
         guard roundsTiles(T.self) else { return TilePanels(storage: nil, words: 0) }
         let words = Int(atl_bf16_panel_words(Int64(n), Int64(k)))
         return TilePanels(storage: empty([workers, words], dtype: .i32), words: words)
     }
 
-    /// `c = a · tileᵀ` (+ c when `accumulate`): `a` [m, k], `tile` [n, k] dense, `c` [m, n] with row stride `ldc`.
-    func productWithTransposedTile<T: TensorScalar>(
-        _ a: TileOperand<T>, m: Int, tile: UnsafePointer<T>, n: Int, k: Int, panel: UnsafeMutablePointer<UInt32>?,
-        into c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
-    ) {
-        if let rounded = a.rounded, let panel {
-            atl_bf16_pack_transposed(UnsafeRawPointer(tile).assumingMemoryBound(to: Float.self), Int64(k), Int64(n), Int64(k), panel)
-            atl_bf16_gemm(
-                Int64(m), Int64(n), Int64(k), rounded, Int64(a.roundedStride), panel,
-                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
-                Int64(ldc), accumulate ? 1 : 0)
-        } else {
-            T.gemm(
-                transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a.rows, lda: a.stride, b: tile, ldb: k,
-                beta: accumulate ? 1 : 0, c: c, ldc: ldc)
-        }
-    }
-
-    /// `c = a · tile` (+ c when `accumulate`): `a` [m, k], `tile` [k, n] dense, `c` [m, n] with row stride `ldc`.
+    /// `c = a · tileᵀ` when `transposed` (tile [n, k]), else `c = a · tile` (tile [k, n]); plus c when
+    /// `accumulate`. `a` [m, k]; `tile` dense; `c` [m, n] with row stride `ldc`.
     func productWithTile<T: TensorScalar>(
-        _ a: TileOperand<T>, m: Int, tile: UnsafePointer<T>, k: Int, n: Int, panel: UnsafeMutablePointer<UInt32>?,
+        _ a: TileOperand<T>, m: Int, tile: UnsafePointer<T>, n: Int, k: Int, transposed: Bool, panel: UnsafeMutablePointer<UInt32>?,
         into c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
     ) {
-        if let rounded = a.rounded, let panel {
-            atl_bf16_pack(UnsafeRawPointer(tile).assumingMemoryBound(to: Float.self), Int64(n), Int64(k), Int64(n), panel)
-            atl_bf16_gemm(
-                Int64(m), Int64(n), Int64(k), rounded, Int64(a.roundedStride), panel,
-                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
-                Int64(ldc), accumulate ? 1 : 0)
-        } else {
+        guard let rounded = a.rounded, let panel else {
             T.gemm(
-                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a.rows, lda: a.stride, b: tile, ldb: n,
-                beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+                transposeA: false, transposeB: transposed, m: m, n: n, k: k, alpha: 1, a: a.rows, lda: a.stride, b: tile,
+                ldb: transposed ? k : n, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+            return
         }
+        let floats = UnsafeRawPointer(tile).assumingMemoryBound(to: Float.self)
+        if transposed {
+            atl_bf16_pack_transposed(floats, Int64(k), Int64(n), Int64(k), panel)
+        } else {
+            atl_bf16_pack(floats, Int64(n), Int64(k), Int64(n), panel)
+        }
+        atl_bf16_gemm(
+            Int64(m), Int64(n), Int64(k), rounded, Int64(a.roundedStride), panel,
+            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+            Int64(ldc), accumulate ? 1 : 0)
     }
 }
 
