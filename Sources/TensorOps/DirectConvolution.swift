@@ -72,7 +72,7 @@ struct FlatCorrelation {
             for h in 0..<sourceHeight {
                 let line = plane + top + h * paddedWidth + padWidth
                 let row = image + h * sourceWidth
-                for w in 0..<sourceWidth { line[w] = row[w] }
+                RowMap.copy(row, into: line, count: sourceWidth)
                 // The right padding of this line and the left padding of the next are adjacent.
                 for w in sourceWidth..<(sourceWidth + 2 * padWidth) { line[w] = 0 }
             }
@@ -91,7 +91,7 @@ struct FlatCorrelation {
             for oh in 0..<outputHeight {
                 let line = target + oh * paddedWidth
                 let values = plane + oh * outputWidth
-                for ow in 0..<outputWidth { line[ow] = values[ow] }
+                RowMap.copy(values, into: line, count: outputWidth)
             }
         }
     }
@@ -105,7 +105,7 @@ struct FlatCorrelation {
             for oh in 0..<outputHeight {
                 let line = source + oh * paddedWidth
                 let values = plane + oh * outputWidth
-                for ow in 0..<outputWidth { values[ow] = line[ow] + shift }
+                RowMap.affine(line, values, scale: 1, shift: shift, count: outputWidth)
             }
         }
     }

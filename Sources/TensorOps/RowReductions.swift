@@ -132,6 +132,21 @@ enum RowMap {
         }
     }
 
+    /// out[i] = x[i] for short rows (image lines of 8–32 values), where a memmove call costs more
+    /// than the copy and a plain loop stays scalar (the pointers may alias).
+    @inline(__always)
+    static func copy<T: TensorScalar>(_ x: UnsafePointer<T>, into out: UnsafeMutablePointer<T>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            RowReduction.store(RowReduction.load(x, i), out, i)
+            i += 8
+        }
+        while i < count {
+            out[i] = x[i]
+            i += 1
+        }
+    }
+
     /// out[i] = g[i]·f + (x[i] − center)·a + b: batch normalisation's input gradient,
     /// f·(g − mean(g) − x̂·mean(g·x̂)) with x̂ = (x − center)·inverse, one multiply-add per operand.
     /// x stays centred before scaling: x·a − center·a would cancel where |mean| ≫ std.
