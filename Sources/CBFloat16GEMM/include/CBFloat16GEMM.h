@@ -6,8 +6,9 @@
 /// bf16 × bf16 → f32 matrix products on AVX512-BF16 dot-product instructions (VDPBF16PS: each
 /// 32-bit lane multiplies a pair of bf16 values by another pair and adds both products to an f32
 /// accumulator, exactly — a product of two bf16 numbers fits in f32). Inputs are rounded from f32 to
-/// bf16 (nearest, ties to even) once; sums stay f32. On Zen 5 this runs at about twice OpenBLAS's
-/// f32 SGEMM, packing included (docs/FINETUNING.md, "The frozen products in bf16").
+/// bf16 (nearest, ties to even) once; sums stay f32. On this project's AMD EPYC VM it runs at
+/// about twice OpenBLAS's f32 SGEMM, packing included (docs/FINETUNING.md, "The frozen products
+/// in bf16").
 ///
 /// The B operand is packed in panels of 32 columns: for each pair of k (2p, 2p+1), 32 words, word j
 /// holding B[2p][n0 + j] in its low half and B[2p + 1][n0 + j] in its high half — a zero where k
