@@ -88,12 +88,13 @@ struct FineTune: ParsableCommand {
         if FineTune.frozenForwards[frozenForward] == nil {
             throw ValidationError("--frozen-forward \(frozenForward): expected auto, quantized or dequantized")
         }
-        switch frozenPrecision {
-        case "auto", FrozenPrecision.float32.rawValue: break
-        case FrozenPrecision.bfloat16.rawValue where !FrozenPrecision.bfloat16Available:
-            throw ValidationError("--frozen-precision bf16: this CPU lacks AVX512-BF16 (use f32 or auto)")
-        case FrozenPrecision.bfloat16.rawValue: break
-        default: throw ValidationError("--frozen-precision \(frozenPrecision): expected auto, f32 or bf16")
+        if frozenPrecision != "auto" {
+            guard let precision = FrozenPrecision(rawValue: frozenPrecision) else {
+                throw ValidationError("--frozen-precision \(frozenPrecision): expected auto, f32 or bf16")
+            }
+            if precision == .bfloat16 && !FrozenPrecision.bfloat16Available {
+                throw ValidationError("--frozen-precision bf16: this CPU lacks AVX512-BF16 (use f32 or auto)")
+            }
         }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected 1…256") }
     }

@@ -57,9 +57,10 @@ extension CPUTensorBackend {
         let (operand, rounded) = tileOperand(T.self, x)
         let transposedPanels = tilePanels(T.self, workers: workers, n: tile, k: inputs)
         // The second product's left operand is the tile's exponentials, rounded per tile.
+        let exponentialsPerWorker = n * TileOperand<T>.roundedStride(columns: tile)
         let (panels, exponentials) = (
             wantsGradient ? tilePanels(T.self, workers: workers, n: inputs, k: tile) : TilePanels(storage: nil, words: 0),
-            wantsGradient && roundsTiles(T.self) ? empty([workers, n * (tile + 1) / 2 * 2], dtype: .bf16) : nil
+            wantsGradient && roundsTiles(T.self) ? empty([workers, exponentialsPerWorker], dtype: .bf16) : nil
         )
         let pickedLogits = picked.address.assumingMemoryBound(to: T.self)
         // Worker w's maxima [n], then its sums Σ exp [n], then its sums Σ exp · W_row [n, inputs].
@@ -102,7 +103,7 @@ extension CPUTensorBackend {
                 if wantsGradient {
                     let weights = roundedTileOperand(
                         logits, rows: n, columns: count,
-                        into: exponentials.map { $0.address.assumingMemoryBound(to: UInt16.self) + worker * n * ((tile + 1) / 2 * 2) })
+                        into: exponentials.map { $0.address.assumingMemoryBound(to: UInt16.self) + worker * exponentialsPerWorker })
                     productWithTile(
                         weights, m: n, tile: w, n: inputs, k: count, transposed: false, panel: panels.panel(worker), into: weighted,
                         ldc: inputs, accumulate: true)

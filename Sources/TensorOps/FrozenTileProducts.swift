@@ -29,6 +29,16 @@ struct TileOperand<T: TensorScalar> {
     let rounded: UnsafePointer<UInt16>?
     let roundedStride: Int
 
+    /// The length of a row rounded to bf16: padded to whole pairs.
+    static func roundedStride(columns: Int) -> Int { (columns + 1) / 2 * 2 }
+
+    /// f32 rows only, for GEMM.
+    init(rows: UnsafePointer<T>, columns: Int) { (self.rows, stride, rounded, roundedStride) = (rows, columns, nil, 0) }
+
+    init(rows: UnsafePointer<T>, stride: Int, rounded: UnsafePointer<UInt16>?, roundedStride: Int) {
+        (self.rows, self.stride, self.rounded, self.roundedStride) = (rows, stride, rounded, roundedStride)
+    }
+
     /// Elements `offset…` of every row: the part of a row that meets rows `offset…` of a tile.
     func columns(from offset: Int) -> TileOperand {
         // bf16 pairs start at even columns: every tile but the last is a multiple of 8 rows long.
@@ -41,35 +51,32 @@ extension CPUTensorBackend {
     /// Whether products of frozen tiles with `T` operands run the bf16 kernels.
     func roundsTiles<T: TensorScalar>(_: T.Type) -> Bool { T.self == Float.self && frozenPrecision == .bfloat16 }
 
-    /// `x` (contiguous [rows, columns]) as a tile operand; `storage` keeps its bf16 copy alive.
+    /// `x` (contiguous [rows, columns]) as a tile operand, its rows rounded over the pool; `storage`
+    /// keeps the bf16 copy alive.
     func tileOperand<T: TensorScalar>(_: T.Type, _ x: Tensor) -> (operand: TileOperand<T>, storage: Tensor?) {
         let (rows, columns) = (x.shape[0], x.shape[1])
-        let pointer = UnsafePointer(x.address.assumingMemoryBound(to: T.self))
-        guard roundsTiles(T.self) else { return (TileOperand(rows: pointer, stride: columns, rounded: nil, roundedStride: 0), nil) }
-        let stride = (columns + 1) / 2 * 2
+        let pointer = x.address.assumingMemoryBound(to: T.self)
+        guard roundsTiles(T.self) else { return (TileOperand(rows: pointer, columns: columns), nil) }
+        let stride = TileOperand<T>.roundedStride(columns: columns)
         let rounded = empty([max(rows, 1), stride], dtype: .bf16)
         let target = rounded.address.assumingMemoryBound(to: UInt16.self)
-        let source = x.address.assumingMemoryBound(to: Float.self)
         parallel(rows, elements: rows * columns) { range in
-            atl_bf16_convert_rows(
-                source + range.lowerBound * columns, Int64(columns), Int64(range.count), Int64(columns), target + range.lowerBound * stride,
-                Int64(stride))
+            _ = roundedTileOperand(
+                pointer + range.lowerBound * columns, rows: range.count, columns: columns, into: target + range.lowerBound * stride)
         }
-        return (TileOperand(rows: pointer, stride: columns, rounded: UnsafePointer(target), roundedStride: stride), rounded)
+        return (TileOperand(rows: pointer, stride: columns, rounded: target, roundedStride: stride), rounded)
     }
 
     /// Dense rows `x` [rows, columns] as a tile operand, rounded on this thread into `storage`
-    /// (rows × even(columns) bf16 values) when it is given.
+    /// (rows × `TileOperand.roundedStride(columns:)` bf16 values) when it is given.
     func roundedTileOperand<T: TensorScalar>(
         _ x: UnsafeMutablePointer<T>, rows: Int, columns: Int, into storage: UnsafeMutablePointer<UInt16>?
     ) -> TileOperand<T> {
-        guard let storage, roundsTiles(T.self) else {
-            return TileOperand(rows: UnsafePointer(x), stride: columns, rounded: nil, roundedStride: 0)
-        }
-        let stride = (columns + 1) / 2 * 2
+        guard let storage, roundsTiles(T.self) else { return TileOperand(rows: x, columns: columns) }
+        let stride = TileOperand<T>.roundedStride(columns: columns)
         atl_bf16_convert_rows(
             UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Int64(columns), Int64(rows), Int64(columns), storage, Int64(stride))
-        return TileOperand(rows: UnsafePointer(x), stride: columns, rounded: UnsafePointer(storage), roundedStride: stride)
+        return TileOperand(rows: x, stride: columns, rounded: storage, roundedStride: stride)
     }
 
     /// Per-worker panel buffers for a product's right operand of up to `k` × `n` (none in f32):
