@@ -30,7 +30,9 @@ import Testing
         try w.addTensor(name: "blk.0.attn_q.weight", type: .q8_0, dimensions: [Int64(inputs), Int64(qOutputs)], data: quantized)
         try w.addTensor(
             name: "blk.0.attn_v.weight", type: .f32, dimensions: [Int64(inputs), Int64(vOutputs)], data: AdapterFixtures.bytes(v))
-        let path = AdapterFixtures.temporaryPath("base.gguf")
+        // A file per call: the suite's tests run in parallel, and two writes of one path in one
+        // process share AtomicFile's temporary (`path.tmp-PID`), so one rename found it gone.
+        let path = AdapterFixtures.temporaryPath("base-\(UUID().uuidString).gguf")
         try w.write(to: path)
         let file = try GGUFFile(path: path)
         // The Q8_0 weights as stored (dequantized): what the merge starts from.
