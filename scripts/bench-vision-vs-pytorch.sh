@@ -12,7 +12,7 @@ cross-entropy, SGD momentum 0.9 Nesterov, weight decay 5e-4, in PyTorch CPU eage
 process, at 1 and 2 threads, and prints the median images/s and peak RSS of each and their ratios
 (Atelier / PyTorch).
 
-  PyTorch  scripts/dev/bench_vision_pytorch.py --model M --threads N --batch 128: float32, train mode
+  PyTorch  scripts/dev/bench_vision_pytorch.py --model M --threads N --batch 128 --precision P: train mode
            (BatchNorm batch statistics); random N(0,1) images and labels (seed 0), one batch reused;
            --warmup untimed steps, then --steps timed ones; reports images/s over the timed steps.
   Atelier  atelier train classifier --model M --data random:CxHxW --batch 128 --steps (warmup + steps)
@@ -26,6 +26,12 @@ Options:
   --threads "1 2"    thread counts (default "1 2")
   --models "lenet resnet20"
                      models (default both)
+  --precision auto|f32|bf16
+                     Atelier's --precision (default auto: bf16 convolution products where the CPU has
+                     AVX512-BF16, else f32)
+  --pytorch-precision f32|bf16-autocast
+                     PyTorch's arithmetic (default f32; bf16-autocast: torch.autocast on the CPU, its
+                     mixed precision, the like-for-like comparison with Atelier's bf16)
   --skip-atelier     PyTorch only
   --blas-core auto|inherit
                      OpenBLAS kernels for Atelier: auto (default) runs it without OPENBLAS_CORETYPE, so
@@ -47,6 +53,7 @@ EOF
 }
 
 steps=20 warmup=3 repeats=3 threads_list="1 2" models="lenet resnet20" skip_atelier=0 keep=0 blas_core=auto
+precision=auto pytorch_precision=f32
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps="${2:?--steps needs a value}"; shift 2 ;;
@@ -54,6 +61,8 @@ while [ $# -gt 0 ]; do
     --repeats) repeats="${2:?--repeats needs a value}"; shift 2 ;;
     --threads) threads_list="${2:?--threads needs a value}"; shift 2 ;;
     --models) models="${2:?--models needs a value}"; shift 2 ;;
+    --precision) precision="${2:?--precision needs auto, f32 or bf16}"; shift 2 ;;
+    --pytorch-precision) pytorch_precision="${2:?--pytorch-precision needs f32 or bf16-autocast}"; shift 2 ;;
     --skip-atelier) skip_atelier=1; shift ;;
     --blas-core) blas_core="${2:?--blas-core needs auto or inherit}"; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -67,6 +76,8 @@ positive --steps "$steps"; positive --repeats "$repeats"
 [ -n "${threads_list// /}" ] || { echo "bench-vision-vs-pytorch: --threads: expected a list of integers ≥ 1, got '$threads_list'" >&2; exit 2; }
 for k in $threads_list; do positive --threads "$k"; done
 [ -n "${models// /}" ] || { echo "bench-vision-vs-pytorch: --models: expected a list of lenet and/or resnet20, got '$models'" >&2; exit 2; }
+case "$precision" in auto|f32|bf16) ;; *) echo "bench-vision-vs-pytorch: --precision: expected auto, f32 or bf16, got '$precision'" >&2; exit 2 ;; esac
+case "$pytorch_precision" in f32|bf16-autocast) ;; *) echo "bench-vision-vs-pytorch: --pytorch-precision: expected f32 or bf16-autocast, got '$pytorch_precision'" >&2; exit 2 ;; esac
 for m in $models; do
   case "$m" in
     lenet|resnet20) ;;
@@ -154,10 +165,10 @@ for model in $models; do
   for threads in $threads_list; do
     for rep in $(seq 1 "$repeats"); do
       run_one pytorch "$model" "$threads" "$rep" "$python" -B "$repo/scripts/dev/bench_vision_pytorch.py" \
-        --model "$model" --threads "$threads" --batch 128 --warmup "$warmup" --steps "$steps"
+        --model "$model" --threads "$threads" --batch 128 --warmup "$warmup" --steps "$steps" --precision "$pytorch_precision"
       if [ "$skip_atelier" = 0 ]; then
         run_one atelier "$model" "$threads" "$rep" "${atelier_env[@]}" "$atelier" train classifier --model "$model" --data "$data" \
-          --batch 128 --steps "$total" --threads "$threads" --out "$logs/x.gguf"
+          --batch 128 --steps "$total" --threads "$threads" --precision "$precision" --out "$logs/x.gguf"
       fi
     done
   done
@@ -168,6 +179,7 @@ echo
 echo "load at start: ${load_start#*load average: }"
 echo "OpenBLAS kernels for Atelier: --blas-core $blas_core (OPENBLAS_CORETYPE here: ${OPENBLAS_CORETYPE:-unset}$([ "$blas_core" = auto ] && echo ', removed for Atelier'))"
 echo "load at end:   ${load_end#*load average: }"
+echo "arithmetic: PyTorch $pytorch_precision, Atelier --precision $precision"
 "$python" - "$results" "$repeats" "$steps" "$warmup" <<'PY'
 import statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]

@@ -88,14 +88,7 @@ struct FineTune: ParsableCommand {
         if FineTune.frozenForwards[frozenForward] == nil {
             throw ValidationError("--frozen-forward \(frozenForward): expected auto, quantized or dequantized")
         }
-        if frozenPrecision != "auto" {
-            guard let precision = FrozenPrecision(rawValue: frozenPrecision) else {
-                throw ValidationError("--frozen-precision \(frozenPrecision): expected auto, f32 or bf16")
-            }
-            if precision == .bfloat16 && !FrozenPrecision.bfloat16Available {
-                throw ValidationError("--frozen-precision bf16: this CPU lacks AVX512-BF16 (use f32 or auto)")
-            }
-        }
+        _ = try ProductPrecision.parse(frozenPrecision, option: "--frozen-precision")
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads \(threads): expected 1…256") }
     }
 
@@ -110,7 +103,7 @@ struct FineTune: ParsableCommand {
         let backend = CPUTensorBackend(
             threads: threads ?? CPUBackend.defaultThreadCount,
             frozenForward: FineTune.frozenForwards[frozenForward] ?? .automatic,
-            frozenPrecision: FrozenPrecision(rawValue: frozenPrecision) ?? .preferred)
+            frozenPrecision: try ProductPrecision.parse(frozenPrecision, option: "--frozen-precision"))
         let (model, tokenizer) = try FineTuningModels.load(file: file, lora: lora, backend: backend, seed: seed)
         if let longest = model.maximumSequenceLength, context > longest {
             throw ValidationError(

@@ -35,6 +35,11 @@ struct TrainClassifier: ParsableCommand {
     @Option(help: "Stop after this many steps and report images/s (benchmarks).") var steps: Int?
     @Option(help: "Random seed (initialisation, shuffling, augmentation, dropout).") var seed: UInt64 = 1
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(
+        help:
+            "auto (default: bf16 where the CPU has AVX512-BF16, else f32), f32 or bf16: the arithmetic of the convolutions' products (mixed precision: bf16 operands, f32 sums and weights)."
+    )
+    var precision = "auto"
     @Option(help: "Output model (.gguf).") var out = "classifier.gguf"
     @Option(help: "Also write: safetensors (NAME.safetensors).") var format: String?
     @Flag(help: "Continue from NAME.checkpoint.gguf.") var resume = false
@@ -50,6 +55,7 @@ struct TrainClassifier: ParsableCommand {
             throw ValidationError("--format \(format): expected gguf or safetensors")
         }
         if let threads, threads < 1 || threads > 1024 { throw ValidationError("--threads \(threads): expected 1…1024") }
+        _ = try ProductPrecision.parse(precision, option: "--precision")
     }
 
     func run() throws {
@@ -70,7 +76,8 @@ struct TrainClassifier: ParsableCommand {
         try recipe.validate()
 
         try CPUTensorBackend.requireBLAS()
-        let backend = CPUTensorBackend(threads: threadCount)
+        let backend = CPUTensorBackend(
+            threads: threadCount, convolutionPrecision: try ProductPrecision.parse(precision, option: "--precision"))
         let checkpointPath = base + ".checkpoint.gguf"
         let trainer: ClassifierTrainer
         if resume {
@@ -100,7 +107,7 @@ struct TrainClassifier: ParsableCommand {
             "Training \(model) (\(Format.count(Int64(trainer.model.parameterCount))) parameters) on \(Format.grouped(Int64(train.count))) "
                 + "\(input) images in \(train.classNames.count) classes, testing on \(Format.grouped(Int64(test.count))); "
                 + "batch \(batch), \(epochs) epochs of \(trainer.batchesPerEpoch) steps, peak lr \(recipe.learningRate), "
-                + "\(augment ? "augmented, " : "")\(threadCount) threads"
+                + "\(augment ? "augmented, " : "")convolutions in \(backend.convolutionPrecision.rawValue), \(threadCount) threads"
                 + (resume ? ", resuming at epoch \(trainer.progress.epoch + 1) step \(trainer.progress.step)" : ""))
         let display = ClassifierDisplay()
         let outcome = try trainer.run(observer: display)

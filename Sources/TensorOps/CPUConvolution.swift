@@ -1,3 +1,4 @@
+import CDirectConvolution
 import Tensors
 import Threading
 
@@ -187,6 +188,13 @@ extension CPUTensorBackend {
     /// im2col for one image and group: row (c, i, j) of `columns` holds, for every output position,
     /// the input pixel under kernel tap (i, j) of channel c, or 0 in the padding.
     static func unfold<T: TensorScalar>(_ image: UnsafePointer<T>, into columns: UnsafeMutablePointer<T>, _ shape: ConvolutionShape) {
+        if T.self == Float.self && shape.suitsAVX512Unfold {
+            atl_unfold_f32_avx512(
+                floats(image), Int64(shape.groupChannels), Int64(shape.height), Int64(shape.width), Int64(shape.window.kernel.height),
+                Int64(shape.window.kernel.width), Int64(shape.window.stride.height), Int64(shape.window.padding.height),
+                Int64(shape.window.padding.width), Int64(shape.outputHeight), Int64(shape.outputWidth), floats(columns))
+            return
+        }
         let window = shape.window
         let (outputHeight, outputWidth, plane) = (shape.outputHeight, shape.outputWidth, shape.outputPlane)
         var row = columns
@@ -223,6 +231,13 @@ extension CPUTensorBackend {
 
     /// col2im: adds each column entry back onto the input pixel it was read from (the transpose of `unfold`).
     static func fold<T: TensorScalar>(_ columns: UnsafePointer<T>, into image: UnsafeMutablePointer<T>, _ shape: ConvolutionShape) {
+        if T.self == Float.self && shape.suitsAVX512Unfold {
+            atl_fold_f32_avx512(
+                floats(columns), Int64(shape.groupChannels), Int64(shape.height), Int64(shape.width), Int64(shape.window.kernel.height),
+                Int64(shape.window.kernel.width), Int64(shape.window.stride.height), Int64(shape.window.padding.height),
+                Int64(shape.window.padding.width), Int64(shape.outputHeight), Int64(shape.outputWidth), floats(image))
+            return
+        }
         let window = shape.window
         let (outputHeight, outputWidth, plane) = (shape.outputHeight, shape.outputWidth, shape.outputPlane)
         var row = columns
@@ -252,5 +267,15 @@ extension CPUTensorBackend {
 
     @inline(__always) func typed<T>(_ tensor: Tensor, _: T.Type) -> UnsafeMutablePointer<T> {
         tensor.address.assumingMemoryBound(to: T.self)
+    }
+}
+
+extension ConvolutionShape {
+    /// The shapes CDirectConvolution's AVX-512 im2col and col2im run (where the CPU has AVX-512):
+    /// ResNet's stride-2 3×3 and 1×1 convolutions, whose short output lines (16 and 8 values) the
+    /// generic loops spent more time on than the GEMM that follows.
+    var suitsAVX512Unfold: Bool {
+        FlatCorrelation.usesAVX512 && window.dilation == (1, 1) && window.stride.height == window.stride.width
+            && (window.stride.width == 1 || window.stride.width == 2) && outputWidth <= 16
     }
 }

@@ -6,6 +6,7 @@ extension CPUTensorBackend {
     func directConv2dKernel<T: TensorScalar>(
         _: T.Type, _ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ shape: ConvolutionShape, into result: Tensor
     ) {
+        if T.self == Float.self && convolvesInBFloat16 { return directConv2dBFloat16(x, w, bias, shape, into: result) }
         let geometry = shape.forwardCorrelation
         let rows = FlatCorrelation.blocks(shape.outputs) * FlatCorrelation.outputBlock
         let packed = empty([rows * shape.channels * geometry.taps], dtype: x.dtype)
@@ -32,6 +33,7 @@ extension CPUTensorBackend {
     func directConv2dBackwardKernel<T: TensorScalar>(
         _: T.Type, _ dy: Tensor, _ x: Tensor, _ w: Tensor, _ shape: ConvolutionShape, _ wantsInput: Bool
     ) -> (input: Tensor?, weight: Tensor, bias: Tensor) {
+        if T.self == Float.self && convolvesInBFloat16 { return directConv2dBackwardBFloat16(dy, x, w, shape, wantsInput) }
         let forward = shape.forwardCorrelation, backward = shape.inputGradientCorrelation
         let outputRows = FlatCorrelation.blocks(shape.outputs) * FlatCorrelation.outputBlock
         let inputRows = FlatCorrelation.blocks(shape.channels) * FlatCorrelation.outputBlock

@@ -58,15 +58,19 @@ public final class CPUTensorBackend: TensorBackend, @unchecked Sendable {
     }
 
     /// How products with frozen weights' dequantized tiles compute in f32 training.
-    public let frozenPrecision: FrozenPrecision
+    public let frozenPrecision: ProductPrecision
+    /// How the direct (stride-1) convolutions' products compute in f32 training.
+    public let convolutionPrecision: ProductPrecision
 
     public init(
         threads: Int, gemmThreading: GEMMThreading = .pool, frozenForward: FrozenForward = .automatic,
-        frozenPrecision: FrozenPrecision = .float32
+        frozenPrecision: ProductPrecision = .float32, convolutionPrecision: ProductPrecision = .float32
     ) {
         precondition(
-            frozenPrecision != .bfloat16 || FrozenPrecision.bfloat16Available, "bf16 frozen products need a CPU with AVX512-BF16")
+            frozenPrecision != .bfloat16 && convolutionPrecision != .bfloat16 || ProductPrecision.bfloat16Available,
+            "bf16 products need a CPU with AVX512-BF16")
         self.frozenPrecision = frozenPrecision
+        self.convolutionPrecision = convolutionPrecision
         pool = ThreadPool(threads: threads)
         inferenceCPU = CPUBackend(pool: pool, repacksWeights: false)
         inference = inferenceCPU

@@ -275,12 +275,12 @@ struct FlatCorrelation {
 }
 
 /// The same memory seen as f32 (checked by the caller: T is Float) or the offsets as the C kernels' int64_t.
-@inline(__always) private func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+@inline(__always) func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
     UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
 }
-@inline(__always) private func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+@inline(__always) func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
-@inline(__always) private func int64s(_ offsets: UnsafeBufferPointer<Int>) -> UnsafePointer<Int64> {
+@inline(__always) func int64s(_ offsets: UnsafeBufferPointer<Int>) -> UnsafePointer<Int64> {
     UnsafeRawPointer(offsets.baseAddress!).assumingMemoryBound(to: Int64.self)
 }

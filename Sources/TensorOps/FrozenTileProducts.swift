@@ -1,25 +1,6 @@
 import CBFloat16GEMM
 import Tensors
 
-/// How the CPU multiplies by frozen weights in f32 training: the forward products, the input
-/// gradient and the fused head, each on dequantized row tiles of the stored weights.
-public enum FrozenPrecision: String, Sendable, CaseIterable {
-    /// f32 GEMM (OpenBLAS): the exact product of the dequantized weights.
-    case float32 = "f32"
-    /// Activations and dequantized weights rounded to bf16, products summed in f32 (AVX512-BF16
-    /// dot products): QLoRA's compute type (its 4-bit weights are dequantized to bf16 for every
-    /// matmul). About twice f32 GEMM's speed where the CPU has the instructions; results differ
-    /// from f32 by bf16's rounding, about 2⁻⁹ relative per operand. Trainable weights, their
-    /// gradients and everything else stay f32.
-    case bfloat16 = "bf16"
-
-    /// Whether this CPU (and OS) run AVX512-BF16.
-    public static let bfloat16Available = atl_bf16_supported() != 0
-
-    /// bf16 where the CPU has it, else f32.
-    public static var preferred: FrozenPrecision { bfloat16Available ? .bfloat16 : .float32 }
-}
-
 /// The left operand of products with frozen tiles: f32 rows for GEMM, and the same rows rounded to
 /// bf16 when the backend computes in bf16 (rounded once, shared by every tile's product).
 struct TileOperand<T: TensorScalar> {

@@ -95,5 +95,31 @@ import Testing
         #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/images"), "\(missing.stderr)")
         let shape = try AtelierProcess.run(["train", "classifier", "--data", "random:3x32"])
         #expect(shape.status != 0 && shape.stderr.contains("random:CxHxW"), "\(shape.stderr)")
+        let precision = try AtelierProcess.run(["train", "classifier", "--data", "random:3x32x32", "--precision", "fp8"])
+        #expect(precision.status != 0 && precision.stderr.contains("--precision fp8: expected auto, f32 or bf16"), "\(precision.stderr)")
+    }
+
+    /// `--precision f32` and `bf16` both train a ResNet; their first losses differ by bf16's rounding
+    /// of the convolutions' operands, no more (and not at all would mean bf16 was not used).
+    @Test func convolutionPrecisions() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var firstLoss: [String: Double] = [:]
+        for precision in ["f32", "bf16"] {
+            let result = try AtelierProcess.run([
+                "train", "classifier", "--data", "random:3x16x16", "--model", "resnet8", "--batch", "16", "--steps", "1",
+                "--threads", "2", "--precision", precision, "--out", directory.appendingPathComponent("\(precision).gguf").path,
+            ])
+            // A CPU without AVX512-BF16 refuses bf16 by name (auto then means f32).
+            if precision == "bf16" && result.stderr.contains("lacks AVX512-BF16") { continue }
+            #expect(result.status == 0, "\(precision): \(result.stderr)")
+            let output = result.stdout + result.stderr
+            #expect(output.contains("convolutions in \(precision)"), "\(output)")
+            let loss = output.firstMatch(of: /step 1\/\d+\s+loss ([0-9.]+)/).flatMap { Double($0.1) }
+            firstLoss[precision] = try #require(loss, "\(output)")
+        }
+        let f32 = try #require(firstLoss["f32"])
+        #expect(f32.isFinite && f32 > 0)
+        if let bf16 = firstLoss["bf16"] { #expect(abs(bf16 - f32) < 1e-2 * f32 && bf16 != f32, "f32 \(f32), bf16 \(bf16)") }
     }
 }

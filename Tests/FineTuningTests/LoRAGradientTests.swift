@@ -128,7 +128,7 @@ import Testing
     /// be no further from float64 than that — and measurably off f32's agreement, so the test sees
     /// the rounding it bounds (measured: loss 1.8e-4, worst 0.074 / 0.070; LoRA, attention and the
     /// softmax stay f32 here).
-    @Test(.enabled(if: FrozenPrecision.bfloat16Available, "this CPU lacks AVX512-BF16"))
+    @Test(.enabled(if: ProductPrecision.bfloat16Available, "this CPU lacks AVX512-BF16"))
     func bfloat16GradientsStayWithinPyTorchBFloat16() throws {
         let fixture = try GGUFFile(path: Self.fixturePath("lora-gradient-reference.gguf"))
         let expectedLoss = try #require(fixture.metadata.number("fixture.loss"))

@@ -14,7 +14,7 @@ import Glibc
 /// to bf16 as the hardware rounds them (nearest, ties to even). Only the f32 accumulation may
 /// differ from the reference, so the tolerance is f32's (relative to Σ|a·b|), far below bf16's own
 /// rounding — each test also checks that the unrounded f32 product is further off than that.
-@Suite(.enabled(if: FrozenPrecision.bfloat16Available, "this CPU lacks AVX512-BF16"))
+@Suite(.enabled(if: ProductPrecision.bfloat16Available, "this CPU lacks AVX512-BF16"))
 struct BFloat16ProductTests {
     /// `x` rounded to bf16, nearest with ties to even (finite, normal values).
     static func bf16(_ x: Float) -> Float {

@@ -28,6 +28,52 @@ void atl_correlate_weights_f32_avx512(
     const float *flat, int64_t rows, int64_t positions, const float *padded, int64_t channels, int64_t planeStride,
     const int64_t *offsets, int64_t taps, float *gradient);
 
+/// im2col for stride 1 or 2 (both axes), no dilation, output lines of at most 16: row (c, i, j) of
+/// `columns` holds image[c][oh·stride + i − padHeight][ow·stride + j − padWidth] at oh·outputWidth + ow,
+/// or 0 outside the image.
+void atl_unfold_f32_avx512(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
+                           int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
+                           int64_t outputWidth, float *columns);
+
+/// col2im, the transpose of atl_unfold_f32_avx512 (same limits): adds each column entry onto the
+/// pixel it was read from.
+void atl_fold_f32_avx512(const float *columns, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
+                         int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
+                         int64_t outputWidth, float *image);
+
+// bf16 versions (AVX512-BF16; call only where the CPU has it — TensorOps asks CBFloat16GEMM's
+// atl_bf16_supported): operands rounded to bf16 (nearest, ties to even), products summed in f32 by
+// VDPBF16PS, which multiplies a pair of bf16 values by another pair and adds both products exactly.
+// The pair is two input channels in the correlation and two adjacent positions in the weight
+// gradient, so each has its own layout of the padded image.
+
+/// Pads `channels` planes [height, width] as the f32 `pad` does, two channels to a 32-bit word
+/// (channel 2k in the low half, 2k + 1 in the high half, 0 past the last): ceil(channels / 2)
+/// planes of `planeStride` words.
+void atl_bf16_pad_channel_pairs(const float *source, int64_t channels, int64_t height, int64_t width, int64_t padHeight,
+                                int64_t padWidth, int64_t planeStride, uint32_t *padded);
+
+/// Pads `channels` planes as the f32 `pad` does, in bf16: `channels` planes of `planeStride` values.
+void atl_bf16_pad_planes(const float *source, int64_t channels, int64_t height, int64_t width, int64_t padHeight,
+                         int64_t padWidth, int64_t planeStride, uint16_t *padded);
+
+/// The f32 `spread` in bf16: `rows` output planes on flat positions, zeros elsewhere and in the rows
+/// up to a multiple of four.
+void atl_bf16_spread(const float *source, int64_t rows, int64_t outputHeight, int64_t outputWidth, int64_t paddedWidth,
+                     int64_t positions, uint16_t *flat);
+
+/// out[r][q] = Σ_k Σ_t Σ_{i=0,1} packed[r / 8][k][t][r mod 8].half(i) · padded[k·planeStride + q + offsets[t]].half(i)
+/// for blocks·8 rows and q < positions (a multiple of 16); `pairs` channel pairs.
+void atl_bf16_correlate(const uint32_t *padded, int64_t pairs, int64_t planeStride, const int64_t *offsets, int64_t taps,
+                        const uint32_t *packed, int64_t blocks, int64_t positions, float *out);
+
+/// gradient[r][c][t] += Σ_i Σ_q flat_i[r][q] · padded_i[c·planeStride + q + offsets[t]] for r < rows, in
+/// bf16, over `images` images (flat_i = flat + i·flatImageStride from atl_bf16_spread, padded_i =
+/// padded + i·paddedImageStride from atl_bf16_pad_planes; positions a multiple of 16).
+void atl_bf16_correlate_weights(const uint16_t *flat, int64_t rows, int64_t positions, const uint16_t *padded, int64_t channels,
+                                int64_t planeStride, const int64_t *offsets, int64_t taps, int64_t images, int64_t flatImageStride,
+                                int64_t paddedImageStride, float *gradient);
+
 #ifdef __cplusplus
 }
 #endif
