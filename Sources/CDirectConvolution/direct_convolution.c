@@ -67,41 +67,48 @@ __attribute__((target("avx512f"))) void atl_correlate_f32_avx512(
     }
 }
 
-// Four gradient rows × four taps: sixteen accumulators over 16 positions a step; leftover taps one
-// at a time.
+// Four gradient rows × four taps: sixteen accumulators over 16 positions a step, summed over all the
+// images before they are reduced (on small planes the reductions cost as much as the products);
+// leftover taps one at a time.
 __attribute__((target("avx512f"))) void atl_correlate_weights_f32_avx512(
     const float *flat, int64_t rows, int64_t positions, const float *padded, int64_t channels, int64_t planeStride,
-    const int64_t *offsets, int64_t taps, float *gradient) {
+    const int64_t *offsets, int64_t taps, int64_t images, int64_t flatImageStride, int64_t paddedImageStride, float *gradient) {
     for (int64_t first = 0; first < rows; first += 4) {
-        const float *d0 = flat + first * positions, *d1 = d0 + positions, *d2 = d0 + 2 * positions,
-                    *d3 = d0 + 3 * positions;
+        const float *d[4] = {flat + first * positions, flat + (first + 1) * positions, flat + (first + 2) * positions,
+                             flat + (first + 3) * positions};
         int64_t live = rows - first < 4 ? rows - first : 4;
         for (int64_t c = 0; c < channels; c++) {
             const float *plane = padded + c * planeStride;
             int64_t t = 0;
             for (; t + 4 <= taps; t += 4) {
-                const float *p0 = plane + offsets[t], *p1 = plane + offsets[t + 1], *p2 = plane + offsets[t + 2],
-                            *p3 = plane + offsets[t + 3];
                 __m512 a[4][4];
                 for (int r = 0; r < 4; r++)
                     for (int k = 0; k < 4; k++) a[r][k] = _mm512_setzero_ps();
-                for (int64_t q = 0; q < positions; q += 16) {
-                    __m512 g[4] = {_mm512_loadu_ps(d0 + q), _mm512_loadu_ps(d1 + q), _mm512_loadu_ps(d2 + q), _mm512_loadu_ps(d3 + q)};
-                    __m512 x[4] = {_mm512_loadu_ps(p0 + q), _mm512_loadu_ps(p1 + q), _mm512_loadu_ps(p2 + q), _mm512_loadu_ps(p3 + q)};
-                    for (int r = 0; r < 4; r++)
-                        for (int k = 0; k < 4; k++) a[r][k] = _mm512_fmadd_ps(g[r], x[k], a[r][k]);
+                for (int64_t image = 0; image < images; image++) {
+                    const float *p[4], *g[4];
+                    for (int i = 0; i < 4; i++) {
+                        p[i] = plane + image * paddedImageStride + offsets[t + i];
+                        g[i] = d[i] + image * flatImageStride;
+                    }
+                    for (int64_t q = 0; q < positions; q += 16) {
+                        __m512 gv[4] = {_mm512_loadu_ps(g[0] + q), _mm512_loadu_ps(g[1] + q), _mm512_loadu_ps(g[2] + q),
+                                        _mm512_loadu_ps(g[3] + q)};
+                        __m512 xv[4] = {_mm512_loadu_ps(p[0] + q), _mm512_loadu_ps(p[1] + q), _mm512_loadu_ps(p[2] + q),
+                                        _mm512_loadu_ps(p[3] + q)};
+                        for (int r = 0; r < 4; r++)
+                            for (int k = 0; k < 4; k++) a[r][k] = _mm512_fmadd_ps(gv[r], xv[k], a[r][k]);
+                    }
                 }
                 atl_add_sums(atl_sum16(a), gradient + (first * channels + c) * taps + t, channels * taps, live);
             }
             for (; t < taps; t++) {
-                const float *p0 = plane + offsets[t];
                 __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-                for (int64_t q = 0; q < positions; q += 16) {
-                    __m512 x0 = _mm512_loadu_ps(p0 + q);
-                    a[0] = _mm512_fmadd_ps(_mm512_loadu_ps(d0 + q), x0, a[0]);
-                    a[1] = _mm512_fmadd_ps(_mm512_loadu_ps(d1 + q), x0, a[1]);
-                    a[2] = _mm512_fmadd_ps(_mm512_loadu_ps(d2 + q), x0, a[2]);
-                    a[3] = _mm512_fmadd_ps(_mm512_loadu_ps(d3 + q), x0, a[3]);
+                for (int64_t image = 0; image < images; image++) {
+                    const float *p0 = plane + image * paddedImageStride + offsets[t];
+                    for (int64_t q = 0; q < positions; q += 16) {
+                        __m512 x0 = _mm512_loadu_ps(p0 + q);
+                        for (int r = 0; r < 4; r++) a[r] = _mm512_fmadd_ps(_mm512_loadu_ps(d[r] + image * flatImageStride + q), x0, a[r]);
+                    }
                 }
                 for (int64_t r = 0; r < live; r++) gradient[((first + r) * channels + c) * taps + t] += _mm512_reduce_add_ps(a[r]);
             }
@@ -117,6 +124,6 @@ void atl_correlate_f32_avx512(
     const float *packed, int64_t blocks, int64_t positions, float *out) {}
 void atl_correlate_weights_f32_avx512(
     const float *flat, int64_t rows, int64_t positions, const float *padded, int64_t channels, int64_t planeStride,
-    const int64_t *offsets, int64_t taps, float *gradient) {}
+    const int64_t *offsets, int64_t taps, int64_t images, int64_t flatImageStride, int64_t paddedImageStride, float *gradient) {}
 
 #endif

@@ -71,16 +71,10 @@ extension FlatCorrelation {
         }
     }
 
-    /// Images whose weight-gradient sums `correlateRoundedWeights` runs together: enough for about
-    /// a thousand positions (at most eight), so that ResNet's 8 × 8 and 16 × 16 stages do not spend
-    /// as long reducing the sixteen accumulators as filling them.
-    var weightGradientImages: Int { max(1, min(8, 1024 / positions)) }
-
     /// bf16 values of `rows` rows of a flat gradient from `spreadRounded`.
     static func roundedFlatValues(rows: Int, positions: Int) -> Int { roundedRows(rows) * positions }
 
-    /// `correlateWeights` summed over `images` images: flat gradients from `spreadRounded`
-    /// `flatImageStride` apart, planes from `padRounded` `paddedImageStride` apart.
+    /// `correlateWeights` on flat gradients from `spreadRounded` and planes from `padRounded`.
     func correlateRoundedWeights(
         _ flat: UnsafePointer<UInt16>, rows: Int, _ padded: UnsafePointer<UInt16>, channels: Int, images: Int, flatImageStride: Int,
         paddedImageStride: Int, into gradient: UnsafeMutablePointer<Float>

@@ -41,10 +41,14 @@ extension CPUTensorBackend {
         let weightSize = shape.outputs * shape.channels * forward.taps
         let weightParts = zeros([workers, weightSize], dtype: x.dtype)
         let biasParts = zeros([workers, shape.outputs], dtype: x.dtype)
-        // Per worker: the padded input and the flat output gradient (weight gradient), then the
-        // padded output gradient and the flat input gradient (input gradient).
-        let paddedInput = shape.channels * forward.planeStride
-        let flatGradient = outputRows * forward.positions
+        // Per worker: the padded inputs and flat output gradients of the images whose weight
+        // gradients are summed together, then one image's padded output gradient and flat input
+        // gradient.
+        let chunk = forward.weightGradientImages
+        let paddedImage = shape.channels * forward.planeStride
+        let flatImage = outputRows * forward.positions
+        let paddedInput = chunk * paddedImage
+        let flatGradient = chunk * flatImage
         let paddedGradient = wantsInput ? shape.outputs * backward.planeStride : 0
         let flatInput = wantsInput ? inputRows * backward.positions : 0
         let scratchSize = paddedInput + flatGradient + paddedGradient + flatInput
@@ -67,18 +71,25 @@ extension CPUTensorBackend {
             let flatDx = paddedDy + paddedGradient
             let weightGradient = typed(weightParts, T.self) + worker * weightSize
             let biasGradient = typed(biasParts, T.self) + worker * shape.outputs
-            for image in images {
-                let outputGradient = pdy + image * shape.outputs * plane
-                for o in 0..<shape.outputs {
-                    biasGradient[o] += RowReduction.sum(outputGradient + o * plane, count: plane)
+            var first = images.lowerBound
+            while first < images.upperBound {
+                let part = first..<min(first + chunk, images.upperBound)
+                for (slot, image) in part.enumerated() {
+                    let outputGradient = pdy + image * shape.outputs * plane
+                    for o in 0..<shape.outputs {
+                        biasGradient[o] += RowReduction.sum(outputGradient + o * plane, count: plane)
+                    }
+                    forward.pad(px + image * shape.channels * shape.inputPlane, channels: shape.channels, into: padded + slot * paddedImage)
+                    forward.spread(outputGradient, rows: shape.outputs, into: flat + slot * flatImage)
+                    guard let pdx, let pw else { continue }
+                    backward.pad(outputGradient, channels: shape.outputs, into: paddedDy)
+                    backward.correlate(paddedDy, channels: shape.outputs, pw, rows: shape.channels, into: flatDx)
+                    backward.gather(flatDx, rows: shape.channels, bias: nil, into: pdx + image * shape.channels * shape.inputPlane)
                 }
-                forward.pad(px + image * shape.channels * shape.inputPlane, channels: shape.channels, into: padded)
-                forward.spread(outputGradient, rows: shape.outputs, into: flat)
-                forward.correlateWeights(flat, rows: shape.outputs, padded, channels: shape.channels, into: weightGradient)
-                guard let pdx, let pw else { continue }
-                backward.pad(outputGradient, channels: shape.outputs, into: paddedDy)
-                backward.correlate(paddedDy, channels: shape.outputs, pw, rows: shape.channels, into: flatDx)
-                backward.gather(flatDx, rows: shape.channels, bias: nil, into: pdx + image * shape.channels * shape.inputPlane)
+                forward.correlateWeights(
+                    flat, rows: shape.outputs, padded, channels: shape.channels, images: part.count, flatImageStride: flatImage,
+                    paddedImageStride: paddedImage, into: weightGradient)
+                first = part.upperBound
             }
         }
         let weightGradient = empty(w.shape, dtype: w.dtype)

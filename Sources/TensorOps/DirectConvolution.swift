@@ -194,11 +194,18 @@ struct FlatCorrelation {
         }
     }
 
-    /// gradient[r][c][t] += Σ_q flat[r][q] · padded[c][q + offsets[t]]: the weight gradient, with
-    /// `flat` from `spread` (zeros at thrown-away positions, rows up to whole blocks) and `gradient`
-    /// [rows, channels, taps].
+    /// Images whose weight-gradient sums `correlateWeights` runs together: enough for about a
+    /// thousand positions (at most eight), so that ResNet's 8 × 8 and 16 × 16 stages do not spend
+    /// as long reducing the accumulators as filling them.
+    var weightGradientImages: Int { max(1, min(8, 1024 / positions)) }
+
+    /// gradient[r][c][t] += Σ_i Σ_q flat_i[r][q] · padded_i[c][q + offsets[t]]: the weight gradient
+    /// over `images` images, with each `flat_i` from `spread` (zeros at thrown-away positions, rows up
+    /// to whole blocks; `flatImageStride` apart), each `padded_i` from `pad` (`paddedImageStride`
+    /// apart) and `gradient` [rows, channels, taps].
     func correlateWeights<T: TensorScalar>(
-        _ flat: UnsafePointer<T>, rows: Int, _ padded: UnsafePointer<T>, channels: Int, into gradient: UnsafeMutablePointer<T>
+        _ flat: UnsafePointer<T>, rows: Int, _ padded: UnsafePointer<T>, channels: Int, images: Int, flatImageStride: Int,
+        paddedImageStride: Int, into gradient: UnsafeMutablePointer<T>
     ) {
         let taps = self.taps
         let positions = self.positions
@@ -209,64 +216,67 @@ struct FlatCorrelation {
             if T.self == Float.self && Self.usesAVX512 {
                 atl_correlate_weights_f32_avx512(
                     floats(flat), Int64(rows), Int64(positions), floats(padded), Int64(channels), Int64(planeStride),
-                    int64s(offsets), Int64(taps), floats(gradient))
+                    int64s(offsets), Int64(taps), Int64(images), Int64(flatImageStride), Int64(paddedImageStride), floats(gradient))
                 return
             }
-            for group in 0..<((rows + 3) / 4) {
-                // Four gradient rows; positions are in range by construction, so the
-                // index arithmetic below wraps instead of checking (checked adds cost a third of the loop).
-                let d0 = flat + group * 4 * positions
-                let (d1, d2, d3) = (d0 + positions, d0 + 2 * positions, d0 + 3 * positions)
-                let first = group * 4
-                for channel in 0..<channels {
-                    let plane = padded + channel * planeStride
-                    var tap = 0
-                    while tap + 2 <= taps {
-                        let p0 = plane + offsets[tap], p1 = plane + offsets[tap + 1]
-                        var (a0, a1, a2, a3) = (SIMD8<T>(), SIMD8<T>(), SIMD8<T>(), SIMD8<T>())
-                        var (b0, b1, b2, b3) = (SIMD8<T>(), SIMD8<T>(), SIMD8<T>(), SIMD8<T>())
-                        var q = 0
-                        while q < positions {
-                            let g0 = RowReduction.load(d0, q), g1 = RowReduction.load(d1, q)
-                            let g2 = RowReduction.load(d2, q), g3 = RowReduction.load(d3, q)
-                            let x0 = RowReduction.load(p0, q)
-                            a0.addProduct(g0, x0)
-                            a1.addProduct(g1, x0)
-                            a2.addProduct(g2, x0)
-                            a3.addProduct(g3, x0)
-                            let x1 = RowReduction.load(p1, q)
-                            b0.addProduct(g0, x1)
-                            b1.addProduct(g1, x1)
-                            b2.addProduct(g2, x1)
-                            b3.addProduct(g3, x1)
-                            q &+= 8
+            for image in 0..<images {
+                let (flat, padded) = (flat + image * flatImageStride, padded + image * paddedImageStride)
+                for group in 0..<((rows + 3) / 4) {
+                    // Four gradient rows; positions are in range by construction, so the
+                    // index arithmetic below wraps instead of checking (checked adds cost a third of the loop).
+                    let d0 = flat + group * 4 * positions
+                    let (d1, d2, d3) = (d0 + positions, d0 + 2 * positions, d0 + 3 * positions)
+                    let first = group * 4
+                    for channel in 0..<channels {
+                        let plane = padded + channel * planeStride
+                        var tap = 0
+                        while tap + 2 <= taps {
+                            let p0 = plane + offsets[tap], p1 = plane + offsets[tap + 1]
+                            var (a0, a1, a2, a3) = (SIMD8<T>(), SIMD8<T>(), SIMD8<T>(), SIMD8<T>())
+                            var (b0, b1, b2, b3) = (SIMD8<T>(), SIMD8<T>(), SIMD8<T>(), SIMD8<T>())
+                            var q = 0
+                            while q < positions {
+                                let g0 = RowReduction.load(d0, q), g1 = RowReduction.load(d1, q)
+                                let g2 = RowReduction.load(d2, q), g3 = RowReduction.load(d3, q)
+                                let x0 = RowReduction.load(p0, q)
+                                a0.addProduct(g0, x0)
+                                a1.addProduct(g1, x0)
+                                a2.addProduct(g2, x0)
+                                a3.addProduct(g3, x0)
+                                let x1 = RowReduction.load(p1, q)
+                                b0.addProduct(g0, x1)
+                                b1.addProduct(g1, x1)
+                                b2.addProduct(g2, x1)
+                                b3.addProduct(g3, x1)
+                                q &+= 8
+                            }
+                            add(a0, row: first, channel: channel, tap: tap)
+                            add(a1, row: first + 1, channel: channel, tap: tap)
+                            add(a2, row: first + 2, channel: channel, tap: tap)
+                            add(a3, row: first + 3, channel: channel, tap: tap)
+                            add(b0, row: first, channel: channel, tap: tap + 1)
+                            add(b1, row: first + 1, channel: channel, tap: tap + 1)
+                            add(b2, row: first + 2, channel: channel, tap: tap + 1)
+                            add(b3, row: first + 3, channel: channel, tap: tap + 1)
+                            tap += 2
                         }
-                        add(a0, row: first, channel: channel, tap: tap)
-                        add(a1, row: first + 1, channel: channel, tap: tap)
-                        add(a2, row: first + 2, channel: channel, tap: tap)
-                        add(a3, row: first + 3, channel: channel, tap: tap)
-                        add(b0, row: first, channel: channel, tap: tap + 1)
-                        add(b1, row: first + 1, channel: channel, tap: tap + 1)
-                        add(b2, row: first + 2, channel: channel, tap: tap + 1)
-                        add(b3, row: first + 3, channel: channel, tap: tap + 1)
-                        tap += 2
-                    }
-                    if tap < taps {
-                        let p0 = plane + offsets[tap]
-                        var (a0, a1, a2, a3) = (SIMD8<T>(), SIMD8<T>(), SIMD8<T>(), SIMD8<T>())
-                        var q = 0
-                        while q < positions {
-                            let x0 = RowReduction.load(p0, q)
-                            a0.addProduct(RowReduction.load(d0, q), x0)
-                            a1.addProduct(RowReduction.load(d1, q), x0)
-                            a2.addProduct(RowReduction.load(d2, q), x0)
-                            a3.addProduct(RowReduction.load(d3, q), x0)
-                            q &+= 8
+                        if tap < taps {
+                            let p0 = plane + offsets[tap]
+                            var (a0, a1, a2, a3) = (SIMD8<T>(), SIMD8<T>(), SIMD8<T>(), SIMD8<T>())
+                            var q = 0
+                            while q < positions {
+                                let x0 = RowReduction.load(p0, q)
+                                a0.addProduct(RowReduction.load(d0, q), x0)
+                                a1.addProduct(RowReduction.load(d1, q), x0)
+                                a2.addProduct(RowReduction.load(d2, q), x0)
+                                a3.addProduct(RowReduction.load(d3, q), x0)
+                                q &+= 8
+                            }
+                            add(a0, row: first, channel: channel, tap: tap)
+                            add(a1, row: first + 1, channel: channel, tap: tap)
+                            add(a2, row: first + 2, channel: channel, tap: tap)
+                            add(a3, row: first + 3, channel: channel, tap: tap)
                         }
-                        add(a0, row: first, channel: channel, tap: tap)
-                        add(a1, row: first + 1, channel: channel, tap: tap)
-                        add(a2, row: first + 2, channel: channel, tap: tap)
-                        add(a3, row: first + 3, channel: channel, tap: tap)
                     }
                 }
             }

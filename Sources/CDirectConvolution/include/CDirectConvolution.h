@@ -22,11 +22,12 @@ void atl_correlate_f32_avx512(
     const float *padded, int64_t channels, int64_t planeStride, const int64_t *offsets, int64_t taps,
     const float *packed, int64_t blocks, int64_t positions, float *out);
 
-/// gradient[r][c][t] += Σ_q flat[r][q] · padded[c·planeStride + q + offsets[t]] for r < rows
-/// (flat holds rows up to a multiple of four, positions apart; positions a multiple of 16).
+/// gradient[r][c][t] += Σ_i Σ_q flat_i[r][q] · padded_i[c·planeStride + q + offsets[t]] for r < rows over
+/// `images` images, flat_i = flat + i·flatImageStride and padded_i = padded + i·paddedImageStride (flat
+/// holds rows up to a multiple of four, positions apart; positions a multiple of 16).
 void atl_correlate_weights_f32_avx512(
     const float *flat, int64_t rows, int64_t positions, const float *padded, int64_t channels, int64_t planeStride,
-    const int64_t *offsets, int64_t taps, float *gradient);
+    const int64_t *offsets, int64_t taps, int64_t images, int64_t flatImageStride, int64_t paddedImageStride, float *gradient);
 
 /// im2col for stride 1 or 2 (both axes), no dilation, output lines of at most 16: row (c, i, j) of
 /// `columns` holds image[c][oh·stride + i − padHeight][ow·stride + j − padWidth] at oh·outputWidth + ow,
