@@ -23,9 +23,10 @@ TARGET static inline __m512 taps_of_line(const float *line, int64_t base, int64_
     return _mm512_permutex2var_ps(low, even, high);
 }
 
-TARGET void atl_unfold_f32_avx512(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
-                                  int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
-                                  int64_t outputWidth, float *columns) {
+TARGET void atl_unfold_f32_avx512(const atl_unfold_geometry *g, const float *image, float *columns) {
+    const int64_t channels = g->channels, height = g->height, width = g->width, kernelHeight = g->kernelHeight,
+                  kernelWidth = g->kernelWidth, stride = g->stride, padHeight = g->padHeight, padWidth = g->padWidth,
+                  outputHeight = g->outputHeight, outputWidth = g->outputWidth;
     const __mmask16 store = span(0, outputWidth);
     float *row = columns;
     for (int64_t c = 0; c < channels; c++) {
@@ -41,9 +42,10 @@ TARGET void atl_unfold_f32_avx512(const float *image, int64_t channels, int64_t 
     }
 }
 
-TARGET void atl_fold_f32_avx512(const float *columns, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
-                                int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
-                                int64_t outputWidth, float *image) {
+TARGET void atl_fold_f32_avx512(const atl_unfold_geometry *g, const float *columns, float *image) {
+    const int64_t channels = g->channels, height = g->height, width = g->width, kernelHeight = g->kernelHeight,
+                  kernelWidth = g->kernelWidth, stride = g->stride, padHeight = g->padHeight, padWidth = g->padWidth,
+                  outputHeight = g->outputHeight, outputWidth = g->outputWidth;
     const __mmask16 load = span(0, outputWidth);
     // Lane k of the spread line takes output k / 2 when k is even (stride 2); the odd lanes are 0.
     const __m512i low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
@@ -76,11 +78,7 @@ TARGET void atl_fold_f32_avx512(const float *columns, int64_t channels, int64_t 
 
 #else
 
-void atl_unfold_f32_avx512(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
-                           int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
-                           int64_t outputWidth, float *columns) {}
-void atl_fold_f32_avx512(const float *columns, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
-                         int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
-                         int64_t outputWidth, float *image) {}
+void atl_unfold_f32_avx512(const atl_unfold_geometry *g, const float *image, float *columns) {}
+void atl_fold_f32_avx512(const atl_unfold_geometry *g, const float *columns, float *image) {}
 
 #endif

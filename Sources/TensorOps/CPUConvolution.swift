@@ -189,10 +189,8 @@ extension CPUTensorBackend {
     /// the input pixel under kernel tap (i, j) of channel c, or 0 in the padding.
     static func unfold<T: TensorScalar>(_ image: UnsafePointer<T>, into columns: UnsafeMutablePointer<T>, _ shape: ConvolutionShape) {
         if T.self == Float.self && shape.suitsAVX512Unfold {
-            atl_unfold_f32_avx512(
-                floats(image), Int64(shape.groupChannels), Int64(shape.height), Int64(shape.width), Int64(shape.window.kernel.height),
-                Int64(shape.window.kernel.width), Int64(shape.window.stride.height), Int64(shape.window.padding.height),
-                Int64(shape.window.padding.width), Int64(shape.outputHeight), Int64(shape.outputWidth), floats(columns))
+            var geometry = shape.unfoldGeometry
+            atl_unfold_f32_avx512(&geometry, floats(image), floats(columns))
             return
         }
         let window = shape.window
@@ -232,10 +230,8 @@ extension CPUTensorBackend {
     /// col2im: adds each column entry back onto the input pixel it was read from (the transpose of `unfold`).
     static func fold<T: TensorScalar>(_ columns: UnsafePointer<T>, into image: UnsafeMutablePointer<T>, _ shape: ConvolutionShape) {
         if T.self == Float.self && shape.suitsAVX512Unfold {
-            atl_fold_f32_avx512(
-                floats(columns), Int64(shape.groupChannels), Int64(shape.height), Int64(shape.width), Int64(shape.window.kernel.height),
-                Int64(shape.window.kernel.width), Int64(shape.window.stride.height), Int64(shape.window.padding.height),
-                Int64(shape.window.padding.width), Int64(shape.outputHeight), Int64(shape.outputWidth), floats(image))
+            var geometry = shape.unfoldGeometry
+            atl_fold_f32_avx512(&geometry, floats(columns), floats(image))
             return
         }
         let window = shape.window
@@ -277,5 +273,13 @@ extension ConvolutionShape {
     var suitsAVX512Unfold: Bool {
         FlatCorrelation.usesAVX512 && window.dilation == (1, 1) && window.stride.height == window.stride.width
             && (window.stride.width == 1 || window.stride.width == 2) && outputWidth <= 16
+    }
+
+    /// One group's geometry for the AVX-512 im2col and col2im.
+    var unfoldGeometry: atl_unfold_geometry {
+        atl_unfold_geometry(
+            channels: Int64(groupChannels), height: Int64(height), width: Int64(width), kernelHeight: Int64(window.kernel.height),
+            kernelWidth: Int64(window.kernel.width), stride: Int64(window.stride.height), padHeight: Int64(window.padding.height),
+            padWidth: Int64(window.padding.width), outputHeight: Int64(outputHeight), outputWidth: Int64(outputWidth))
     }
 }

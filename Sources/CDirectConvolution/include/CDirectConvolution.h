@@ -29,18 +29,21 @@ void atl_correlate_weights_f32_avx512(
     const float *flat, int64_t rows, int64_t positions, const float *padded, int64_t channels, int64_t planeStride,
     const int64_t *offsets, int64_t taps, int64_t images, int64_t flatImageStride, int64_t paddedImageStride, float *gradient);
 
-/// im2col for stride 1 or 2 (both axes), no dilation, output lines of at most 16: row (c, i, j) of
-/// `columns` holds image[c][oh·stride + i − padHeight][ow·stride + j − padWidth] at oh·outputWidth + ow,
-/// or 0 outside the image.
-void atl_unfold_f32_avx512(const float *image, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
-                           int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
-                           int64_t outputWidth, float *columns);
+/// One image's convolution geometry for im2col and col2im: `channels` planes [height, width], a
+/// kernel [kernelHeight, kernelWidth] at `stride` on both axes with the padding given, the output
+/// [outputHeight, outputWidth].
+typedef struct {
+    int64_t channels, height, width, kernelHeight, kernelWidth, stride, padHeight, padWidth, outputHeight, outputWidth;
+} atl_unfold_geometry;
+
+/// im2col for stride 1 or 2, no dilation, output lines of at most 16: row (c, i, j) of `columns`
+/// holds image[c][oh·stride + i − padHeight][ow·stride + j − padWidth] at oh·outputWidth + ow, or 0
+/// outside the image.
+void atl_unfold_f32_avx512(const atl_unfold_geometry *geometry, const float *image, float *columns);
 
 /// col2im, the transpose of atl_unfold_f32_avx512 (same limits): adds each column entry onto the
 /// pixel it was read from.
-void atl_fold_f32_avx512(const float *columns, int64_t channels, int64_t height, int64_t width, int64_t kernelHeight,
-                         int64_t kernelWidth, int64_t stride, int64_t padHeight, int64_t padWidth, int64_t outputHeight,
-                         int64_t outputWidth, float *image);
+void atl_fold_f32_avx512(const atl_unfold_geometry *geometry, const float *columns, float *image);
 
 // bf16 versions (AVX512-BF16; call only where the CPU has it — TensorOps asks CBFloat16GEMM's
 // atl_bf16_supported): operands rounded to bf16 (nearest, ties to even), products summed in f32 by
