@@ -115,8 +115,10 @@ import Testing
             #expect(result.status == 0, "\(precision): \(result.stderr)")
             let output = result.stdout + result.stderr
             #expect(output.contains("convolutions in \(precision)"), "\(output)")
-            let loss = output.firstMatch(of: /step 1\/\d+\s+loss ([0-9.]+)/).flatMap { Double($0.1) }
-            firstLoss[precision] = try #require(loss, "\(output)")
+            let match = try #require(output.firstMatch(of: /step 1\/\d+\s+loss ([0-9.]+)/), "\(output)")
+            // Bound to a non-optional first: #require into the Double? subscript would check a Double??.
+            let loss = try #require(Double(match.output.1), "\(output)")
+            firstLoss[precision] = loss
         }
         let f32 = try #require(firstLoss["f32"])
         #expect(f32.isFinite && f32 > 0)
