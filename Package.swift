@@ -56,7 +56,7 @@ let package = Package(
         // Training ops: the TensorBackend protocol (every op with the kernel its backward rule needs)
         // and its CPU implementation.
         // AVX-512 direct-convolution kernels, compiled per function and chosen at run time.
-        .target(name: "CDirectConvolution"),
+        .target(name: "CDirectConvolution", dependencies: ["CBFloat16GEMM"]),
         // bf16 dot-product GEMM (AVX512-BF16) for products with frozen weights, chosen at run time.
         .target(name: "CBFloat16GEMM"),
         .target(

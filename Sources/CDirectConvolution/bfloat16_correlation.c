@@ -1,5 +1,7 @@
 #include "CDirectConvolution.h"
 
+#include "CBFloat16GEMM.h"
+
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -43,19 +45,8 @@ TARGET void atl_bf16_pad_channel_pairs(const float *source, int64_t channels, in
     }
 }
 
-// Thirty-two floats (masked to `count`) rounded to bf16, in order.
-TARGET static inline __m512i round32(const float *p, int64_t count) {
-    __m512 low = _mm512_maskz_loadu_ps(lanes(count), p), high = _mm512_maskz_loadu_ps(lanes(count - 16), p + 16);
-    return (__m512i)_mm512_cvtne2ps_pbh(high, low);
-}
-
 static inline __mmask32 halves(int64_t count) {
     return count >= 32 ? (__mmask32)0xFFFFFFFFu : count <= 0 ? (__mmask32)0 : (__mmask32)((1u << count) - 1);
-}
-
-// `count` floats from `source` rounded to bf16 into `target`.
-TARGET static inline void round_line(const float *source, int64_t count, uint16_t *target) {
-    for (int64_t i = 0; i < count; i += 32) _mm512_mask_storeu_epi16(target + i, halves(count - i), round32(source + i, count - i));
 }
 
 TARGET void atl_bf16_pad_planes(const float *source, int64_t channels, int64_t height, int64_t width, int64_t padHeight,
@@ -65,9 +56,10 @@ TARGET void atl_bf16_pad_planes(const float *source, int64_t channels, int64_t h
         const float *image = source + c * height * width;
         uint16_t *out = padded + c * planeStride;
         memset(out, 0, (size_t)top * sizeof(uint16_t));
+        // Rows of odd width get one more value, 0, where the padding (or the next row) follows anyway.
+        atl_bf16_convert_rows(image, width, height, width, out + top, paddedWidth);
         for (int64_t h = 0; h < height; h++) {
             uint16_t *line = out + top + h * paddedWidth;
-            round_line(image + h * width, width, line);
             for (int64_t i = 0; i < 2 * padWidth; i++) line[width + i] = 0;
         }
         const int64_t written = top + height * paddedWidth;  // top includes the first line's left padding
@@ -78,9 +70,10 @@ TARGET void atl_bf16_pad_planes(const float *source, int64_t channels, int64_t h
 TARGET void atl_bf16_spread(const float *source, int64_t rows, int64_t outputHeight, int64_t outputWidth, int64_t paddedWidth,
                             int64_t positions, uint16_t *flat) {
     memset(flat, 0, (size_t)((rows + 3) / 4 * 4 * positions) * sizeof(uint16_t));
+    // An odd line's extra value, 0, lands on a thrown-away position (paddedWidth > outputWidth).
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t h = 0; h < outputHeight; h++)
-            round_line(source + (r * outputHeight + h) * outputWidth, outputWidth, flat + r * positions + h * paddedWidth);
+        atl_bf16_convert_rows(source + r * outputHeight * outputWidth, outputWidth, outputHeight, outputWidth, flat + r * positions,
+                              paddedWidth);
 }
 
 // Eight output rows × 32 positions, as the f32 kernel, but each input load carries two channels

@@ -22,7 +22,7 @@ struct CorrelationOperands<T: TensorScalar> {
     func pack(_ weight: UnsafePointer<T>, outputs: Int, inputs: Int, transposed: Bool, into packed: UnsafeMutableRawPointer) {
         if rounded {
             FlatCorrelation.packPairs(
-                weight.floats, outputs: outputs, inputs: inputs, taps: geometry.taps, transposed: transposed,
+                floats(weight), outputs: outputs, inputs: inputs, taps: geometry.taps, transposed: transposed,
                 into: packed.assumingMemoryBound(to: UInt32.self))
         } else {
             FlatCorrelation.pack(
@@ -39,7 +39,7 @@ struct CorrelationOperands<T: TensorScalar> {
     /// `pad` or `padPairs`.
     func padForCorrelation(_ source: UnsafePointer<T>, channels: Int, into padded: UnsafeMutableRawPointer) {
         if rounded {
-            geometry.padPairs(source.floats, channels: channels, into: padded.assumingMemoryBound(to: UInt32.self))
+            geometry.padPairs(floats(source), channels: channels, into: padded.assumingMemoryBound(to: UInt32.self))
         } else {
             geometry.pad(source, channels: channels, into: padded.assumingMemoryBound(to: T.self))
         }
@@ -57,7 +57,7 @@ struct CorrelationOperands<T: TensorScalar> {
         if rounded {
             geometry.correlatePairs(
                 padded.assumingMemoryBound(to: UInt32.self), channels: channels, packed.assumingMemoryBound(to: UInt32.self),
-                rows: rows, into: out.floats)
+                rows: rows, into: floats(out))
         } else {
             geometry.correlate(
                 padded.assumingMemoryBound(to: T.self), channels: channels, packed.assumingMemoryBound(to: T.self), rows: rows,
@@ -73,7 +73,7 @@ struct CorrelationOperands<T: TensorScalar> {
     /// `pad` or `padRounded`.
     func padForWeights(_ source: UnsafePointer<T>, channels: Int, into padded: UnsafeMutableRawPointer) {
         if rounded {
-            geometry.padRounded(source.floats, channels: channels, into: padded.assumingMemoryBound(to: UInt16.self))
+            geometry.padRounded(floats(source), channels: channels, into: padded.assumingMemoryBound(to: UInt16.self))
         } else {
             geometry.pad(source, channels: channels, into: padded.assumingMemoryBound(to: T.self))
         }
@@ -90,7 +90,7 @@ struct CorrelationOperands<T: TensorScalar> {
     /// `spread` or `spreadRounded`.
     func spread(_ source: UnsafePointer<T>, rows: Int, into flat: UnsafeMutableRawPointer) {
         if rounded {
-            geometry.spreadRounded(source.floats, rows: rows, into: flat.assumingMemoryBound(to: UInt16.self))
+            geometry.spreadRounded(floats(source), rows: rows, into: flat.assumingMemoryBound(to: UInt16.self))
         } else {
             geometry.spread(source, rows: rows, into: flat.assumingMemoryBound(to: T.self))
         }
@@ -106,7 +106,7 @@ struct CorrelationOperands<T: TensorScalar> {
         if rounded {
             geometry.correlateRoundedWeights(
                 flat.assumingMemoryBound(to: UInt16.self), rows: rows, padded.assumingMemoryBound(to: UInt16.self), channels: channels,
-                images: images, flatImageStride: flatStride / 2, paddedImageStride: paddedStride / 2, into: gradient.floats)
+                images: images, flatImageStride: flatStride / 2, paddedImageStride: paddedStride / 2, into: floats(gradient))
         } else {
             geometry.correlateWeights(
                 flat.assumingMemoryBound(to: T.self), rows: rows, padded.assumingMemoryBound(to: T.self), channels: channels,
@@ -114,13 +114,4 @@ struct CorrelationOperands<T: TensorScalar> {
                 into: gradient)
         }
     }
-}
-
-extension UnsafePointer {
-    /// The same memory as f32 (the caller has checked that Pointee is Float).
-    fileprivate var floats: UnsafePointer<Float> { UnsafeRawPointer(self).assumingMemoryBound(to: Float.self) }
-}
-
-extension UnsafeMutablePointer {
-    fileprivate var floats: UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: Float.self) }
 }

@@ -9,7 +9,7 @@ import Testing
 /// the tolerance is f32's relative to Σ|a·b|, and each result is also shown to be further than that
 /// from the unrounded sums (the rounding is really on). Shapes cover an odd channel count (the last
 /// pair half empty), one channel, rows past a block of eight, a plane whose flat positions end in a
-/// step of 16, and images split over two workers.
+/// step of 16, lines of odd length (rounded rows end in an extra 0), and images split over two workers.
 @Suite(.enabled(if: ProductPrecision.bfloat16Available, "this CPU lacks AVX512-BF16"))
 struct BFloat16ConvolutionTests {
     let backend = CPUTensorBackend(threads: 2, convolutionPrecision: .bfloat16)
@@ -19,6 +19,7 @@ struct BFloat16ConvolutionTests {
         ([3, 16, 8, 8], 20, 3, 1),
         ([2, 1, 28, 28], 6, 5, 2),
         ([4, 7, 14, 14], 9, 5, 0),
+        ([2, 3, 9, 11], 5, 3, 1),
     ]
 
     /// The sums a convolution defines, over operands passed through `round`, with Σ|products|.
